@@ -1,0 +1,1 @@
+//! The command line: clap types, one file per leaf command, and the printer.

@@ -1,0 +1,1 @@
+//! `.env` parsing (§1): never written by hermes.

@@ -1,0 +1,1 @@
+//! Lossless edits of config.yaml (§11.3).

@@ -1,0 +1,18 @@
+//! hermes: pools of LLM provider credentials.
+//!
+//! The library holds every rule; the `hermes` binary is a thin shell over [`cli`].
+//! Where things live: auth.json is read and written only by [`store`]; pool rules (status,
+//! cooldowns, strategies) are pure functions in [`pool`]; provider facts are in [`providers`];
+//! config.yaml and `.env` in [`config`]; OAuth flows in [`oauth`]; request recovery in [`runtime`].
+
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod oauth;
+pub mod pool;
+pub mod providers;
+pub mod runtime;
+pub mod secret;
+pub mod store;
+pub mod time;
+pub mod vars;

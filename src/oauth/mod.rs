@@ -1,0 +1,1 @@
+//! OAuth flows (one file per provider) and the single-flight refresh.

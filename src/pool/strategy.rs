@@ -1,0 +1,1 @@
+//! Selection strategies (§8).

@@ -1,0 +1,1 @@
+//! The request runtime: error classification, recovery policy, fallback chain, the client.

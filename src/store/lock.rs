@@ -1,0 +1,1 @@
+//! File locks: the store lock and per-grant refresh locks.

@@ -1,0 +1,21 @@
+//! Every environment variable name hermes reads, in one place.
+
+pub const HERMES_HOME: &str = "HERMES_HOME";
+pub const HOME: &str = "HOME";
+pub const NO_COLOR: &str = "NO_COLOR";
+pub const TERM: &str = "TERM";
+
+/// Hidden test hook: pins "now" to this epoch (seconds, may have a fraction).
+pub const TEST_NOW: &str = "HERMES_TEST_NOW";
+/// Hidden test hook: sleeps are recorded on stderr (with `-v`) instead of waited out.
+pub const TEST_NO_SLEEP: &str = "HERMES_TEST_NO_SLEEP";
+/// Hidden test hook: overrides the store lock timeout in seconds (default 15).
+pub const TEST_LOCK_TIMEOUT: &str = "HERMES_TEST_LOCK_TIMEOUT";
+
+pub const ANTHROPIC_OAUTH_URL: &str = "HERMES_ANTHROPIC_OAUTH_URL";
+pub const CODEX_AUTH_URL: &str = "HERMES_CODEX_AUTH_URL";
+pub const CODEX_REFRESH_TIMEOUT: &str = "HERMES_CODEX_REFRESH_TIMEOUT_SECONDS";
+pub const NOUS_PORTAL_URL: &str = "HERMES_NOUS_PORTAL_URL";
+pub const NOUS_PORTAL_URL_ALIASES: &[&str] = &["HERMES_PORTAL_BASE_URL", "NOUS_PORTAL_BASE_URL"];
+pub const NOUS_TIMEOUT: &str = "HERMES_NOUS_TIMEOUT_SECONDS";
+pub const NOUS_INFERENCE_BASE_URL: &str = "NOUS_INFERENCE_BASE_URL";
