@@ -8,7 +8,10 @@
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod error;
+pub mod home;
 pub mod oauth;
+pub mod ops;
 pub mod pool;
 pub mod providers;
 pub mod runtime;

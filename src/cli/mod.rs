@@ -1,1 +1,66 @@
-//! The command line: clap types, one file per leaf command, and the printer.
+//! The command line: clap types, one file per leaf command, the printer and the prompter.
+//! Commands parse flags, call the library (mostly [`crate::ops`]) and print what it returns.
+
+pub mod auth;
+pub mod printer;
+pub mod prompt;
+
+use crate::context::Context;
+use crate::error::Error;
+use clap::{Parser, Subcommand};
+use printer::Printer;
+
+/// Manage pools of LLM provider credentials: API keys and OAuth logins per provider, picked by a
+/// strategy, benched on 429/402/401 for an evidence-based cooldown.
+///
+/// Home: $HERMES_HOME (default ~/.hermes) with auth.json and config.yaml, shared with hermes-agent.
+/// Exit codes: 0 ok, 1 error, 2 usage, 4 no usable credential, 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "hermes", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Print diagnostics on stderr (never a secret).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage credential pools (bare `hermes auth` opens the interactive wizard).
+    Auth(auth::AuthArgs),
+}
+
+impl Cli {
+    fn wants_json(&self) -> bool {
+        match &self.command {
+            Command::Auth(a) => a.wants_json(),
+        }
+    }
+}
+
+/// Run a parsed command line; returns the exit code.
+pub fn run(cli: Cli, ctx: Context) -> i32 {
+    let mut out = Printer::new(&ctx, cli.verbose);
+    let json = cli.wants_json();
+    let result = match cli.command {
+        Command::Auth(args) => auth::run(args, ctx, &mut out),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => report_error(&mut out, &e, json),
+    }
+}
+
+fn report_error(out: &mut Printer, e: &Error, json: bool) -> i32 {
+    if matches!(e, Error::Interrupted) {
+        out.err("");
+        return e.exit_code();
+    }
+    out.err(&format!("error: {e}"));
+    if json {
+        let doc = serde_json::json!({"error": {"kind": e.json_kind(), "message": e.to_string()}});
+        out.json(&doc);
+    }
+    e.exit_code()
+}

@@ -432,7 +432,7 @@ fn parse_key_line(t: &str) -> Option<KeyLine> {
             let close = close_single(b, 0)?;
             (t[1..close].replace("''", "'"), close + 1)
         }
-        b'-' | b'?' | b':' if b.get(1).map_or(true, |c| c.is_ascii_whitespace()) => return None,
+        b'-' | b'?' | b':' if b.get(1).is_none_or(|c| c.is_ascii_whitespace()) => return None,
         b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'%' | b'@' | b'`' | b'{' | b'[' | b'}' | b']' | b',' => return None,
         _ => {
             let mut colon = None;
@@ -440,7 +440,7 @@ fn parse_key_line(t: &str) -> Option<KeyLine> {
                 if c == b'#' && i > 0 && b[i - 1].is_ascii_whitespace() {
                     return None;
                 }
-                if c == b':' && b.get(i + 1).map_or(true, |n| n.is_ascii_whitespace()) {
+                if c == b':' && b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()) {
                     colon = Some(i);
                     break;
                 }
@@ -452,7 +452,7 @@ fn parse_key_line(t: &str) -> Option<KeyLine> {
     while b.get(j).is_some_and(|c| *c == b' ' || *c == b'\t') {
         j += 1;
     }
-    if b.get(j) != Some(&b':') || !b.get(j + 1).map_or(true, |n| n.is_ascii_whitespace()) {
+    if b.get(j) != Some(&b':') || !b.get(j + 1).is_none_or(|n| n.is_ascii_whitespace()) {
         return None;
     }
     Some(KeyLine { key, after_colon: j + 1 })
@@ -586,7 +586,7 @@ fn value_end(s: &str) -> Option<usize> {
             b',' if depth > 0 => token_start = true,
             b':' if b
                 .get(i + 1)
-                .map_or(true, |n| n.is_ascii_whitespace() || (depth > 0 && matches!(n, b',' | b'}' | b']'))) =>
+                .is_none_or(|n| n.is_ascii_whitespace() || (depth > 0 && matches!(n, b',' | b'}' | b']'))) =>
             {
                 token_start = true
             }
@@ -664,7 +664,7 @@ fn flow_pairs(text: &str) -> Option<Vec<(String, Option<String>)>> {
             b'"' => close_double(ib, 0)? + 1,
             b'\'' => close_single(ib, 0)? + 1,
             _ => (0..ib.len())
-                .find(|&j| ib[j] == b':' && ib.get(j + 1).map_or(true, |n| n.is_ascii_whitespace()))
+                .find(|&j| ib[j] == b':' && ib.get(j + 1).is_none_or(|n| n.is_ascii_whitespace()))
                 .unwrap_or(ib.len()),
         };
         let key = item[..key_end].trim_end().to_string();

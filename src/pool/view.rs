@@ -1,1 +1,404 @@
-//! The pool view (§4.5) and its materialisation inside a mutation.
+//! The pool view (§4.5): stored entries in priority order, hydrated with live secrets, merged
+//! with unsuppressed seed candidates shown as virtual entries. Reads never materialise; a
+//! mutation edits the view and then [`PoolView::write`]s it back into the document it was
+//! built from, inside the same store transaction.
+
+use crate::context::Epoch;
+use crate::oauth::jwt;
+use crate::pool::entry::{self, AuthType, Entry, LastStatus, NewEntry};
+use crate::pool::seed::{Candidate, Sources, CLAUDE_CODE, DEVICE_CODE};
+use crate::pool::status::{self, Status, StatusInput};
+use crate::pool::strategy::{self, Strategy};
+use crate::secret::Secret;
+use crate::store::AuthDoc;
+use serde_json::{Map, Value};
+
+/// Skew before expiry at which hermes refreshes its own OAuth entries.
+pub const REFRESH_SKEW: f64 = 120.0;
+/// Margin for OAuth entries hermes may not refresh.
+pub const READ_ONLY_MARGIN: f64 = 60.0;
+
+/// Sources hermes refreshes itself (ruling 14: only its own `manual:*` logins).
+pub fn is_refreshable_source(source: &str) -> bool {
+    matches!(source, "manual:hermes_pkce" | "manual:claude_code_import" | "manual:device_code")
+}
+
+/// Tokens another tool wrote, used but never refreshed (ruling 14).
+pub fn is_read_only_source(pool_key: &str, source: &str) -> bool {
+    source == CLAUDE_CODE
+        || source == "hermes_pkce"
+        || (source == DEVICE_CODE && matches!(pool_key, "nous" | "openai-codex"))
+}
+
+/// One row of the view.
+#[derive(Debug, Clone)]
+pub struct ViewEntry {
+    /// The entry as it is (or would be) stored, after hydration.
+    pub map: Map<String, Value>,
+    pub entry: Entry,
+    /// False for a virtual (seeded, not yet stored) entry.
+    pub persisted: bool,
+    stored_pos: Option<usize>,
+    pub owned: bool,
+    /// The live secret: the stored token for owned entries, the source's value for borrowed ones.
+    pub secret: Option<Secret>,
+    pub status: Status,
+    pub refreshable: bool,
+    pub read_only: bool,
+}
+
+impl ViewEntry {
+    /// `sk-o…1111`, or the stored fingerprint when the secret is not available.
+    pub fn masked(&self) -> String {
+        match &self.secret {
+            Some(s) => s.mask(),
+            None => self.entry.secret_fingerprint.clone().unwrap_or_else(|| "****".into()),
+        }
+    }
+
+    /// Fingerprint of the live secret (or the stored one).
+    pub fn fingerprint(&self) -> Option<String> {
+        self.secret.as_ref().map(Secret::fingerprint).or_else(|| self.entry.secret_fingerprint.clone())
+    }
+
+    /// The SOURCE column: the source, with `(read-only)` for another tool's tokens.
+    pub fn source_display(&self) -> String {
+        if self.read_only {
+            format!("{} (read-only)", self.entry.source)
+        } else {
+            self.entry.source.clone()
+        }
+    }
+
+    /// Re-read the typed entry after editing `map` and recompute its status.
+    pub fn reparse(&mut self, pool_key: &str, now: Epoch) {
+        if let Ok(e) = Entry::parse(&self.map) {
+            self.entry = e;
+        }
+        let missing =
+            if self.owned || self.secret.is_some() { None } else { Some(Sources::missing_detail(&self.entry.source)) };
+        let (input, refreshable, read_only) = status_input(pool_key, &self.entry, self.secret.as_ref(), missing, now);
+        self.status = status::compute(&self.entry, &input, now);
+        self.refreshable = refreshable;
+        self.read_only = read_only;
+    }
+}
+
+/// A pool as every command sees it.
+#[derive(Debug, Clone)]
+pub struct PoolView {
+    pub key: String,
+    pub strategy: Strategy,
+    pub entries: Vec<ViewEntry>,
+    /// Stored entries folded into the first entry of their source group.
+    pub merged: usize,
+}
+
+/// Why a TARGET did not name exactly one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetError {
+    NoMatch,
+    Ambiguous(Vec<usize>),
+}
+
+fn strictness(m: &Map<String, Value>) -> f64 {
+    let Ok(e) = Entry::parse(m) else { return 0.0 };
+    match e.last_status {
+        Some(LastStatus::Dead) => f64::INFINITY,
+        Some(LastStatus::Exhausted) => status::deadline(&e).unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+fn copy_status(from: &Map<String, Value>, to: &mut Map<String, Value>) {
+    for k in entry::STATUS_FIELDS {
+        entry::set(to, k, from.get(k).cloned().unwrap_or(Value::Null));
+    }
+    match from.get(entry::RATE_LIMIT_STREAK) {
+        Some(v) => entry::set(to, entry::RATE_LIMIT_STREAK, v.clone()),
+        None => {
+            to.shift_remove(entry::RATE_LIMIT_STREAK);
+        }
+    }
+}
+
+/// What the status model needs beyond the entry (expiry, margins, refreshability).
+fn status_input(
+    pool_key: &str,
+    e: &Entry,
+    secret: Option<&Secret>,
+    missing: Option<String>,
+    now: Epoch,
+) -> (StatusInput, bool, bool) {
+    let refreshable = e.auth_type == AuthType::OAuth && is_refreshable_source(&e.source);
+    let read_only = is_read_only_source(pool_key, &e.source);
+    let mut input = StatusInput {
+        source_missing: missing,
+        margin: if refreshable { REFRESH_SKEW } else { READ_ONLY_MARGIN },
+        refreshable,
+        ..Default::default()
+    };
+    if e.auth_type != AuthType::OAuth {
+        return (input, refreshable, read_only);
+    }
+    match pool_key {
+        "anthropic" => {
+            input.expires_at = e.expires_at_ms.map(|ms| ms as f64 / 1000.0);
+            if e.source == CLAUDE_CODE {
+                input.refresh_hint =
+                    Some("run Claude Code, or: hermes auth add anthropic --type oauth --import claude-code".into());
+            } else if !refreshable {
+                input.refresh_hint = Some("log in again: hermes auth add anthropic --type oauth".into());
+            }
+        }
+        "openai-codex" => {
+            input.expires_at = secret.and_then(|s| jwt::exp(&jwt::claims(s.expose())));
+            if !refreshable {
+                input.refresh_hint = Some("log in with: hermes auth add openai-codex".into());
+            }
+        }
+        "nous" => {
+            if let Some(s) = e.expires_at.as_deref() {
+                match crate::time::parse_iso(s) {
+                    Some(t) => input.expires_at = Some(t),
+                    None => input.force_needs_refresh = true,
+                }
+            }
+            if let Some(s) = secret {
+                if !nous_runtime_key_ok(s.expose(), None, now) {
+                    input.force_needs_refresh = true;
+                }
+            }
+            if !refreshable {
+                input.refresh_hint = Some("log in with: hermes auth add nous --type oauth".into());
+            }
+        }
+        _ => {}
+    }
+    (input, refreshable, read_only)
+}
+
+/// Whether a Nous access token serves as the inference key (§10.5).
+pub fn nous_runtime_key_ok(token: &str, stored_scope: Option<&str>, now: Epoch) -> bool {
+    if token.starts_with("sk-") {
+        return true;
+    }
+    let claims = jwt::claims(token);
+    if claims.is_empty() {
+        // Opaque tokens: rely on the stored expiry alone.
+        return true;
+    }
+    let scoped = jwt::has_scope(&claims, "inference:invoke")
+        || stored_scope.is_some_and(|s| s.split_whitespace().any(|x| x == "inference:invoke"));
+    scoped && jwt::exp(&claims).is_some_and(|exp| exp - now > REFRESH_SKEW)
+}
+
+impl PoolView {
+    /// Build the view of `key` from a document and the pool's seed candidates.
+    pub fn build(doc: &AuthDoc, key: &str, candidates: &[Candidate], strategy: Strategy, now: Epoch) -> PoolView {
+        let suppressed = doc.suppressed(key);
+        let mut stored: Vec<(usize, Map<String, Value>, Entry)> = doc
+            .pool(key)
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                let m = v.as_object()?.clone();
+                let e = Entry::parse(&m).ok()?;
+                Some((i, m, e))
+            })
+            .collect();
+        stored.sort_by_key(|(_, _, e)| e.priority);
+
+        let mut entries: Vec<ViewEntry> = Vec::with_capacity(stored.len() + candidates.len());
+        let mut merged = 0;
+        let mut stored_sources: Vec<String> = Vec::new();
+        for (pos, mut map, e) in stored {
+            let owned = e.is_owned(key);
+            stored_sources.push(e.source.clone());
+            if !owned {
+                if let Some(first) = entries.iter_mut().find(|v| !v.owned && v.entry.source == e.source) {
+                    // Duplicate borrowed source: the first by priority stands, with the strictest status.
+                    if strictness(&map) > strictness(&first.map) {
+                        copy_status(&map, &mut first.map);
+                        first.reparse(key, now);
+                    }
+                    merged += 1;
+                    continue;
+                }
+            }
+            let cand = candidates.iter().find(|c| c.source == e.source);
+            let secret = if owned {
+                if let (Some(c), true) = (cand, e.source == DEVICE_CODE) {
+                    adopt_singleton(&mut map, c);
+                }
+                map.get(entry::ACCESS_TOKEN).and_then(Value::as_str).map(Secret::new)
+            } else if let Some(c) = cand {
+                let fp = c.secret.fingerprint();
+                if e.secret_fingerprint.as_deref().is_some_and(|old| old != fp) {
+                    // The key behind the source was rotated: its old cooldown says nothing about it.
+                    entry::clear_status(&mut map);
+                }
+                entry::set(&mut map, entry::SECRET_FINGERPRINT, Value::String(fp));
+                for (k, v) in &c.extra {
+                    if !entry::is_secret_looking(k) {
+                        entry::set(&mut map, k, v.clone());
+                    }
+                }
+                Some(c.secret.clone())
+            } else {
+                None
+            };
+            let mut ve = ViewEntry {
+                entry: e,
+                map,
+                persisted: true,
+                stored_pos: Some(pos),
+                owned,
+                secret,
+                status: Status::Ok,
+                refreshable: false,
+                read_only: false,
+            };
+            ve.reparse(key, now);
+            entries.push(ve);
+        }
+
+        let mut next_priority = entries.iter().map(|v| v.entry.priority).max().map_or(0, |p| p + 1);
+        for c in candidates {
+            if suppressed.contains(&c.source) || stored_sources.contains(&c.source) {
+                continue;
+            }
+            let taken = |id: &str| entries.iter().any(|v| v.entry.id == id);
+            let id = entry::seeded_id(key, &c.source, &taken);
+            let owned = entry::is_owned(key, &c.source);
+            let mut map = NewEntry {
+                id: &id,
+                label: &c.label,
+                auth_type: c.auth_type,
+                priority: next_priority,
+                source: &c.source,
+                access_token: owned.then_some(&c.secret),
+                refresh_token: None,
+                base_url: c.base_url.as_deref(),
+            }
+            .into_map();
+            for (k, v) in &c.extra {
+                if owned || !entry::is_secret_looking(k) {
+                    entry::set(&mut map, k, v.clone());
+                }
+            }
+            if !owned {
+                entry::set(&mut map, entry::SECRET_FINGERPRINT, Value::String(c.secret.fingerprint()));
+            }
+            next_priority += 1;
+            let Ok(e) = Entry::parse(&map) else { continue };
+            let mut ve = ViewEntry {
+                entry: e,
+                map,
+                persisted: false,
+                stored_pos: None,
+                owned,
+                secret: Some(c.secret.clone()),
+                status: Status::Ok,
+                refreshable: false,
+                read_only: false,
+            };
+            ve.reparse(key, now);
+            entries.push(ve);
+        }
+        PoolView { key: key.to_string(), strategy, entries, merged }
+    }
+
+    /// Write the view back into `doc` (materialisation, §4.5): stored entries keep their file
+    /// order, virtual ones are appended, merged duplicates and removed entries disappear.
+    pub fn write(&self, doc: &mut AuthDoc) {
+        let mut stored: Vec<&ViewEntry> = self.entries.iter().filter(|v| v.stored_pos.is_some()).collect();
+        stored.sort_by_key(|v| v.stored_pos);
+        let arr: Vec<Value> = stored
+            .into_iter()
+            .chain(self.entries.iter().filter(|v| v.stored_pos.is_none()))
+            .map(|v| Value::Object(v.map.clone()))
+            .collect();
+        *doc.pool_mut(&self.key) = arr;
+    }
+
+    /// Renumber priorities 0..n−1 in view order.
+    pub fn renumber(&mut self) {
+        for (i, v) in self.entries.iter_mut().enumerate() {
+            if v.entry.priority != i as i64 {
+                entry::set(&mut v.map, entry::PRIORITY, (i as i64).into());
+                v.entry.priority = i as i64;
+            }
+        }
+    }
+
+    pub fn strategy_candidates(&self) -> Vec<strategy::Candidate> {
+        self.entries
+            .iter()
+            .map(|v| strategy::Candidate { selectable: v.status.selectable(), request_count: v.entry.request_count })
+            .collect()
+    }
+
+    /// Index of the entry the next pick would return (`←` in `list`).
+    pub fn next_marker(&self) -> Option<usize> {
+        strategy::marker(self.strategy, &self.strategy_candidates())
+    }
+
+    pub fn any_selectable(&self) -> bool {
+        self.entries.iter().any(|v| v.status.selectable())
+    }
+
+    /// The earliest cooling deadline, if any entry is cooling.
+    pub fn earliest_deadline(&self) -> Option<Epoch> {
+        self.entries.iter().filter_map(|v| v.status.until()).min_by(|a, b| a.total_cmp(b))
+    }
+
+    pub fn position_of(&self, id: &str) -> Option<usize> {
+        self.entries.iter().position(|v| v.entry.id == id)
+    }
+
+    /// Match TARGET (§12.4): exact id, else a label (case-insensitive), else a 1-based index.
+    pub fn find(&self, target: &str) -> Result<usize, TargetError> {
+        let by_id: Vec<usize> = (0..self.entries.len()).filter(|&i| self.entries[i].entry.id == target).collect();
+        let by_label: Vec<usize> = (0..self.entries.len())
+            .filter(|&i| self.entries[i].entry.label.to_lowercase() == target.to_lowercase())
+            .collect();
+        for hits in [by_id, by_label] {
+            match hits.len() {
+                0 => {}
+                1 => return Ok(hits[0]),
+                _ => return Err(TargetError::Ambiguous(hits)),
+            }
+        }
+        if !target.is_empty() && target.chars().all(|c| c.is_ascii_digit()) {
+            if let Ok(n) = target.parse::<usize>() {
+                if n >= 1 && n <= self.entries.len() {
+                    return Ok(n - 1);
+                }
+            }
+        }
+        Err(TargetError::NoMatch)
+    }
+
+    /// `  #1 81b6bb api-key-1` lines for the given indices.
+    pub fn choice_lines(&self, indices: impl IntoIterator<Item = usize>) -> String {
+        indices
+            .into_iter()
+            .map(|i| format!("  #{} {} {}", i + 1, self.entries[i].entry.id, self.entries[i].entry.label))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The singleton is authoritative for a stored `device_code` entry (§6.3): adopt newer tokens.
+fn adopt_singleton(map: &mut Map<String, Value>, c: &Candidate) {
+    let current = map.get(entry::ACCESS_TOKEN).and_then(Value::as_str);
+    if current == Some(c.secret.expose()) {
+        return;
+    }
+    entry::set(map, entry::ACCESS_TOKEN, Value::String(c.secret.expose().to_string()));
+    for (k, v) in &c.extra {
+        entry::set(map, k, v.clone());
+    }
+    entry::clear_status(map);
+}

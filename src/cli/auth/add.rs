@@ -1,0 +1,179 @@
+//! `hermes auth add`: add an API key (or start an OAuth login) to a provider's pool.
+
+use crate::cli::printer::Printer;
+use crate::cli::prompt::{Prompter, TermPrompter};
+use crate::error::{Error, Result};
+use crate::home::{Home, PoolRef};
+use crate::ops;
+use crate::providers::{self, AuthKind};
+use crate::secret::Secret;
+use std::io::Read;
+
+/// Add a credential to a provider's pool.
+///
+/// The key comes from --api-key - (stdin, preferred in scripts), the hidden prompt on a
+/// terminal, or --api-key KEY (visible to other local users).
+///
+/// Examples:
+///   echo "$OPENROUTER_KEY" | hermes auth add openrouter --api-key - --label work
+///   hermes auth add anthropic --type oauth
+///   hermes auth add "My Local LLM" --api-key -
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Provider id, alias, `custom:<slug>` or a custom_providers name.
+    pub provider: String,
+    /// Credential type.
+    #[arg(long = "type", value_name = "TYPE", value_parser = ["api-key", "api_key", "oauth"])]
+    pub kind: Option<String>,
+    /// Label for the new entry (unique in the pool; default api-key-N).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// The API key, or `-` to read it from stdin.
+    #[arg(long = "api-key", value_name = "KEY|-")]
+    pub api_key: Option<String>,
+    /// OAuth: print the login URL instead of opening a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// OAuth: copy another tool's login into an entry hermes owns (claude-code, hermes-agent).
+    #[arg(long = "import", value_name = "TOOL", value_parser = ["claude-code", "hermes-agent"])]
+    pub import: Option<String>,
+    /// Anthropic OAuth: read the pasted `code#state` from stdin.
+    #[arg(long)]
+    pub code_stdin: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    ApiKey,
+    OAuth,
+}
+
+/// Decide the credential type (§12.2 step 2).
+pub fn choose_kind(
+    pool: &PoolRef,
+    flag: Option<&str>,
+    api_key_given: bool,
+    prompter: &mut dyn Prompter,
+) -> Result<Kind> {
+    let auth = pool.provider.map_or(AuthKind::Key, |p| p.auth);
+    let wanted = match flag {
+        Some("oauth") => Some(Kind::OAuth),
+        Some(_) => Some(Kind::ApiKey),
+        None if api_key_given => Some(Kind::ApiKey),
+        None => None,
+    };
+    match (wanted, auth) {
+        (Some(Kind::OAuth), AuthKind::Key) => {
+            Err(Error::Usage(format!("{} does not support OAuth login; use --type api-key", pool.key)))
+        }
+        (Some(Kind::ApiKey), AuthKind::OAuth) if pool.key == "openai-codex" => Err(Error::Usage(
+            "openai-codex does not take API keys; use provider openai-api for an OpenAI API key".into(),
+        )),
+        (Some(Kind::ApiKey), AuthKind::OAuth) => {
+            Err(Error::Usage(format!("{} does not support API keys; use --type oauth", pool.key)))
+        }
+        (Some(k), _) => Ok(k),
+        (None, AuthKind::Key) => Ok(Kind::ApiKey),
+        (None, AuthKind::OAuth) => Ok(Kind::OAuth),
+        (None, AuthKind::KeyOAuth) => {
+            if !prompter.interactive() {
+                return Err(Error::Usage("choose --type oauth or --type api-key".into()));
+            }
+            let items = vec!["API key".to_string(), "OAuth login".to_string()];
+            let i = prompter.select("API key or OAuth login?", &items, 0)?;
+            Ok(if i == 0 { Kind::ApiKey } else { Kind::OAuth })
+        }
+    }
+}
+
+/// Read and check the key (§12.2 step 3).
+pub fn read_key(arg: Option<&str>, prompter: &mut dyn Prompter, out: &mut Printer) -> Result<Secret> {
+    let raw = match arg {
+        Some("-") => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| Error::Failed(format!("could not read the key from stdin: {e}")))?;
+            s
+        }
+        Some(k) => {
+            out.err(
+                "warning: keys on the command line are visible to other local users; prefer --api-key - or the prompt",
+            );
+            k.to_string()
+        }
+        None => {
+            if !prompter.interactive() {
+                return Err(Error::Usage("no API key given and stdin is not a terminal; use --api-key -".into()));
+            }
+            prompter.password("Paste your API key")?
+        }
+    };
+    check_key(&raw)
+}
+
+/// Trim, refuse empty keys and keys with whitespace inside.
+pub fn check_key(raw: &str) -> Result<Secret> {
+    let key = raw.trim();
+    if key.is_empty() {
+        return Err(Error::Failed("no API key provided".into()));
+    }
+    if key.chars().any(char::is_whitespace) {
+        return Err(Error::Failed("the key contains whitespace; paste exactly one key".into()));
+    }
+    Ok(Secret::new(key))
+}
+
+/// Warn when a custom pool has no configured base URL.
+pub fn warn_unconfigured(pool: &PoolRef, out: &mut Printer) {
+    if let (None, Some(slug)) = (pool.provider, pool.key.strip_prefix(providers::CUSTOM_PREFIX)) {
+        if pool.custom.is_none() {
+            out.err(&format!(
+                "warning: no custom_providers entry named {slug}; the credential has no base URL until one is configured"
+            ));
+        }
+    }
+}
+
+pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
+    let pool = home.pool(&args.provider)?;
+    if let Some(l) = &args.label {
+        if l.trim().is_empty() {
+            return Err(Error::Usage("--label is empty".into()));
+        }
+    }
+    let mut prompter = TermPrompter::default();
+    let kind = choose_kind(&pool, args.kind.as_deref(), args.api_key.is_some(), &mut prompter)?;
+    if kind == Kind::OAuth {
+        return Err(Error::Failed(format!("OAuth login for {} is not available in this build yet", pool.key)));
+    }
+    if args.import.is_some() || args.code_stdin || args.no_browser {
+        return Err(Error::Usage("--import, --code-stdin and --no-browser go with --type oauth".into()));
+    }
+    let secret = read_key(args.api_key.as_deref(), &mut prompter, out)?;
+    warn_unconfigured(&pool, out);
+    let added = ops::add_api_key(home, &pool, &secret, args.label.as_deref())?;
+    print_added(&added, "", "api_key", args.json, out);
+    Ok(())
+}
+
+/// The report of §12.2 step 6 (stderr), plus the JSON document when asked.
+pub fn print_added(added: &ops::Added, kind_word: &str, auth_type: &str, json: bool, out: &mut Printer) {
+    for s in &added.reenabled {
+        out.err(&format!("re-enabled {s}"));
+    }
+    out.err(&format!(
+        "Added {} {kind_word}credential #{} (id {}): \"{}\"",
+        added.key, added.index, added.id, added.label
+    ));
+    if json {
+        out.json(&serde_json::json!({
+            "provider": added.key, "id": added.id, "label": added.label, "index": added.index,
+            "auth_type": auth_type, "reenabled": added.reenabled,
+        }));
+    }
+}

@@ -1,0 +1,72 @@
+//! `hermes auth …`: one file per leaf command.
+
+pub mod add;
+pub mod list;
+pub mod remove;
+pub mod repair;
+pub mod report;
+pub mod reset;
+pub mod token;
+
+use crate::cli::printer::Printer;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::home::Home;
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuthArgs {
+    #[command(subcommand)]
+    pub command: Option<AuthCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    Add(add::Args),
+    List(list::Args),
+    Remove(remove::Args),
+    Reset(reset::Args),
+    Token(token::Args),
+    Report(report::Args),
+    Repair(repair::Args),
+}
+
+impl AuthArgs {
+    pub fn wants_json(&self) -> bool {
+        match &self.command {
+            Some(AuthCommand::Add(a)) => a.json,
+            Some(AuthCommand::List(a)) => a.json,
+            Some(AuthCommand::Remove(a)) => a.json,
+            Some(AuthCommand::Reset(a)) => a.json,
+            Some(AuthCommand::Token(a)) => a.json,
+            Some(AuthCommand::Report(a)) => a.json,
+            _ => false,
+        }
+    }
+}
+
+pub fn run(args: AuthArgs, ctx: Context, out: &mut Printer) -> Result<()> {
+    let Some(command) = args.command else {
+        return Err(Error::Usage(
+            "the interactive wizard needs a terminal; use instead: hermes auth add PROVIDER --api-key -, \
+             hermes auth list, hermes auth remove PROVIDER TARGET, hermes auth reset [PROVIDER], \
+             hermes setup --no-input --strategy S"
+                .into(),
+        ));
+    };
+    let home = Home::open(ctx)?;
+    let result = match command {
+        AuthCommand::Add(a) => add::run(a, &home, out),
+        AuthCommand::List(a) => list::run(a, &home, out),
+        AuthCommand::Remove(a) => remove::run(a, &home, out),
+        AuthCommand::Reset(a) => reset::run(a, &home, out),
+        AuthCommand::Token(a) => token::run(a, &home, out),
+        AuthCommand::Report(a) => report::run(a, &home, out),
+        AuthCommand::Repair(a) => repair::run(a, &home, out),
+    };
+    for w in home.take_warnings() {
+        out.err(&w);
+    }
+    result
+}

@@ -1,0 +1,44 @@
+//! `hermes auth remove`: delete one entry; a borrowed source is suppressed, never edited.
+
+use crate::cli::printer::Printer;
+use crate::error::Result;
+use crate::home::Home;
+use crate::ops;
+use serde_json::json;
+
+/// Remove a credential by 1-based index, id or label.
+///
+/// Removing an entry discovered from the environment or config.yaml only stops hermes from
+/// using it; .env and config.yaml are never edited.
+///
+/// Examples:
+///   hermes auth remove openrouter 2
+///   hermes auth remove openrouter work
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Provider id, alias or custom pool.
+    pub provider: String,
+    /// 1-based index, id or label (an exact id or label beats an index).
+    pub target: String,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
+    let pool = home.pool(&args.provider)?;
+    let r = ops::remove(home, &pool, &args.target)?;
+    out.err(&format!("Removed {} credential #{} ({})", r.key, r.index, r.label));
+    if let Some(var) = r.source.strip_prefix("env:") {
+        out.err(&format!(
+            "{var} is still set in .env/your environment; hermes will ignore it for {} until you run: hermes auth add {}",
+            r.key, r.key
+        ));
+    }
+    if args.json {
+        out.json(&json!({"provider": r.key, "index": r.index, "id": r.id, "label": r.label,
+            "source": r.source, "suppressed": r.suppressed}));
+    }
+    Ok(())
+}

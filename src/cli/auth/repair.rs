@@ -1,0 +1,35 @@
+//! `hermes auth repair`: check auth.json; with --force, move an invalid one aside.
+
+use crate::cli::printer::Printer;
+use crate::error::Result;
+use crate::home::Home;
+
+/// Check auth.json. With --force, move an invalid store aside (auth.json.corrupt-<time>) so the
+/// next command starts empty. A valid store is never moved.
+///
+/// Examples:
+///   hermes auth repair
+///   hermes auth repair --force
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Move an invalid auth.json aside.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
+    if !args.force {
+        home.store.check()?;
+        out.out("ok");
+        return Ok(());
+    }
+    match home.store.repair_force(home.now())? {
+        Some(moved) => {
+            let name = moved.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            out.err(&format!("moved {name} aside; starting with an empty store"));
+        }
+        None => out.out("ok"),
+    }
+    Ok(())
+}

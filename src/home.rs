@@ -1,0 +1,167 @@
+//! A hermes home opened for one command or one runtime: the store, config.yaml, `.env` and
+//! the seeding sources, plus the warnings found while reading them. Every front end (CLI,
+//! wizard, runtime) goes through this type, so they all see the same pools.
+
+use crate::config::dotenv::DotEnv;
+use crate::config::Config;
+use crate::context::{Context, Epoch};
+use crate::error::{Error, Result};
+use crate::pool::seed::{Candidate, Sources};
+use crate::pool::strategy::Strategy;
+use crate::pool::view::PoolView;
+use crate::providers::{self, Provider, Resolved};
+use crate::store::{AuthDoc, Store};
+use crate::vars;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// A pool key with what the registry or config.yaml says about it.
+#[derive(Debug, Clone)]
+pub struct PoolRef {
+    pub key: String,
+    pub provider: Option<&'static Provider>,
+    /// For `custom:*`: the configured name and base URL, when configured.
+    pub custom: Option<(String, String)>,
+}
+
+impl PoolRef {
+    pub fn display(&self) -> &str {
+        &self.key
+    }
+}
+
+#[derive(Debug)]
+pub struct Home {
+    pub dir: PathBuf,
+    pub store: Store,
+    pub sources: Sources,
+    warnings: Mutex<Vec<String>>,
+}
+
+impl Home {
+    /// Open the home of `ctx`: read config.yaml and `.env` (errors name the file).
+    pub fn open(ctx: Context) -> Result<Home> {
+        let dir = ctx
+            .hermes_home()
+            .ok_or_else(|| Error::Failed("cannot find the home directory; set HERMES_HOME or HOME".into()))?;
+        let config = Config::load(&dir)?;
+        let dotenv = DotEnv::load(&dir.join(".env"))?;
+        let mut warnings = dotenv.warnings.clone();
+        warnings.extend(providers::duplicate_slug_warnings(&config.custom_refs()));
+        let mut store = Store::new(dir.clone()).with_user_home(ctx.user_home());
+        if let Some(secs) = ctx.var(vars::TEST_LOCK_TIMEOUT).and_then(|v| v.parse::<f64>().ok()) {
+            store = store.with_lock_timeout(Duration::from_secs_f64(secs));
+        }
+        let sources = Sources::new(ctx, dotenv, config);
+        Ok(Home { dir, store, sources, warnings: Mutex::new(warnings) })
+    }
+
+    pub fn ctx(&self) -> &Context {
+        &self.sources.ctx
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.sources.config
+    }
+
+    pub fn now(&self) -> Epoch {
+        self.sources.ctx.now()
+    }
+
+    /// Record a warning for the front end to print on stderr (each once).
+    pub fn warn(&self, w: impl Into<String>) {
+        let w = w.into();
+        let mut list = self.warnings.lock().expect("warnings poisoned");
+        if !list.contains(&w) {
+            list.push(w);
+        }
+    }
+
+    /// Warnings recorded so far, removed from the list.
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.warnings.lock().expect("warnings poisoned"))
+    }
+
+    /// Normalise a provider argument (§5.2).
+    pub fn resolve(&self, input: &str) -> Result<Resolved> {
+        Ok(providers::resolve(input, &self.sources.customs())?)
+    }
+
+    /// Resolve to a managed pool: unmanaged providers are refused with exit 2.
+    pub fn pool(&self, input: &str) -> Result<PoolRef> {
+        match self.resolve(input)? {
+            Resolved::Registry(p) => Ok(PoolRef { key: p.id.to_string(), provider: Some(p), custom: None }),
+            Resolved::Custom { key, name, base_url } => {
+                let custom = name.zip(base_url);
+                Ok(PoolRef { key, provider: None, custom })
+            }
+            Resolved::Unmanaged(id) => Err(Error::Usage(format!("{id} is not supported by hermes; use hermes-agent"))),
+        }
+    }
+
+    /// The pool key for a stored key string, without refusing unmanaged ones (for `list`).
+    pub fn pool_ref_for_key(&self, key: &str) -> PoolRef {
+        match providers::resolve(key, &self.sources.customs()) {
+            Ok(Resolved::Registry(p)) => PoolRef { key: key.to_string(), provider: Some(p), custom: None },
+            Ok(Resolved::Custom { name, base_url, .. }) => {
+                PoolRef { key: key.to_string(), provider: None, custom: name.zip(base_url) }
+            }
+            _ => PoolRef { key: key.to_string(), provider: None, custom: None },
+        }
+    }
+
+    /// The pool's strategy from `credential_pool_strategies`; an invalid value warns and means
+    /// fill_first.
+    pub fn strategy(&self, key: &str) -> Strategy {
+        let customs = self.sources.customs();
+        let mut found: Option<&(String, String)> = None;
+        for pair in &self.config().strategies {
+            let k = match providers::resolve(&pair.0, &customs) {
+                Ok(r) => r.key(),
+                Err(_) => pair.0.trim().to_lowercase(),
+            };
+            if k == key {
+                found = Some(pair);
+            }
+        }
+        match found {
+            None => Strategy::default(),
+            Some((k, v)) => Strategy::parse(v.trim()).unwrap_or_else(|| {
+                self.warn(format!(
+                    "warning: config.yaml credential_pool_strategies.{k} = \"{v}\" is not a strategy; using fill_first"
+                ));
+                Strategy::FillFirst
+            }),
+        }
+    }
+
+    pub fn candidates(&self, doc: &AuthDoc, key: &str) -> Vec<Candidate> {
+        self.sources.candidates(doc, key)
+    }
+
+    /// The view of one pool over `doc`.
+    pub fn view(&self, doc: &AuthDoc, key: &str, now: Epoch) -> PoolView {
+        PoolView::build(doc, key, &self.candidates(doc, key), self.strategy(key), now)
+    }
+
+    /// Every pool with stored or seeded entries, sorted by key.
+    pub fn pool_keys(&self, doc: &AuthDoc) -> Vec<String> {
+        let mut keys = doc.pool_keys();
+        for k in self.sources.seeded_pool_keys(doc) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        keys.sort();
+        keys
+    }
+
+    /// The base URL a new manual entry gets: URL var, else default, else the custom base URL.
+    pub fn default_base_url(&self, pool: &PoolRef, key: Option<&str>) -> Option<String> {
+        if let Some(p) = pool.provider {
+            return self.sources.base_url(p, key);
+        }
+        pool.custom.as_ref().map(|(_, url)| url.trim().trim_end_matches('/').to_string())
+    }
+}

@@ -1,0 +1,430 @@
+//! Pool operations, each one store transaction on a fresh read (§3). The CLI commands, the
+//! wizard and the runtime all call these; success messages are built from what they return,
+//! which is what actually changed on disk.
+
+use crate::context::Epoch;
+use crate::error::{Error, Result};
+use crate::home::{Home, PoolRef};
+use crate::pool::cooldown::{self, Decision, Outcome};
+use crate::pool::entry::{self, AuthType, LastStatus, NewEntry};
+use crate::pool::status::Status;
+use crate::pool::strategy::{self, Strategy};
+use crate::pool::view::{PoolView, TargetError, ViewEntry};
+use crate::secret::Secret;
+use crate::store::AuthDoc;
+use crate::time;
+use serde_json::Value;
+
+/// A credential added by `add` or a login.
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub key: String,
+    pub id: String,
+    pub label: String,
+    /// 1-based list position after the write.
+    pub index: usize,
+    /// Sources whose suppression was cleared.
+    pub reenabled: Vec<String>,
+}
+
+/// Add an API key as a `manual` entry (§12.2 step 4).
+pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&str>) -> Result<Added> {
+    let now = home.now();
+    let base_url = home.default_base_url(pool, Some(secret.expose())).unwrap_or_default();
+    let fp = secret.fingerprint();
+    home.store.update(now, |doc| {
+        let reenabled = doc.suppressed(&pool.key);
+        doc.set_suppressed(&pool.key, Vec::new());
+        let view = home.view(doc, &pool.key, now);
+        if let Some(i) = view.entries.iter().position(|v| v.fingerprint().as_deref() == Some(fp.as_str())) {
+            let v = &view.entries[i];
+            return Err(Error::Failed(format!(
+                "this key is already in {} as #{} ({}, \"{}\")",
+                pool.key,
+                i + 1,
+                v.entry.id,
+                v.entry.label
+            )));
+        }
+        let label = match label {
+            Some(l) => {
+                check_label_free(&view, l)?;
+                l.to_string()
+            }
+            None => default_label(&view, "api-key"),
+        };
+        let id = entry::random_id(&|id| view.entries.iter().any(|v| v.entry.id == id));
+        let priority = view.entries.iter().map(|v| v.entry.priority).max().map_or(0, |p| p + 1);
+        let map = NewEntry {
+            id: &id,
+            label: &label,
+            auth_type: if pool.key == "anthropic" && secret.expose().starts_with("sk-ant-oat") {
+                AuthType::OAuth
+            } else {
+                AuthType::ApiKey
+            },
+            priority,
+            source: "manual",
+            access_token: Some(secret),
+            refresh_token: None,
+            base_url: Some(&base_url),
+        }
+        .into_map();
+        view.write(doc);
+        doc.pool_mut(&pool.key).push(Value::Object(map));
+        let after = home.view(doc, &pool.key, now);
+        let index = after.position_of(&id).map_or(after.entries.len(), |i| i + 1);
+        Ok(Added { key: pool.key.clone(), id, label, index, reenabled })
+    })
+}
+
+/// Refuse a label already used in the pool (ruling 7).
+pub fn check_label_free(view: &PoolView, label: &str) -> Result<()> {
+    if let Some(i) = view.entries.iter().position(|v| v.entry.label == label) {
+        return Err(Error::Failed(format!(
+            "label \"{label}\" is already used in {} (#{} {})",
+            view.key,
+            i + 1,
+            view.entries[i].entry.id
+        )));
+    }
+    Ok(())
+}
+
+/// `<prefix>-N` with the smallest N not already a label in the pool.
+pub fn default_label(view: &PoolView, prefix: &str) -> String {
+    (1..)
+        .map(|n| format!("{prefix}-{n}"))
+        .find(|l| !view.entries.iter().any(|v| &v.entry.label == l))
+        .expect("an unused label exists")
+}
+
+/// Turn a target miss into the one-line error plus the valid choices (ruling 8).
+pub fn target_error(view: &PoolView, target: &str, err: TargetError) -> Error {
+    match err {
+        TargetError::NoMatch if view.entries.is_empty() => {
+            Error::Failed(format!("no credential matching \"{target}\" in {}: the pool is empty", view.key))
+        }
+        TargetError::NoMatch => Error::Failed(format!(
+            "no credential matching \"{target}\" in {}; see: hermes auth list {}; valid choices:\n{}",
+            view.key,
+            view.key,
+            view.choice_lines(0..view.entries.len())
+        )),
+        TargetError::Ambiguous(hits) => Error::Failed(format!(
+            "\"{target}\" matches several credentials in {}; use the id:\n{}",
+            view.key,
+            view.choice_lines(hits)
+        )),
+    }
+}
+
+/// What `remove` did.
+#[derive(Debug, Clone)]
+pub struct Removed {
+    pub key: String,
+    pub index: usize,
+    pub id: String,
+    pub label: String,
+    pub source: String,
+    /// The source was added to `suppressed_sources`.
+    pub suppressed: bool,
+}
+
+/// Remove one entry (§12.4).
+pub fn remove(home: &Home, pool: &PoolRef, target: &str) -> Result<Removed> {
+    if target.trim().is_empty() {
+        return Err(Error::Usage("TARGET is empty; give an index, id or label".into()));
+    }
+    let now = home.now();
+    home.store.update(now, |doc| {
+        let mut view = home.view(doc, &pool.key, now);
+        let i = view.find(target).map_err(|e| target_error(&view, target, e))?;
+        let gone = view.entries.remove(i);
+        view.renumber();
+        view.write(doc);
+        let source = gone.entry.source.clone();
+        let mut suppressed = false;
+        if source == crate::pool::seed::DEVICE_CODE && matches!(pool.key.as_str(), "nous" | "openai-codex") {
+            doc.remove_provider_state(&pool.key);
+            if pool.key == "openai-codex" {
+                suppressed = suppress(doc, &pool.key, &source);
+            }
+        } else if !gone.owned {
+            suppressed = suppress(doc, &pool.key, &source);
+        }
+        Ok(Removed {
+            key: pool.key.clone(),
+            index: i + 1,
+            id: gone.entry.id,
+            label: gone.entry.label,
+            source,
+            suppressed,
+        })
+    })
+}
+
+fn suppress(doc: &mut AuthDoc, key: &str, source: &str) -> bool {
+    let mut list = doc.suppressed(key);
+    if !list.iter().any(|s| s == source) {
+        list.push(source.to_string());
+    }
+    doc.set_suppressed(key, list);
+    true
+}
+
+/// A dead entry that a pool-wide reset left alone.
+#[derive(Debug, Clone)]
+pub struct DeadEntry {
+    pub key: String,
+    pub id: String,
+    pub label: String,
+    pub reason: String,
+}
+
+/// What `reset` changed.
+#[derive(Debug, Clone, Default)]
+pub struct ResetReport {
+    pub changed: usize,
+    pub pools: usize,
+    pub dead: Vec<DeadEntry>,
+}
+
+/// Reset cooldowns (§7.4): a pool, every pool (`pool` None), or exactly one entry.
+pub fn reset(home: &Home, pool: Option<&PoolRef>, target: Option<&str>) -> Result<ResetReport> {
+    let now = home.now();
+    home.store.update(now, |doc| {
+        let keys = match pool {
+            Some(p) => vec![p.key.clone()],
+            None => doc.pool_keys(),
+        };
+        let mut report = ResetReport { pools: keys.len(), ..Default::default() };
+        for key in &keys {
+            let mut view = home.view(doc, key, now);
+            let targets: Vec<usize> = match target {
+                Some(t) => vec![view.find(t).map_err(|e| target_error(&view, t, e))?],
+                None => (0..view.entries.len())
+                    .filter(|&i| view.entries[i].entry.last_status == Some(LastStatus::Exhausted))
+                    .collect(),
+            };
+            let mut changed = 0;
+            for &i in &targets {
+                let v = &mut view.entries[i];
+                if entry::has_status(&v.map) {
+                    entry::clear_status(&mut v.map);
+                    v.reparse(key, now);
+                    changed += 1;
+                }
+            }
+            if target.is_none() {
+                for v in view.entries.iter().filter(|v| v.entry.last_status == Some(LastStatus::Dead)) {
+                    report.dead.push(DeadEntry {
+                        key: key.to_string(),
+                        id: v.entry.id.clone(),
+                        label: v.entry.label.clone(),
+                        reason: v.entry.last_error_reason.clone().unwrap_or_else(|| "dead".into()),
+                    });
+                }
+            }
+            // Materialise only when something changes: a no-op reset writes nothing.
+            if changed > 0 {
+                view.write(doc);
+            }
+            report.changed += changed;
+        }
+        Ok(report)
+    })
+}
+
+/// The credential a pick returned, bound to its exact id and fingerprint.
+#[derive(Debug, Clone)]
+pub struct Pick {
+    pub key: String,
+    pub id: String,
+    pub label: String,
+    pub auth_type: AuthType,
+    pub base_url: Option<String>,
+    pub secret: Secret,
+    pub fingerprint: String,
+    pub source: String,
+    /// The entry needs an OAuth refresh before use.
+    pub needs_refresh: bool,
+    /// The access token's expiry, when known (OAuth).
+    pub expired: bool,
+}
+
+/// One pick (§8) as one transaction; entries in `exclude` are skipped.
+pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
+    let now = home.now();
+    // A read first: nothing selectable means no transaction (and no file created).
+    let snapshot = home.store.read()?;
+    let view = home.view(&snapshot, &pool.key, now);
+    if !has_choice(&view, exclude) {
+        return Err(nothing_usable(home, &[(pool.key.clone(), view)], now));
+    }
+    let strategy = home.strategy(&pool.key);
+    let result = home.store.update(now, |doc| -> Result<Option<Pick>> {
+        let mut view = home.view(doc, &pool.key, now);
+        let cands: Vec<strategy::Candidate> = view
+            .entries
+            .iter()
+            .map(|v| strategy::Candidate {
+                selectable: v.status.selectable() && v.secret.is_some() && !exclude.contains(&v.entry.id),
+                request_count: v.entry.request_count,
+            })
+            .collect();
+        let Some(i) = strategy::choose(strategy, &cands, &mut rand::thread_rng()) else {
+            return Ok(None);
+        };
+        let chosen_id = view.entries[i].entry.id.clone();
+        if strategy == Strategy::RoundRobin {
+            if let Some(order) = strategy::round_robin_order(&cands, i) {
+                let mut old: Vec<Option<ViewEntry>> = view.entries.drain(..).map(Some).collect();
+                view.entries = order.into_iter().filter_map(|j| old[j].take()).collect();
+                view.renumber();
+            }
+        }
+        let j = view.position_of(&chosen_id).expect("chosen entry is in the view");
+        let v = &mut view.entries[j];
+        let count = v.entry.request_count + 1;
+        entry::set(&mut v.map, entry::REQUEST_COUNT, count.into());
+        v.entry.request_count = count;
+        let secret = v.secret.clone().expect("selectable entries have a secret");
+        let pick = Pick {
+            key: pool.key.clone(),
+            id: v.entry.id.clone(),
+            label: v.entry.label.clone(),
+            auth_type: v.entry.auth_type,
+            base_url: v
+                .entry
+                .base_url
+                .clone()
+                .filter(|u| !u.is_empty())
+                .or_else(|| home.default_base_url(pool, Some(secret.expose()))),
+            fingerprint: secret.fingerprint(),
+            secret,
+            source: v.entry.source.clone(),
+            needs_refresh: matches!(v.status, Status::NeedsRefresh { .. }),
+            expired: false,
+        };
+        view.write(doc);
+        Ok(Some(pick))
+    })?;
+    match result {
+        Some(p) => Ok(p),
+        None => {
+            let doc = home.store.read()?;
+            let view = home.view(&doc, &pool.key, now);
+            Err(nothing_usable(home, &[(pool.key.clone(), view)], now))
+        }
+    }
+}
+
+fn has_choice(view: &PoolView, exclude: &[String]) -> bool {
+    view.entries.iter().any(|v| v.status.selectable() && v.secret.is_some() && !exclude.contains(&v.entry.id))
+}
+
+/// The "nothing usable" error (§9, ruling 5): every provider tried, each entry's state, and the
+/// earliest time one becomes usable.
+pub fn nothing_usable(home: &Home, views: &[(String, PoolView)], now: Epoch) -> Error {
+    Error::NothingUsable(nothing_usable_text(home, views, now))
+}
+
+pub fn nothing_usable_text(_home: &Home, views: &[(String, PoolView)], now: Epoch) -> String {
+    let mut lines = vec!["no usable credential".to_string()];
+    let mut earliest: Option<(Epoch, &str)> = None;
+    for (key, view) in views {
+        if view.entries.is_empty() {
+            lines.push(format!("{key}: no credentials (add one: hermes auth add {key})"));
+            continue;
+        }
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for v in &view.entries {
+            let name = v.status.json_name().replace('_', " ");
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        let summary: Vec<String> = counts.iter().map(|(n, c)| format!("{c} {n}")).collect();
+        lines.push(format!("{key}: {}", summary.join(", ")));
+        for (i, v) in view.entries.iter().enumerate() {
+            lines.push(format!("  #{} {} \"{}\": {}", i + 1, v.entry.id, v.entry.label, v.status.describe(now)));
+        }
+        if let Some(d) = view.earliest_deadline() {
+            if earliest.is_none_or(|(e, _)| d < e) {
+                earliest = Some((d, key));
+            }
+        }
+    }
+    match earliest {
+        Some((t, key)) => {
+            lines.push(format!("next usable: {key} at {} (in {})", time::iso_z(t), time::format_wait(t - now)))
+        }
+        None => lines.push("next usable: none without user action".into()),
+    }
+    lines.join("\n")
+}
+
+/// Apply an outcome to an entry (§7.2) as one transaction. `bound_fingerprint` is the secret the
+/// caller used: if the entry's secret changed since, nothing is marked. Returns the entry after
+/// the mark, or None when the target is gone or was replaced.
+pub fn mark(
+    home: &Home,
+    pool: &PoolRef,
+    id: &str,
+    bound_fingerprint: Option<&str>,
+    outcome: &Outcome,
+) -> Result<Option<ViewEntry>> {
+    let now = home.now();
+    home.store.update(now, |doc| {
+        let mut view = home.view(doc, &pool.key, now);
+        let Some(i) = view.position_of(id) else { return Ok(None) };
+        let fp = view.entries[i].fingerprint();
+        if bound_fingerprint.is_some_and(|b| fp.as_deref() != Some(b)) {
+            return Ok(None);
+        }
+        if apply_outcome(&mut view, i, outcome, now) {
+            view.write(doc);
+        }
+        Ok(Some(view.entries[i].clone()))
+    })
+}
+
+/// Mark entry `i` and every entry sharing its live secret (limits attach to the key). Returns
+/// whether any entry changed; only then is the pool materialised and written.
+pub fn apply_outcome(view: &mut PoolView, i: usize, outcome: &Outcome, now: Epoch) -> bool {
+    let sole = !view.entries.iter().enumerate().any(|(j, v)| j != i && v.status.selectable());
+    let fp = view.entries[i].fingerprint();
+    let decision: Decision = cooldown::decide(&view.entries[i].entry, outcome, sole, now);
+    let key = view.key.clone();
+    let mut changed = false;
+    for j in 0..view.entries.len() {
+        let same = j == i || (fp.is_some() && view.entries[j].fingerprint() == fp);
+        if same {
+            let mut d = decision.clone();
+            if let (Decision::Set(_), true) = (&d, j != i) {
+                // Siblings with the same key get the same deadline, decided from their own history.
+                d = cooldown::decide(&view.entries[j].entry, outcome, sole, now);
+            }
+            if cooldown::apply(&mut view.entries[j].map, &d) {
+                view.entries[j].reparse(&key, now);
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// `report` (§12.9): find TARGET and apply the outcome. Unknown target → error, nothing marked.
+pub fn report(home: &Home, pool: &PoolRef, target: &str, outcome: &Outcome) -> Result<(usize, ViewEntry)> {
+    let now = home.now();
+    home.store.update(now, |doc| {
+        let mut view = home.view(doc, &pool.key, now);
+        let i = view.find(target).map_err(|e| target_error(&view, target, e))?;
+        if apply_outcome(&mut view, i, outcome, now) {
+            view.write(doc);
+        }
+        Ok((i + 1, view.entries[i].clone()))
+    })
+}
