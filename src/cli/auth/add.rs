@@ -149,7 +149,15 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let mut prompter = TermPrompter::default();
     let kind = choose_kind(&pool, args.kind.as_deref(), args.api_key.is_some(), &mut prompter)?;
     if kind == Kind::OAuth {
-        return Err(Error::Failed(format!("OAuth login for {} is not available in this build yet", pool.key)));
+        let opts = OAuthOptions {
+            label: args.label.clone(),
+            no_browser: args.no_browser,
+            import: args.import.clone(),
+            code_stdin: args.code_stdin,
+        };
+        let added = oauth_login(home, &pool, &opts, &mut prompter, out)?;
+        print_added(&added, "OAuth ", "oauth", args.json, out);
+        return Ok(());
     }
     if args.import.is_some() || args.code_stdin || args.no_browser {
         return Err(Error::Usage("--import, --code-stdin and --no-browser go with --type oauth".into()));
@@ -159,6 +167,30 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let added = ops::add_api_key(home, &pool, &secret, args.label.as_deref())?;
     print_added(&added, "", "api_key", args.json, out);
     Ok(())
+}
+
+/// Options of an OAuth login (`add --type oauth` and the wizard).
+#[derive(Debug, Clone, Default)]
+pub struct OAuthOptions {
+    pub label: Option<String>,
+    pub no_browser: bool,
+    /// `claude-code` or `hermes-agent`: copy that tool's login into an owned entry.
+    pub import: Option<String>,
+    /// Anthropic: read `code#state` from stdin instead of prompting.
+    pub code_stdin: bool,
+}
+
+/// Run the provider's OAuth login (§10) with no lock held, then store it in one transaction.
+/// The CLI's `add --type oauth` and the wizard both call this.
+pub fn oauth_login(
+    home: &Home,
+    pool: &PoolRef,
+    opts: &OAuthOptions,
+    prompter: &mut dyn Prompter,
+    out: &mut Printer,
+) -> Result<ops::Added> {
+    let _ = (home, opts, prompter, out);
+    Err(Error::Failed(format!("OAuth login for {} is not available in this build yet", pool.key)))
 }
 
 /// The report of §12.2 step 6 (stderr), plus the JSON document when asked.
