@@ -44,9 +44,8 @@ fn arb_json() -> impl Strategy<Value = Value> {
 
 /// An auth.json-shaped document with arbitrary values inside the entries.
 fn arb_store_like() -> impl Strategy<Value = Value> {
-    prop::collection::vec(arb_json(), 0..4).prop_map(|entries| {
-        json!({"version": 1, "providers": {}, "credential_pool": {"openrouter": entries}})
-    })
+    prop::collection::vec(arb_json(), 0..4)
+        .prop_map(|entries| json!({"version": 1, "providers": {}, "credential_pool": {"openrouter": entries}}))
 }
 
 fn check_store(bytes: &[u8]) {

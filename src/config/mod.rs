@@ -292,6 +292,11 @@ fn read_config(root: &Value) -> Result<Config, String> {
 }
 
 fn read_fallback(v: &Value, path: &str) -> Result<FallbackEntry, String> {
+    // Some hand-written configs list bare provider names; keep them as a step without a model,
+    // which the runtime skips with a warning, rather than refusing the whole file.
+    if let Value::String(p) = v {
+        return Ok(FallbackEntry { provider: Some(p.clone()), ..FallbackEntry::default() });
+    }
     let m = as_mapping(v, path)?;
     Ok(FallbackEntry {
         provider: opt_string(m, "provider", path)?,
@@ -306,6 +311,15 @@ fn read_fallback(v: &Value, path: &str) -> Result<FallbackEntry, String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn bare_string_fallback_is_a_step_without_model() {
+        let c = load_text("fallback_providers: [openrouter, nous]\n").unwrap();
+        let fb = c.fallback_providers.unwrap();
+        assert_eq!(fb.len(), 2);
+        assert_eq!(fb[0].provider.as_deref(), Some("openrouter"));
+        assert!(fb[0].model.is_none());
+    }
 
     fn load_text(text: &str) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
@@ -410,7 +424,7 @@ mod tests {
                 "fallback_providers:\n  - provider: a\n    model: b\n  - model: {x: y}\n",
                 "fallback_providers[1].model: expected a string, found a mapping",
             ),
-            ("fallback_providers:\n  - just-a-string\n", "fallback_providers[0]: expected a mapping, found a string"),
+            ("fallback_providers:\n  - [a]\n", "fallback_providers[0]: expected a mapping, found a list"),
             ("fallback_model: [a]\n", "fallback_model: expected a mapping, found a list"),
             ("fallback_model:\n  key_env: true\n", "fallback_model.key_env: expected a string, found a boolean"),
             ("custom_providers: x\n", "custom_providers: expected a list, found a string"),
