@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod printer;
 pub mod prompt;
+pub mod reference;
 
 use crate::context::Context;
 use crate::error::Error;
@@ -16,7 +17,7 @@ use printer::Printer;
 /// Home: $HERMES_HOME (default ~/.hermes) with auth.json and config.yaml, shared with hermes-agent.
 /// Exit codes: 0 ok, 1 error, 2 usage, 4 no usable credential, 130 interrupted.
 #[derive(Debug, Parser)]
-#[command(name = "hermes", version, about, long_about = None, propagate_version = true)]
+#[command(name = "hermes", version, propagate_version = true)]
 pub struct Cli {
     /// Print diagnostics on stderr (never a secret).
     #[arg(short, long, global = true)]

@@ -11,8 +11,10 @@ use crate::time;
 use comfy_table::{presets, Cell, CellAlignment, Color, ColumnConstraint, Table};
 use serde_json::{json, Value};
 
-/// List credential pools: index, id, label, type, source, masked key, status, request count and
-/// the entry the next pick would return (←).
+/// List credential pools with status, request counts and the next pick.
+///
+/// Columns: index, id, label, type, source, masked key, status (with time left), request count,
+/// and ← on the entry the next pick would return. Reads only: no lock, no write, no network.
 ///
 /// Examples:
 ///   hermes auth list

@@ -4,8 +4,10 @@ use crate::cli::printer::Printer;
 use crate::error::Result;
 use crate::home::Home;
 
-/// Check auth.json. With --force, move an invalid store aside (auth.json.corrupt-<time>) so the
-/// next command starts empty. A valid store is never moved.
+/// Check auth.json, or move an invalid one aside.
+///
+/// With --force, an invalid store is renamed to auth.json.corrupt-<time> so the next command
+/// starts empty. A valid store is never moved.
 ///
 /// Examples:
 ///   hermes auth repair

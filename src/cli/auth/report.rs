@@ -7,8 +7,10 @@ use crate::ops;
 use crate::pool::cooldown::Outcome;
 use crate::pool::hints;
 
-/// Record the outcome of a request made with an entry: 2xx clears failures; 429, 402, 403 and
-/// 401 bench it by the cooldown rules; 5xx and `timeout` change nothing.
+/// Record how a request made with an entry went.
+///
+/// 2xx clears failures; 429, 402, 403 and 401 bench the entry by the cooldown rules; 5xx and
+/// `timeout` change nothing. Prints the entry's new status.
 ///
 /// Examples:
 ///   hermes auth report openrouter 81b6bb --status 429 --retry-after 120

@@ -6,7 +6,7 @@ use crate::home::Home;
 use crate::ops;
 use serde_json::json;
 
-/// Clear cooldowns: of every pool, of one pool, or of exactly one entry.
+/// Clear cooldowns of every pool, one pool, or exactly one entry.
 ///
 /// A pool-wide reset leaves dead (revoked) entries alone; name one to revive it.
 ///

@@ -6,7 +6,7 @@ use crate::home::Home;
 use crate::ops;
 use serde_json::json;
 
-/// Pick the next credential by the pool's strategy and print its secret on stdout.
+/// Pick the next credential and print its secret on stdout.
 ///
 /// The pick is recorded (request_count, round_robin order) so scripts sharing the home share one
 /// rotation. Pair it with `hermes auth report` to share cooldowns. Exit 4 when nothing is usable.
