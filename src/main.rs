@@ -3,7 +3,10 @@
 use clap::Parser;
 
 fn main() {
+    hermes::cli::panic::install_hook();
     let cli = hermes::cli::Cli::parse();
-    let code = hermes::cli::run(cli, hermes::context::Context::from_process());
+    let ctx = hermes::context::Context::from_process();
+    hermes::cli::panic::maybe_force(&ctx);
+    let code = hermes::cli::run(cli, ctx);
     std::process::exit(code);
 }

@@ -2,6 +2,7 @@
 //! Commands parse flags, call the library (mostly [`crate::ops`]) and print what it returns.
 
 pub mod auth;
+pub mod panic;
 pub mod printer;
 pub mod prompt;
 pub mod reference;
