@@ -6,6 +6,8 @@ pub mod panic;
 pub mod printer;
 pub mod prompt;
 pub mod reference;
+pub mod setup;
+pub mod wizard;
 
 use crate::context::Context;
 use crate::error::Error;
@@ -31,12 +33,14 @@ pub struct Cli {
 pub enum Command {
     /// Manage credential pools (bare `hermes auth` opens the interactive wizard).
     Auth(auth::AuthArgs),
+    Setup(setup::Args),
 }
 
 impl Cli {
     fn wants_json(&self) -> bool {
         match &self.command {
             Command::Auth(a) => a.wants_json(),
+            Command::Setup(_) => false,
         }
     }
 }
@@ -47,6 +51,7 @@ pub fn run(cli: Cli, ctx: Context) -> i32 {
     let json = cli.wants_json();
     let result = match cli.command {
         Command::Auth(args) => auth::run(args, ctx, &mut out),
+        Command::Setup(args) => setup::run_cli(args, ctx, &mut out),
     };
     match result {
         Ok(()) => 0,

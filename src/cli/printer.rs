@@ -8,12 +8,32 @@ pub struct Printer {
     colour: bool,
     pub verbose: bool,
     stdout_tty: bool,
+    /// In-process tests: what would have gone to stdout and stderr.
+    captured: Option<Captured>,
+}
+
+/// The text a capturing [`Printer`] kept instead of writing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Captured {
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Printer {
     pub fn new(ctx: &Context, verbose: bool) -> Printer {
         let stdout_tty = std::io::stdout().is_terminal();
-        Printer { colour: stdout_tty && ctx.colour_allowed(), verbose, stdout_tty }
+        Printer { colour: stdout_tty && ctx.colour_allowed(), verbose, stdout_tty, captured: None }
+    }
+
+    /// A printer that keeps everything in memory (no colour, not a terminal), so in-process
+    /// tests of the wizard and `setup` can check the messages.
+    pub fn capturing() -> Printer {
+        Printer { colour: false, verbose: false, stdout_tty: false, captured: Some(Captured::default()) }
+    }
+
+    /// What a capturing printer kept so far (empty for a real one).
+    pub fn captured(&self) -> Captured {
+        self.captured.clone().unwrap_or_default()
     }
 
     /// Whether ANSI colour may be written to stdout.
@@ -28,6 +48,13 @@ impl Printer {
     /// Write data to stdout. A closed pipe (`hermes auth list | head -1`) ends the process
     /// quietly with exit 0.
     pub fn out(&mut self, text: &str) {
+        if let Some(c) = &mut self.captured {
+            c.stdout.push_str(text);
+            if !text.ends_with('\n') {
+                c.stdout.push('\n');
+            }
+            return;
+        }
         let mut so = std::io::stdout().lock();
         let r = so
             .write_all(text.as_bytes())
@@ -48,6 +75,11 @@ impl Printer {
 
     /// A message, warning or error on stderr.
     pub fn err(&mut self, text: &str) {
+        if let Some(c) = &mut self.captured {
+            c.stderr.push_str(text);
+            c.stderr.push('\n');
+            return;
+        }
         let mut se = std::io::stderr().lock();
         let _ = writeln!(se, "{text}");
     }

@@ -70,23 +70,43 @@ pub fn choose_kind(
         (Some(Kind::OAuth), AuthKind::Key) => {
             Err(Error::Usage(format!("{} does not support OAuth login; use --type api-key", pool.key)))
         }
-        (Some(Kind::ApiKey), AuthKind::OAuth) if pool.key == "openai-codex" => Err(Error::Usage(
-            "openai-codex does not take API keys; use provider openai-api for an OpenAI API key".into(),
-        )),
+        (Some(Kind::ApiKey), AuthKind::OAuth) if pool.key == CODEX => {
+            Err(Error::Usage(format!("{CODEX} does not take API keys; {CODEX_NO_KEY}")))
+        }
         (Some(Kind::ApiKey), AuthKind::OAuth) => {
             Err(Error::Usage(format!("{} does not support API keys; use --type oauth", pool.key)))
         }
         (Some(k), _) => Ok(k),
         (None, AuthKind::Key) => Ok(Kind::ApiKey),
+        // Ruling 16: on a terminal, openai-codex is asked too, with the API key shown as
+        // unavailable, so users looking for an OpenAI key learn where it goes.
+        (None, AuthKind::OAuth) if pool.key == CODEX && prompter.interactive() => ask_kind(pool, prompter),
         (None, AuthKind::OAuth) => Ok(Kind::OAuth),
         (None, AuthKind::KeyOAuth) => {
             if !prompter.interactive() {
                 return Err(Error::Usage("choose --type oauth or --type api-key".into()));
             }
-            let items = vec!["API key".to_string(), "OAuth login".to_string()];
-            let i = prompter.select("API key or OAuth login?", &items, 0)?;
-            Ok(if i == 0 { Kind::ApiKey } else { Kind::OAuth })
+            ask_kind(pool, prompter)
         }
+    }
+}
+
+const CODEX: &str = "openai-codex";
+
+/// Why openai-codex takes no API key (ruling 16).
+pub const CODEX_NO_KEY: &str = "use provider openai-api for an OpenAI API key";
+
+/// `API key or OAuth login?`; for openai-codex the API key is listed as unavailable, and
+/// choosing it is the same usage error as `--type api-key`.
+fn ask_kind(pool: &PoolRef, prompter: &mut dyn Prompter) -> Result<Kind> {
+    let codex = pool.key == CODEX;
+    let key_item = if codex { format!("API key (unavailable: {CODEX_NO_KEY})") } else { "API key".to_string() };
+    let items = vec![key_item, "OAuth login".to_string()];
+    let i = prompter.select("API key or OAuth login?", &items, usize::from(codex))?;
+    match (i, codex) {
+        (0, true) => Err(Error::Usage(format!("{CODEX} does not take API keys; {CODEX_NO_KEY}"))),
+        (0, false) => Ok(Kind::ApiKey),
+        _ => Ok(Kind::OAuth),
     }
 }
 

@@ -9,10 +9,12 @@ pub mod reset;
 pub mod token;
 
 use crate::cli::printer::Printer;
+use crate::cli::prompt::TermPrompter;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::home::Home;
 use clap::{Args, Subcommand};
+use std::io::IsTerminal;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -48,12 +50,9 @@ impl AuthArgs {
 
 pub fn run(args: AuthArgs, ctx: Context, out: &mut Printer) -> Result<()> {
     let Some(command) = args.command else {
-        return Err(Error::Usage(
-            "the interactive wizard needs a terminal; use instead: hermes auth add PROVIDER --api-key -, \
-             hermes auth list, hermes auth remove PROVIDER TARGET, hermes auth reset [PROVIDER], \
-             hermes setup --no-input --strategy S"
-                .into(),
-        ));
+        // Bare `hermes auth`: the wizard on a terminal, else exit 2 naming the commands.
+        let colour = std::io::stderr().is_terminal() && ctx.colour_allowed();
+        return crate::cli::wizard::run(&ctx, &mut TermPrompter::new(colour), out, colour);
     };
     let home = Home::open(ctx)?;
     let result = match command {

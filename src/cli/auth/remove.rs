@@ -29,6 +29,16 @@ pub struct Args {
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let pool = home.pool(&args.provider)?;
     let r = ops::remove(home, &pool, &args.target)?;
+    print_removed(&r, out);
+    if args.json {
+        out.json(&json!({"provider": r.key, "index": r.index, "id": r.id, "label": r.label,
+            "source": r.source, "suppressed": r.suppressed}));
+    }
+    Ok(())
+}
+
+/// The report of §12.4 on stderr (`remove` and the wizard).
+pub fn print_removed(r: &ops::Removed, out: &mut Printer) {
     out.err(&format!("Removed {} credential #{} ({})", r.key, r.index, r.label));
     if let Some(var) = r.source.strip_prefix("env:") {
         out.err(&format!(
@@ -36,9 +46,4 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
             r.key, r.key
         ));
     }
-    if args.json {
-        out.json(&json!({"provider": r.key, "index": r.index, "id": r.id, "label": r.label,
-            "source": r.source, "suppressed": r.suppressed}));
-    }
-    Ok(())
 }

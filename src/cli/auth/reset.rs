@@ -48,9 +48,23 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
         }
     }
     let r = ops::reset(home, pool.as_ref(), args.target.as_deref())?;
+    print_reset(&r, pool.as_ref().map(|p| p.key.as_str()), out);
+    if args.json {
+        let dead: Vec<_> = r
+            .dead
+            .iter()
+            .map(|d| json!({"provider": d.key, "id": d.id, "label": d.label, "reason": d.reason}))
+            .collect();
+        out.json(&json!({"reset": r.changed, "pools": r.pools, "dead": dead}));
+    }
+    Ok(())
+}
+
+/// The report of §12.5 on stderr (`reset` and the wizard); `pool` is None for every pool.
+pub fn print_reset(r: &ops::ResetReport, pool: Option<&str>, out: &mut Printer) {
     let plural = if r.changed == 1 { "cooldown" } else { "cooldowns" };
-    match &pool {
-        Some(p) => out.err(&format!("Reset {} {plural} in {}", r.changed, p.key)),
+    match pool {
+        Some(key) => out.err(&format!("Reset {} {plural} in {key}", r.changed)),
         None => out.err(&format!("Reset {} {plural} across {} pools", r.changed, r.pools)),
     }
     if !r.dead.is_empty() {
@@ -65,13 +79,4 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
             first.id
         ));
     }
-    if args.json {
-        let dead: Vec<_> = r
-            .dead
-            .iter()
-            .map(|d| json!({"provider": d.key, "id": d.id, "label": d.label, "reason": d.reason}))
-            .collect();
-        out.json(&json!({"reset": r.changed, "pools": r.pools, "dead": dead}));
-    }
-    Ok(())
 }

@@ -1,0 +1,228 @@
+//! The real binary on a pseudo-terminal (rexpect): the wizard driven with real keys (arrows,
+//! Enter, Esc, Ctrl-C, Ctrl-D), each run checked against the files it leaves behind.
+//!
+//! Keys are sent only after the prompt they answer is on screen: a widget switches the terminal
+//! to raw mode before drawing, so a key sent earlier could still be read in cooked mode.
+
+mod common;
+use common::*;
+use rexpect::process::wait::WaitStatus;
+use rexpect::reader::Options;
+use rexpect::session::{spawn_with_options, PtySession};
+use std::process::Command;
+
+const K1: &str = "sk-or-v1-aaaa1111";
+const K2: &str = "sk-or-v1-bbbb2222";
+const DOWN: &str = "\x1b[B";
+const ENTER: &str = "\r";
+
+/// `hermes <args>` on a pty with the sealed environment (plus a TERM, which the widgets need).
+fn spawn(s: &Sealed, args: &[&str]) -> PtySession {
+    spawn_cmd(s, Command::new(env!("CARGO_BIN_EXE_hermes")).args(args))
+}
+
+fn spawn_cmd(s: &Sealed, c: &mut Command) -> PtySession {
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &s.user_home)
+        .env("HERMES_HOME", &s.home)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env("HERMES_TEST_NOW", format!("{}", s.now));
+    let c = std::mem::replace(c, Command::new("true"));
+    spawn_with_options(c, Options { timeout_ms: Some(10_000), strip_ansi_escape_codes: false }).expect("spawn on a pty")
+}
+
+/// rexpect hands over each byte as one `char`; compare and report in those terms.
+fn as_bytes_text(s: &str) -> String {
+    s.bytes().map(char::from).collect()
+}
+
+fn from_bytes_text(s: &str) -> String {
+    String::from_utf8_lossy(&s.chars().map(|c| c as u8).collect::<Vec<u8>>()).into_owned()
+}
+
+/// Wait for `text` on screen; returns everything printed before it.
+fn expect(p: &mut PtySession, text: &str) -> String {
+    match p.exp_string(&as_bytes_text(text)) {
+        Ok(before) => from_bytes_text(&before),
+        Err(e) => panic!("waiting for {text:?}: {}", from_bytes_text(&e.to_string())),
+    }
+}
+
+fn send(p: &mut PtySession, keys: &str) {
+    p.send(keys).unwrap();
+    p.flush().unwrap();
+}
+
+/// Wait for the process to end; its exit code and the rest of its output.
+fn finish(mut p: PtySession) -> (i32, String) {
+    let rest = from_bytes_text(&p.exp_eof().unwrap_or_default());
+    match p.process.wait().unwrap() {
+        WaitStatus::Exited(_, code) => (code, rest),
+        other => panic!("hermes did not exit normally: {other:?}"),
+    }
+}
+
+const MENU: &str = "What would you like to do?";
+
+#[test]
+fn add_an_api_key_from_the_menu() {
+    let s = Sealed::new();
+    let mut p = spawn(&s, &["auth"]);
+    expect(&mut p, "No credentials yet.");
+    expect(&mut p, "Quit");
+    send(&mut p, ENTER);
+    expect(&mut p, "Add a credential to which provider?");
+    expect(&mut p, "kimi-coding");
+    send(&mut p, "openr");
+    expect(&mut p, "openr \r\n\u{276f} openrouter");
+    send(&mut p, ENTER);
+    expect(&mut p, "Paste your API key");
+    send(&mut p, &format!("{K1}{ENTER}"));
+    expect(&mut p, "Label (api-key-1)");
+    send(&mut p, &format!("work{ENTER}"));
+    expect(&mut p, "Added openrouter credential #1 (id ");
+    let screen = expect(&mut p, MENU);
+    assert!(screen.contains("openrouter (1 credential, fill_first)"), "status view after the action: {screen}");
+    expect(&mut p, "Quit");
+    send(&mut p, "\x1b");
+    let (code, _) = finish(p);
+    assert_eq!(code, 0, "Esc at the menu exits 0");
+    let pool = s.pool("openrouter");
+    assert_eq!(pool.len(), 1);
+    assert_eq!(pool[0]["access_token"], K1);
+    assert_eq!(pool[0]["label"], "work");
+    assert_eq!(mode(&s.auth_path()), 0o600);
+}
+
+#[test]
+fn set_a_strategy_changes_only_that_line() {
+    let s = Sealed::new();
+    s.add_key("openrouter", K1, Some("a"));
+    s.add_key("openrouter", K2, Some("b"));
+    let before = "# my settings\nmodel:\n  provider: openrouter  # primary\nterminal:\n  backend: local\ncredential_pool_strategies:\n  anthropic: random  # keep\n# end\n";
+    s.write_home_file("config.yaml", before);
+    let mut p = spawn(&s, &["auth"]);
+    expect(&mut p, "openrouter (2 credentials, fill_first)");
+    expect(&mut p, "Quit");
+    send(&mut p, &format!("{DOWN}{DOWN}{DOWN}"));
+    expect(&mut p, "\u{276f} Set rotation strategy");
+    send(&mut p, ENTER);
+    expect(&mut p, "Set the rotation strategy of which provider?");
+    expect(&mut p, "\u{276f} openrouter");
+    send(&mut p, ENTER);
+    expect(&mut p, "Current strategy for openrouter: fill_first");
+    expect(&mut p, "fill_first — use the first key until it is benched ←");
+    expect(&mut p, "random — random choice");
+    send(&mut p, &format!("{DOWN}{DOWN}"));
+    expect(&mut p, "\u{276f} least_used — pick the key with the fewest requests");
+    send(&mut p, ENTER);
+    expect(&mut p, "Saved openrouter rotation strategy: least_used");
+    expect(&mut p, "openrouter (2 credentials, least_used)");
+    expect(&mut p, "Quit");
+    send(&mut p, "\x04");
+    let (code, _) = finish(p);
+    assert_eq!(code, 0, "Ctrl-D at the menu exits 0");
+    let after = std::fs::read_to_string(s.home.join("config.yaml")).unwrap();
+    assert_eq!(
+        after,
+        before.replace("  anthropic: random  # keep\n", "  anthropic: random  # keep\n  openrouter: least_used\n")
+    );
+}
+
+#[test]
+fn remove_an_entry_after_confirming() {
+    let s = Sealed::new();
+    s.add_key("openrouter", K1, Some("personal"));
+    s.add_key("openrouter", K2, Some("work"));
+    let mut p = spawn(&s, &["auth"]);
+    expect(&mut p, "Quit");
+    send(&mut p, DOWN);
+    expect(&mut p, "\u{276f} Remove a credential");
+    send(&mut p, ENTER);
+    expect(&mut p, "openrouter (2 credentials)");
+    send(&mut p, ENTER);
+    expect(&mut p, "Which credential?");
+    expect(&mut p, "work      sk-o…2222");
+    send(&mut p, DOWN);
+    expect(&mut p, "\u{276f} #2");
+    send(&mut p, ENTER);
+    expect(&mut p, "Remove openrouter #2 \"work\" (sk-o…2222)?");
+    send(&mut p, "y");
+    expect(&mut p, "Removed openrouter credential #2 (work)");
+    expect(&mut p, "openrouter (1 credential, fill_first)");
+    expect(&mut p, "Quit");
+    send(&mut p, "\x03");
+    let (code, _) = finish(p);
+    assert_eq!(code, 0, "Ctrl-C at the menu exits 0");
+    let pool = s.pool("openrouter");
+    assert_eq!(pool.len(), 1);
+    assert_eq!(pool[0]["label"], "personal");
+}
+
+#[test]
+fn ctrl_c_in_the_middle_of_an_add_exits_130_writes_nothing_and_restores_the_terminal() {
+    let s = Sealed::new();
+    s.add_key("openrouter", K1, Some("personal"));
+    let before = s.auth_bytes();
+    // rexpect turns echo off on its pty; turn it back on, as on a real terminal, so that an
+    // echoed key would show, then print the terminal's mode after hermes has exited.
+    let script = r#"stty echo; "$0" auth; code=$?; stty -a; echo "exit=$code""#;
+    let mut p = spawn_cmd(&s, Command::new("sh").args(["-c", script, env!("CARGO_BIN_EXE_hermes")]));
+    expect(&mut p, "Quit");
+    send(&mut p, ENTER);
+    expect(&mut p, "kimi-coding");
+    send(&mut p, ENTER);
+    expect(&mut p, "Paste your API key");
+    send(&mut p, "sk-or-v1-half");
+    send(&mut p, "\x03");
+    let after = expect(&mut p, "exit=130");
+    assert!(!after.contains("sk-or-v1-half"), "the hidden key was echoed: {after:?}");
+    let words: Vec<&str> = after.split_whitespace().collect();
+    for mode in ["echo", "icanon", "isig"] {
+        assert!(words.contains(&mode), "{mode} not restored: {after}");
+    }
+    assert_eq!(s.auth_bytes(), before, "nothing written");
+}
+
+#[test]
+fn esc_inside_an_action_exits_130_with_the_cursor_shown() {
+    let s = Sealed::new();
+    let mut p = spawn(&s, &["auth"]);
+    expect(&mut p, "Quit");
+    send(&mut p, ENTER);
+    expect(&mut p, "kimi-coding");
+    send(&mut p, "\x1b");
+    let (code, rest) = finish(p);
+    assert_eq!(code, 130);
+    // The select hid the cursor; the last cursor command must show it again.
+    let (hide, show) = (rest.rfind("\x1b[?25l"), rest.rfind("\x1b[?25h"));
+    assert!(show.is_some() && show > hide, "cursor left hidden: {rest:?}");
+    assert!(!s.home.exists());
+}
+
+#[test]
+fn setup_on_a_terminal_asks_and_writes() {
+    let s = Sealed::new();
+    s.write_home_file("config.yaml", "# mine\nmodel:\n  default: old\n");
+    let mut p = spawn(&s, &["setup", "--provider", "openrouter"]);
+    expect(&mut p, "Default model for openrouter (old)");
+    send(&mut p, &format!("x-ai/grok-4{ENTER}"));
+    expect(&mut p, "openrouter has no credentials yet. Add one now?");
+    send(&mut p, ENTER);
+    expect(&mut p, "Paste your API key");
+    send(&mut p, &format!("{K1}{ENTER}"));
+    expect(&mut p, "Label (api-key-1)");
+    send(&mut p, ENTER);
+    expect(&mut p, "Add a fallback provider chain");
+    send(&mut p, "n");
+    let (code, rest) = finish(p);
+    assert_eq!(code, 0, "{rest}");
+    assert!(rest.contains("Saved model.provider: openrouter, model.default: x-ai/grok-4"), "{rest}");
+    assert_eq!(
+        std::fs::read_to_string(s.home.join("config.yaml")).unwrap(),
+        "# mine\nmodel:\n  default: x-ai/grok-4\n  provider: openrouter\n"
+    );
+    assert_eq!(s.pool("openrouter")[0]["label"], "api-key-1");
+}
