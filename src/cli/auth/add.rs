@@ -166,7 +166,8 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
             return Err(Error::Usage("--label is empty".into()));
         }
     }
-    let mut prompter = TermPrompter::default();
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && home.ctx().colour_allowed();
+    let mut prompter = TermPrompter::new(colour);
     let kind = choose_kind(&pool, args.kind.as_deref(), args.api_key.is_some(), &mut prompter)?;
     if kind == Kind::OAuth {
         let opts = OAuthOptions {
