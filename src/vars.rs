@@ -19,3 +19,6 @@ pub const NOUS_PORTAL_URL: &str = "HERMES_NOUS_PORTAL_URL";
 pub const NOUS_PORTAL_URL_ALIASES: &[&str] = &["HERMES_PORTAL_BASE_URL", "NOUS_PORTAL_BASE_URL"];
 pub const NOUS_TIMEOUT: &str = "HERMES_NOUS_TIMEOUT_SECONDS";
 pub const NOUS_INFERENCE_BASE_URL: &str = "NOUS_INFERENCE_BASE_URL";
+/// The program that opens a URL for an OAuth login (instead of `xdg-open` / `open`), as most
+/// tools honour it; tests set it to `true` so no browser starts.
+pub const BROWSER: &str = "BROWSER";

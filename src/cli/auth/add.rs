@@ -1,9 +1,11 @@
 //! `hermes auth add`: add an API key (or start an OAuth login) to a provider's pool.
 
+use super::login_ui::CliLoginUi;
 use crate::cli::printer::Printer;
 use crate::cli::prompt::{Prompter, TermPrompter};
 use crate::error::{Error, Result};
 use crate::home::{Home, PoolRef};
+use crate::oauth;
 use crate::ops;
 use crate::providers::{self, AuthKind};
 use crate::secret::Secret;
@@ -147,7 +149,9 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
         }
     }
     let mut prompter = TermPrompter::default();
-    let kind = choose_kind(&pool, args.kind.as_deref(), args.api_key.is_some(), &mut prompter)?;
+    // An import or a piped code can only mean an OAuth login.
+    let implied = (args.import.is_some() || args.code_stdin).then_some("oauth");
+    let kind = choose_kind(&pool, args.kind.as_deref().or(implied), args.api_key.is_some(), &mut prompter)?;
     if kind == Kind::OAuth {
         let opts = OAuthOptions {
             label: args.label.clone(),
@@ -189,8 +193,21 @@ pub fn oauth_login(
     prompter: &mut dyn Prompter,
     out: &mut Printer,
 ) -> Result<ops::Added> {
-    let _ = (home, opts, prompter, out);
-    Err(Error::Failed(format!("OAuth login for {} is not available in this build yet", pool.key)))
+    let import = match opts.import.as_deref() {
+        None => None,
+        Some(tool) => Some(
+            oauth::ImportFrom::parse(tool)
+                .ok_or_else(|| Error::Usage(format!("--import {tool}: expected claude-code or hermes-agent")))?,
+        ),
+    };
+    let login_opts = oauth::LoginOptions {
+        label: opts.label.clone(),
+        no_browser: opts.no_browser,
+        import,
+        code_stdin: opts.code_stdin,
+    };
+    let mut ui = CliLoginUi::new(home, prompter, out, opts.code_stdin);
+    oauth::block_on(oauth::login(home, pool, &login_opts, &mut ui))?
 }
 
 /// The report of §12.2 step 6 (stderr), plus the JSON document when asked.
@@ -198,14 +215,21 @@ pub fn print_added(added: &ops::Added, kind_word: &str, auth_type: &str, json: b
     for s in &added.reenabled {
         out.err(&format!("re-enabled {s}"));
     }
-    out.err(&format!(
-        "Added {} {kind_word}credential #{} (id {}): \"{}\"",
-        added.key, added.index, added.id, added.label
-    ));
+    if added.replaced {
+        out.err(&format!(
+            "Updated {} {kind_word}credential #{} (id {}): \"{}\" (same account; tokens replaced)",
+            added.key, added.index, added.id, added.label
+        ));
+    } else {
+        out.err(&format!(
+            "Added {} {kind_word}credential #{} (id {}): \"{}\"",
+            added.key, added.index, added.id, added.label
+        ));
+    }
     if json {
         out.json(&serde_json::json!({
             "provider": added.key, "id": added.id, "label": added.label, "index": added.index,
-            "auth_type": auth_type, "reenabled": added.reenabled,
+            "auth_type": auth_type, "reenabled": added.reenabled, "replaced": added.replaced,
         }));
     }
 }
