@@ -16,9 +16,17 @@ use std::io::Read;
 /// The key comes from --api-key - (stdin, preferred in scripts), the hidden prompt on a
 /// terminal, or --api-key KEY (visible to other local users).
 ///
+/// OAuth logins (anthropic, openai-codex, nous) open a browser or show a code to enter; a second
+/// login to the same account updates its entry. --import copies a login that Claude Code or
+/// hermes-agent holds into an entry hermes owns and refreshes (the other tool then has to log
+/// in again once hermes has refreshed it).
+///
 /// Examples:
 ///   echo "$OPENROUTER_KEY" | hermes auth add openrouter --api-key - --label work
 ///   hermes auth add anthropic --type oauth
+///   hermes auth add anthropic --type oauth --no-browser          # paste code#state
+///   hermes auth add openai-codex                                 # device code
+///   hermes auth add anthropic --import claude-code
 ///   hermes auth add "My Local LLM" --api-key -
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -28,13 +36,14 @@ pub struct Args {
     /// Credential type.
     #[arg(long = "type", value_name = "TYPE", value_parser = ["api-key", "api_key", "oauth"])]
     pub kind: Option<String>,
-    /// Label for the new entry (unique in the pool; default api-key-N).
+    /// Label for the new entry (unique in the pool; default api-key-N, or for OAuth the account's
+    /// e-mail, else <provider>-oauth-N).
     #[arg(long)]
     pub label: Option<String>,
     /// The API key, or `-` to read it from stdin.
     #[arg(long = "api-key", value_name = "KEY|-")]
     pub api_key: Option<String>,
-    /// OAuth: print the login URL instead of opening a browser.
+    /// OAuth: print the login URL instead of opening a browser (Anthropic: paste code#state).
     #[arg(long)]
     pub no_browser: bool,
     /// OAuth: copy another tool's login into an entry hermes owns (claude-code, hermes-agent).
