@@ -333,4 +333,37 @@ mod tests {
         assert_eq!(classify_poll(400, false, None, false), PollStep::Fatal);
         assert_eq!(classify_poll(200, true, None, false), PollStep::Fatal);
     }
+
+    fn home(vars: &[(&str, &str)]) -> (tempfile::TempDir, Home) {
+        let dir = tempfile::tempdir().unwrap();
+        let h = dir.path().join("h").to_string_lossy().into_owned();
+        let mut all = vec![("HERMES_HOME".to_string(), h)];
+        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let (ctx, _, _) = crate::context::Context::for_test(all, 0.0);
+        (dir, Home::open(ctx).unwrap())
+    }
+
+    #[test]
+    fn inference_url_check() {
+        let (_d, h) = home(&[("NOUS_INFERENCE_BASE_URL", "https://my.inference.example/v1")]);
+        let ok = |u: &str| h.sources.inference_url_ok(u);
+        assert!(ok("https://inference-api.nousresearch.com/v1"));
+        assert!(ok("https://welcome-api.nousresearch.com/v1"));
+        assert!(ok("https://my.inference.example/other"));
+        assert!(ok("http://127.0.0.1:9/v1") && ok("http://localhost/v1") && ok("http://[::1]:8/v1"));
+        assert!(!ok("https://evil.example.com/v1"), "unknown host");
+        assert!(!ok("http://inference-api.nousresearch.com/v1"), "plain http off loopback");
+        assert!(!ok("ftp://127.0.0.1/"));
+    }
+
+    #[test]
+    fn portal_precedence() {
+        let (_d, h) = home(&[("NOUS_PORTAL_BASE_URL", "http://alias2/"), ("HERMES_PORTAL_BASE_URL", "http://alias1")]);
+        assert_eq!(portal(&h, Some("https://stored")), "http://alias1");
+        let (_d, h) = home(&[("HERMES_NOUS_PORTAL_URL", "http://main/"), ("HERMES_PORTAL_BASE_URL", "http://alias1")]);
+        assert_eq!(portal(&h, None), "http://main");
+        let (_d, h) = home(&[]);
+        assert_eq!(portal(&h, Some("https://stored/")), "https://stored");
+        assert_eq!(portal(&h, None), PORTAL);
+    }
 }
