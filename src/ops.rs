@@ -25,6 +25,9 @@ pub struct Added {
     pub index: usize,
     /// Sources whose suppression was cleared.
     pub reenabled: Vec<String>,
+    /// An OAuth login for an account already in the pool replaced that entry's tokens instead
+    /// of adding one (ruling 15).
+    pub replaced: bool,
 }
 
 /// Add an API key as a `manual` entry (§12.2 step 4).
@@ -74,7 +77,7 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
         doc.pool_mut(&pool.key).push(Value::Object(map));
         let after = home.view(doc, &pool.key, now);
         let index = after.position_of(&id).map_or(after.entries.len(), |i| i + 1);
-        Ok(Added { key: pool.key.clone(), id, label, index, reenabled })
+        Ok(Added { key: pool.key.clone(), id, label, index, reenabled, replaced: false })
     })
 }
 
@@ -249,7 +252,7 @@ pub struct Pick {
     pub source: String,
     /// The entry needs an OAuth refresh before use.
     pub needs_refresh: bool,
-    /// The access token's expiry, when known (OAuth).
+    /// The OAuth access token has already expired: without a refresh it cannot be used.
     pub expired: bool,
 }
 
@@ -305,7 +308,8 @@ pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
             secret,
             source: v.entry.source.clone(),
             needs_refresh: matches!(v.status, Status::NeedsRefresh { .. }),
-            expired: false,
+            expired: v.entry.auth_type == AuthType::OAuth
+                && crate::oauth::access_expiry(&pool.key, &v.entry, v.secret.as_ref()).expired(now),
         };
         view.write(doc);
         Ok(Some(pick))

@@ -21,3 +21,6 @@ pub const NOUS_TIMEOUT: &str = "HERMES_NOUS_TIMEOUT_SECONDS";
 pub const NOUS_INFERENCE_BASE_URL: &str = "NOUS_INFERENCE_BASE_URL";
 /// Hidden test hook: panic at start-up with this text in the payload (secret-hygiene tests).
 pub const TEST_PANIC: &str = "HERMES_TEST_PANIC";
+/// The program that opens a URL for an OAuth login (instead of `xdg-open` / `open`), as most
+/// tools honour it; tests set it to `true` so no browser starts.
+pub const BROWSER: &str = "BROWSER";

@@ -35,6 +35,22 @@ pub fn email(claims: &Map<String, Value>) -> Option<String> {
     claims.get("email").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_lowercase)
 }
 
+/// The claim OpenAI puts the account's profile under (Codex access tokens).
+pub const OPENAI_PROFILE_CLAIM: &str = "https://api.openai.com/profile";
+
+/// The account's e-mail, lowercased, for matching a login to an entry (§10.6): the `email`
+/// claim, else the e-mail in OpenAI's profile claim.
+pub fn account_email(claims: &Map<String, Value>) -> Option<String> {
+    email(claims).or_else(|| {
+        claims
+            .get(OPENAI_PROFILE_CLAIM)
+            .and_then(|p| p.get("email"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_lowercase)
+    })
+}
+
 /// The `exp` claim in epoch seconds.
 pub fn exp(claims: &Map<String, Value>) -> Option<f64> {
     claims.get("exp").and_then(Value::as_f64)
@@ -72,5 +88,14 @@ mod tests {
         assert!(claims("a.b.c.d").is_empty());
         assert!(claims("a.!!!.c").is_empty());
         assert!(claims("sk-or-v1-abc").is_empty());
+    }
+
+    #[test]
+    fn account_email_from_profile_claim() {
+        let c = claims(&unsigned(&json!({OPENAI_PROFILE_CLAIM: {"email": "Dev@Example.com"}})));
+        assert_eq!(account_email(&c).as_deref(), Some("dev@example.com"));
+        assert_eq!(label(&c), None);
+        let c = claims(&unsigned(&json!({"email": "a@x.io", OPENAI_PROFILE_CLAIM: {"email": "b@x.io"}})));
+        assert_eq!(account_email(&c).as_deref(), Some("a@x.io"));
     }
 }

@@ -1,9 +1,11 @@
 //! `hermes auth add`: add an API key (or start an OAuth login) to a provider's pool.
 
+use super::login_ui::CliLoginUi;
 use crate::cli::printer::Printer;
 use crate::cli::prompt::{Prompter, TermPrompter};
 use crate::error::{Error, Result};
 use crate::home::{Home, PoolRef};
+use crate::oauth;
 use crate::ops;
 use crate::providers::{self, AuthKind};
 use crate::secret::Secret;
@@ -14,9 +16,17 @@ use std::io::Read;
 /// The key comes from --api-key - (stdin, preferred in scripts), the hidden prompt on a
 /// terminal, or --api-key KEY (visible to other local users).
 ///
+/// OAuth logins (anthropic, openai-codex, nous) open a browser or show a code to enter; a second
+/// login to the same account updates its entry. --import copies a login that Claude Code or
+/// hermes-agent holds into an entry hermes owns and refreshes (the other tool then has to log
+/// in again once hermes has refreshed it).
+///
 /// Examples:
 ///   echo "$OPENROUTER_KEY" | hermes auth add openrouter --api-key - --label work
 ///   hermes auth add anthropic --type oauth
+///   hermes auth add anthropic --type oauth --no-browser          # paste code#state
+///   hermes auth add openai-codex                                 # device code
+///   hermes auth add anthropic --import claude-code
 ///   hermes auth add "My Local LLM" --api-key -
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -26,13 +36,14 @@ pub struct Args {
     /// Credential type.
     #[arg(long = "type", value_name = "TYPE", value_parser = ["api-key", "api_key", "oauth"])]
     pub kind: Option<String>,
-    /// Label for the new entry (unique in the pool; default api-key-N).
+    /// Label for the new entry (unique in the pool; default api-key-N, or for OAuth the account's
+    /// e-mail, else <provider>-oauth-N).
     #[arg(long)]
     pub label: Option<String>,
     /// The API key, or `-` to read it from stdin.
     #[arg(long = "api-key", value_name = "KEY|-")]
     pub api_key: Option<String>,
-    /// OAuth: print the login URL instead of opening a browser.
+    /// OAuth: print the login URL instead of opening a browser (Anthropic: paste code#state).
     #[arg(long)]
     pub no_browser: bool,
     /// OAuth: copy another tool's login into an entry hermes owns (claude-code, hermes-agent).
@@ -168,7 +179,9 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     }
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && home.ctx().colour_allowed();
     let mut prompter = TermPrompter::new(colour);
-    let kind = choose_kind(&pool, args.kind.as_deref(), args.api_key.is_some(), &mut prompter)?;
+    // An import or a piped code can only mean an OAuth login.
+    let implied = (args.import.is_some() || args.code_stdin).then_some("oauth");
+    let kind = choose_kind(&pool, args.kind.as_deref().or(implied), args.api_key.is_some(), &mut prompter)?;
     if kind == Kind::OAuth {
         let opts = OAuthOptions {
             label: args.label.clone(),
@@ -210,8 +223,21 @@ pub fn oauth_login(
     prompter: &mut dyn Prompter,
     out: &mut Printer,
 ) -> Result<ops::Added> {
-    let _ = (home, opts, prompter, out);
-    Err(Error::Failed(format!("OAuth login for {} is not available in this build yet", pool.key)))
+    let import = match opts.import.as_deref() {
+        None => None,
+        Some(tool) => Some(
+            oauth::ImportFrom::parse(tool)
+                .ok_or_else(|| Error::Usage(format!("--import {tool}: expected claude-code or hermes-agent")))?,
+        ),
+    };
+    let login_opts = oauth::LoginOptions {
+        label: opts.label.clone(),
+        no_browser: opts.no_browser,
+        import,
+        code_stdin: opts.code_stdin,
+    };
+    let mut ui = CliLoginUi::new(home, prompter, out, opts.code_stdin);
+    oauth::block_on(oauth::login(home, pool, &login_opts, &mut ui))?
 }
 
 /// The report of §12.2 step 6 (stderr), plus the JSON document when asked.
@@ -219,14 +245,21 @@ pub fn print_added(added: &ops::Added, kind_word: &str, auth_type: &str, json: b
     for s in &added.reenabled {
         out.err(&format!("re-enabled {s}"));
     }
-    out.err(&format!(
-        "Added {} {kind_word}credential #{} (id {}): \"{}\"",
-        added.key, added.index, added.id, added.label
-    ));
+    if added.replaced {
+        out.err(&format!(
+            "Updated {} {kind_word}credential #{} (id {}): \"{}\" (same account; tokens replaced)",
+            added.key, added.index, added.id, added.label
+        ));
+    } else {
+        out.err(&format!(
+            "Added {} {kind_word}credential #{} (id {}): \"{}\"",
+            added.key, added.index, added.id, added.label
+        ));
+    }
     if json {
         out.json(&serde_json::json!({
             "provider": added.key, "id": added.id, "label": added.label, "index": added.index,
-            "auth_type": auth_type, "reenabled": added.reenabled,
+            "auth_type": auth_type, "reenabled": added.reenabled, "replaced": added.replaced,
         }));
     }
 }

@@ -2,10 +2,13 @@
 
 pub mod add;
 pub mod list;
+pub mod login_ui;
+pub mod refresh;
 pub mod remove;
 pub mod repair;
 pub mod report;
 pub mod reset;
+pub mod status;
 pub mod token;
 
 use crate::cli::printer::Printer;
@@ -32,6 +35,8 @@ pub enum AuthCommand {
     Token(token::Args),
     Report(report::Args),
     Repair(repair::Args),
+    Refresh(refresh::Args),
+    Status(status::Args),
 }
 
 impl AuthArgs {
@@ -43,6 +48,7 @@ impl AuthArgs {
             Some(AuthCommand::Reset(a)) => a.json,
             Some(AuthCommand::Token(a)) => a.json,
             Some(AuthCommand::Report(a)) => a.json,
+            Some(AuthCommand::Status(a)) => a.json,
             _ => false,
         }
     }
@@ -63,6 +69,8 @@ pub fn run(args: AuthArgs, ctx: Context, out: &mut Printer) -> Result<()> {
         AuthCommand::Token(a) => token::run(a, &home, out),
         AuthCommand::Report(a) => report::run(a, &home, out),
         AuthCommand::Repair(a) => repair::run(a, &home, out),
+        AuthCommand::Refresh(a) => refresh::run(a, &home, out),
+        AuthCommand::Status(a) => status::run(a, &home, out),
     };
     for w in home.take_warnings() {
         out.err(&w);

@@ -1,15 +1,17 @@
-//! `hermes auth token`: one pick, the secret alone on stdout (as `gh auth token` does).
+//! `hermes auth token`: one pick, the secret alone on stdout (as `gh auth token` does). An OAuth
+//! entry that is due is refreshed first (§8 "Refresh on pick", single-flight across processes).
 
 use crate::cli::printer::Printer;
 use crate::error::Result;
 use crate::home::Home;
-use crate::ops;
+use crate::oauth;
 use serde_json::json;
 
 /// Pick the next credential and print its secret on stdout.
 ///
 /// The pick is recorded (request_count, round_robin order) so scripts sharing the home share one
-/// rotation. Pair it with `hermes auth report` to share cooldowns. Exit 4 when nothing is usable.
+/// rotation. Pair it with `hermes auth report` to share cooldowns. An OAuth login close to expiry
+/// is refreshed first. Exit 4 when nothing is usable.
 ///
 /// Examples:
 ///   curl -H "Authorization: Bearer $(hermes auth token openrouter)" …
@@ -26,7 +28,7 @@ pub struct Args {
 
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let pool = home.pool(&args.provider)?;
-    let p = ops::pick(home, &pool, &[])?;
+    let p = oauth::block_on(oauth::pick_ready(home, &pool))??;
     out.debug(&format!("picked {} {} \"{}\" ({})", p.key, p.id, p.label, p.secret.mask()));
     if args.json {
         out.json(&json!({

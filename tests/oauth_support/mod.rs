@@ -1,0 +1,148 @@
+//! Helpers of the OAuth integration tests: entries and tokens to seed a store with, and
+//! children of the real binary that a test talks to while they run (pasted codes, callbacks,
+//! concurrent refreshes). Mock token endpoints are wiremock servers on 127.0.0.1.
+#![allow(dead_code)]
+
+use crate::common::{Out, Sealed};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// An unsigned JWT with these claims.
+pub fn jwt(claims: Value) -> String {
+    hermes::oauth::jwt::unsigned(&claims)
+}
+
+/// An owned, refreshable anthropic login expiring at `expires_at` (epoch seconds).
+pub fn anthropic_entry(id: &str, label: &str, access: &str, refresh: &str, expires_at: f64) -> Value {
+    json!({"id": id, "label": label, "auth_type": "oauth", "priority": 0, "source": "manual:hermes_pkce",
+        "access_token": access, "refresh_token": refresh, "last_status": null, "last_status_at": null,
+        "last_error_code": null, "last_error_reason": null, "last_error_message": null, "last_error_reset_at": null,
+        "base_url": "https://api.anthropic.com", "expires_at_ms": (expires_at * 1000.0) as i64, "request_count": 0})
+}
+
+/// An API-key entry.
+pub fn key_entry(id: &str, label: &str, key: &str, priority: i64) -> Value {
+    json!({"id": id, "label": label, "auth_type": "api_key", "priority": priority, "source": "manual",
+        "access_token": key, "last_status": null, "last_status_at": null, "last_error_code": null,
+        "last_error_reason": null, "last_error_message": null, "last_error_reset_at": null, "request_count": 0})
+}
+
+/// A store with these pools.
+pub fn store(pools: Value) -> Value {
+    json!({"version": 1, "providers": {}, "credential_pool": pools})
+}
+
+/// The hermes binary as a `std::process::Command` in the sealed environment (for children a
+/// test talks to while they run).
+pub fn command(s: &Sealed, args: &[&str]) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("hermes"));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &s.user_home)
+        .env("HERMES_HOME", &s.home)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "200")
+        .env("HERMES_TEST_NOW", format!("{}", s.now))
+        .env("HERMES_TEST_NO_SLEEP", "1");
+    for (k, v) in &s.vars {
+        c.env(k, v);
+    }
+    c.args(args);
+    c
+}
+
+/// Start `hermes <args>` with piped stdio.
+pub fn spawn(s: &Sealed, args: &[&str]) -> Child {
+    command(s, args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn hermes")
+}
+
+/// A running child whose stderr is read line by line on a thread.
+pub struct Running {
+    pub child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    pub fn start(s: &Sealed, args: &[&str]) -> Running {
+        let mut child = spawn(s, args);
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines: rx, seen: Vec::new() }
+    }
+
+    /// Wait (at most 20 s) for a stderr line containing `needle`, and return it.
+    pub fn wait_line(&mut self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if l.contains(needle) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!("no stderr line containing {needle:?}; saw:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// Write to the child's stdin and close it.
+    pub fn send_stdin(&mut self, text: &str) {
+        use std::io::Write;
+        let mut stdin = self.child.stdin.take().expect("stdin");
+        stdin.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// Wait for the exit; the rest of stderr follows what was already seen.
+    pub fn finish(mut self) -> Out {
+        drop(self.child.stdin.take());
+        let mut stdout = String::new();
+        if let Some(mut so) = self.child.stdout.take() {
+            so.read_to_string(&mut stdout).unwrap();
+        }
+        let status = self.child.wait().unwrap();
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(l);
+        }
+        Out { code: status.code().unwrap_or(-1), stdout, stderr: self.seen.join("\n") }
+    }
+}
+
+/// The value of query parameter `name` in `url`.
+pub fn query(url: &str, name: &str) -> String {
+    let u = url::Url::parse(url.trim()).expect("a URL");
+    u.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap_or_default()
+}
+
+/// The first whitespace-separated word of `line` that starts with `prefix`.
+pub fn word_starting(line: &str, prefix: &str) -> String {
+    line.split_whitespace().find(|w| w.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix} in {line}")).into()
+}
+
+/// The requests a mock server received on `path` (method POST).
+pub async fn posts(server: &wiremock::MockServer, path: &str) -> Vec<wiremock::Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path() == path)
+        .collect()
+}
+
+/// A form body as key/value pairs.
+pub fn form(r: &wiremock::Request) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(&r.body).into_owned().collect()
+}
