@@ -2,6 +2,7 @@
 //! Commands parse flags, call the library (mostly [`crate::ops`]) and print what it returns.
 
 pub mod auth;
+pub mod generate;
 pub mod panic;
 pub mod printer;
 pub mod prompt;
@@ -14,11 +15,12 @@ use crate::error::Error;
 use clap::{Parser, Subcommand};
 use printer::Printer;
 
-/// Manage pools of LLM provider credentials: API keys and OAuth logins per provider, picked by a
-/// strategy, benched on 429/402/401 for an evidence-based cooldown.
+/// Manage pools of LLM provider credentials.
 ///
-/// Home: $HERMES_HOME (default ~/.hermes) with auth.json and config.yaml, shared with hermes-agent.
-/// Exit codes: 0 ok, 1 error, 2 usage, 4 no usable credential, 130 interrupted.
+/// API keys and OAuth logins per provider, picked by a strategy and benched on 429/402/401 for an
+/// evidence-based cooldown. Home: $HERMES_HOME (default ~/.hermes) with auth.json and config.yaml,
+/// shared with hermes-agent. Exit codes: 0 ok, 1 error, 2 usage, 4 no usable credential,
+/// 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "hermes", version, propagate_version = true)]
 pub struct Cli {
@@ -34,13 +36,15 @@ pub enum Command {
     /// Manage credential pools (bare `hermes auth` opens the interactive wizard).
     Auth(auth::AuthArgs),
     Setup(setup::Args),
+    Completions(generate::CompletionsArgs),
+    Man(generate::ManArgs),
 }
 
 impl Cli {
     fn wants_json(&self) -> bool {
         match &self.command {
             Command::Auth(a) => a.wants_json(),
-            Command::Setup(_) => false,
+            Command::Setup(_) | Command::Completions(_) | Command::Man(_) => false,
         }
     }
 }
@@ -52,6 +56,8 @@ pub fn run(cli: Cli, ctx: Context) -> i32 {
     let result = match cli.command {
         Command::Auth(args) => auth::run(args, ctx, &mut out),
         Command::Setup(args) => setup::run_cli(args, ctx, &mut out),
+        Command::Completions(args) => generate::completions(args, &mut out),
+        Command::Man(args) => generate::man(args, &mut out),
     };
     match result {
         Ok(()) => 0,
