@@ -147,14 +147,21 @@ fn status_input(
             if e.source == CLAUDE_CODE {
                 input.refresh_hint =
                     Some("run Claude Code, or: hermes auth add anthropic --type oauth --import claude-code".into());
+            } else if e.source == "hermes_pkce" {
+                input.refresh_hint =
+                    Some("run hermes-agent, or take it over: hermes auth add anthropic --import hermes-agent".into());
             } else if !refreshable {
                 input.refresh_hint = Some("log in again: hermes auth add anthropic --type oauth".into());
             }
         }
         "openai-codex" => {
             input.expires_at = secret.and_then(|s| jwt::exp(&jwt::claims(s.expose())));
-            if !refreshable {
-                input.refresh_hint = Some("log in with: hermes auth add openai-codex".into());
+            if e.source == DEVICE_CODE {
+                input.refresh_hint = Some(
+                    "run hermes-agent, or take it over: hermes auth add openai-codex --import hermes-agent".into(),
+                );
+            } else if !refreshable {
+                input.refresh_hint = Some("log in again: hermes auth add openai-codex".into());
             }
         }
         "nous" => {
@@ -169,8 +176,11 @@ fn status_input(
                     input.force_needs_refresh = true;
                 }
             }
-            if !refreshable {
-                input.refresh_hint = Some("log in with: hermes auth add nous --type oauth".into());
+            if e.source == DEVICE_CODE {
+                input.refresh_hint =
+                    Some("run hermes-agent, or take it over: hermes auth add nous --import hermes-agent".into());
+            } else if !refreshable {
+                input.refresh_hint = Some("log in again: hermes auth add nous --type oauth".into());
             }
         }
         _ => {}
