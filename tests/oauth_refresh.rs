@@ -331,7 +331,13 @@ async fn status_shows_expiry_refresh_due_and_dead_reason() {
     );
     assert!(lines[3].contains("in 58m 0s (automatic)"), "{}", o.stdout);
     assert!(lines[4].contains("dead: invalid_grant"), "{}", o.stdout);
-    assert!(lines[5].contains("hermes_pkce (read-only)") && lines[5].contains("due: log in again"), "{}", o.stdout);
+    assert!(
+        lines[5].contains("hermes_pkce (read-only)")
+            && lines[5]
+                .contains("due: run hermes-agent, or take it over: hermes auth add anthropic --import hermes-agent"),
+        "{}",
+        o.stdout
+    );
     assert_eq!(s.auth_bytes(), before, "status never writes");
 }
 

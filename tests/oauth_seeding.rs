@@ -66,8 +66,19 @@ async fn hermes_agent_providers_seed_read_only_rows_that_are_never_refreshed() {
     let before = s.auth()["providers"].clone();
     let o = s.run(&["auth", "list"]);
     assert!(o.stdout.contains("device_code (read-only)"), "{}", o.stdout);
-    assert!(o.stdout.contains("needs refresh: log in with: hermes auth add nous --type oauth"), "{}", o.stdout);
-    assert!(o.stdout.contains("needs refresh: log in with: hermes auth add openai-codex"), "{}", o.stdout);
+    assert!(
+        o.stdout
+            .contains("needs refresh: run hermes-agent, or take it over: hermes auth add nous --import hermes-agent"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains(
+            "needs refresh: run hermes-agent, or take it over: hermes auth add openai-codex --import hermes-agent"
+        ),
+        "{}",
+        o.stdout
+    );
     // Both expire within the 60 s read-only margin: neither is selectable, and nothing is
     // refreshed (expect(0)).
     assert_eq!(s.run(&["auth", "token", "nous"]).code, 4);
