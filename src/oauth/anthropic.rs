@@ -227,21 +227,11 @@ async fn exchange(home: &Home, code: &str, pkce: &Pkce, redirect: &str) -> Resul
         "redirect_uri": redirect,
         "code_verifier": pkce.verifier,
     });
-    let answer = post_token(home, &body, EXCHANGE_TIMEOUT).await.map_err(|t| OAuthError::Unreachable {
-        what: WHAT.into(),
-        url: t.url,
-        detail: t.detail,
-    })?;
+    let answer = post_token(home, &body, EXCHANGE_TIMEOUT).await.map_err(|t| http::unreachable(WHAT, t))?;
     let code_secret = Secret::new(code);
     let verifier = Secret::new(pkce.verifier.clone());
     if !answer.ok() {
-        return Err(OAuthError::Rejected {
-            what: WHAT.into(),
-            status: answer.status,
-            reason: answer.reason(),
-            message: answer.message().map(|m| super::clean_message(&m, &[&code_secret, &verifier])),
-        }
-        .into());
+        return Err(http::rejected(WHAT, &answer, &[&code_secret, &verifier]));
     }
     let (Some(access), Some(refresh)) = (answer.str("access_token"), answer.str("refresh_token")) else {
         return Err(

@@ -5,7 +5,7 @@
 //! `https://auth.openai.com`. The poll sleeps go through the context's sleeper and its clock
 //! measures the 15-minute limit, so tests run the whole flow without waiting.
 
-use super::http::{self, Answer};
+use super::http;
 use super::refresh::{Failure, NewTokens};
 use super::{jwt, LoginOptions, LoginUi, OAuthError};
 use crate::error::{Error, Result};
@@ -51,24 +51,10 @@ pub fn usercode_backoff(attempt: u32, retry_after: Option<f64>) -> f64 {
     retry_after.unwrap_or_else(|| 2f64.powi(attempt as i32)).clamp(1.0, 60.0)
 }
 
-fn unreachable(what: &str, t: http::Transport) -> Error {
-    OAuthError::Unreachable { what: what.into(), url: t.url, detail: t.detail }.into()
-}
-
-fn rejected(what: &str, a: &Answer, secrets: &[&Secret]) -> Error {
-    OAuthError::Rejected {
-        what: what.into(),
-        status: a.status,
-        reason: a.reason(),
-        message: a.message().map(|m| super::clean_message(&m, secrets)),
-    }
-    .into()
-}
-
 /// The device login (§10.4).
 pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Result<super::Login> {
     let i = issuer(home);
-    let client = http::client(REQUEST_TIMEOUT).map_err(|t| unreachable("openai-codex login", t))?;
+    let client = http::client(REQUEST_TIMEOUT).map_err(|t| http::unreachable("openai-codex login", t))?;
     let sleeper = home.ctx().sleeper.clone();
 
     // 1. The user code; a 429 is retried a few times.
@@ -77,7 +63,7 @@ pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Re
     let mut attempt = 1;
     let answer = loop {
         let req = client.post(&url).json(&json!({"client_id": CLIENT_ID}));
-        let a = http::send(req, &url, REQUEST_TIMEOUT).await.map_err(|t| unreachable(WHAT_CODE, t))?;
+        let a = http::send(req, &url, REQUEST_TIMEOUT).await.map_err(|t| http::unreachable(WHAT_CODE, t))?;
         if a.status == 429 && attempt < USERCODE_ATTEMPTS {
             let wait = usercode_backoff(attempt, a.retry_after_secs(home.now()));
             ui.debug(&format!("device code request rate-limited; trying again in {wait}s"));
@@ -88,7 +74,7 @@ pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Re
         break a;
     };
     if !answer.ok() {
-        return Err(rejected(WHAT_CODE, &answer, &[]));
+        return Err(http::rejected(WHAT_CODE, &answer, &[]));
     }
     let (Some(user_code), Some(device_auth_id)) = (answer.str("user_code"), answer.str("device_auth_id")) else {
         return Err(
@@ -125,9 +111,9 @@ pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Re
         ("code_verifier", verifier.expose()),
     ];
     let req = client.post(&url).header("Accept", "application/json").form(&form);
-    let a = http::send(req, &url, REQUEST_TIMEOUT).await.map_err(|t| unreachable(WHAT_TOKEN, t))?;
+    let a = http::send(req, &url, REQUEST_TIMEOUT).await.map_err(|t| http::unreachable(WHAT_TOKEN, t))?;
     if !a.ok() {
-        return Err(rejected(WHAT_TOKEN, &a, &[&code, &verifier]));
+        return Err(http::rejected(WHAT_TOKEN, &a, &[&code, &verifier]));
     }
     let (Some(access), Some(refresh)) = (a.str("access_token"), a.str("refresh_token")) else {
         return Err(OAuthError::BadAnswer {
@@ -192,7 +178,7 @@ async fn poll(
             Err(t) => {
                 transport_errors += 1;
                 if transport_errors > MAX_TRANSPORT_ERRORS {
-                    return Err(unreachable(WHAT, t));
+                    return Err(http::unreachable(WHAT, t));
                 }
                 ui.debug(&format!("device poll failed ({}); trying again", t.detail));
                 continue;
@@ -217,7 +203,7 @@ async fn poll(
                     let detail = a.message().or(reason);
                     return Err(OAuthError::Denied { provider: "openai-codex".into(), detail }.into());
                 }
-                return Err(rejected(WHAT, &a, &[]));
+                return Err(http::rejected(WHAT, &a, &[]));
             }
         }
     }

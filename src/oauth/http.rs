@@ -136,6 +136,22 @@ pub fn trim_base(base: &str) -> String {
     base.trim().trim_end_matches('/').to_string()
 }
 
+/// The error for an endpoint that could not be reached.
+pub(super) fn unreachable(what: &str, t: Transport) -> crate::error::Error {
+    super::OAuthError::Unreachable { what: what.into(), url: t.url, detail: t.detail }.into()
+}
+
+/// The error for an endpoint that answered with an error; `secrets` are masked in its message.
+pub(super) fn rejected(what: &str, a: &Answer, secrets: &[&crate::secret::Secret]) -> crate::error::Error {
+    super::OAuthError::Rejected {
+        what: what.into(),
+        status: a.status,
+        reason: a.reason(),
+        message: a.message().map(|m| super::clean_message(&m, secrets)),
+    }
+    .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,20 +62,6 @@ fn timeout(home: &Home) -> Duration {
     Duration::from_secs_f64(secs)
 }
 
-fn unreachable(what: &str, t: http::Transport) -> Error {
-    OAuthError::Unreachable { what: what.into(), url: t.url, detail: t.detail }.into()
-}
-
-fn rejected(what: &str, a: &Answer, secrets: &[&Secret]) -> Error {
-    OAuthError::Rejected {
-        what: what.into(),
-        status: a.status,
-        reason: a.reason(),
-        message: a.message().map(|m| super::clean_message(&m, secrets)),
-    }
-    .into()
-}
-
 /// What one device-token poll answer means (§10.5 step 3).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PollStep {
@@ -116,16 +102,16 @@ pub fn classify_poll(status: u16, is_json: bool, reason: Option<&str>, has_token
 pub async fn login(home: &Home, pool: &PoolRef, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Result<super::Login> {
     let p = portal(home, None);
     let to = timeout(home);
-    let client = http::client(to).map_err(|t| unreachable("nous login", t))?;
+    let client = http::client(to).map_err(|t| http::unreachable("nous login", t))?;
 
     // 1. The device code.
     const WHAT_CODE: &str = "nous login (device code)";
     let url = format!("{p}/api/oauth/device/code");
     let req =
         client.post(&url).header("Accept", "application/json").form(&[("client_id", CLIENT_ID), ("scope", SCOPE)]);
-    let a = http::send(req, &url, to).await.map_err(|t| unreachable(WHAT_CODE, t))?;
+    let a = http::send(req, &url, to).await.map_err(|t| http::unreachable(WHAT_CODE, t))?;
     if !a.ok() {
-        return Err(rejected(WHAT_CODE, &a, &[]));
+        return Err(http::rejected(WHAT_CODE, &a, &[]));
     }
     let (Some(device_code), Some(user_code)) = (a.str("device_code"), a.str("user_code")) else {
         return Err(
@@ -208,7 +194,7 @@ async fn poll(
             Err(t) => {
                 transport_errors += 1;
                 if transport_errors > MAX_TRANSPORT_ERRORS {
-                    return Err(unreachable(WHAT, t));
+                    return Err(http::unreachable(WHAT, t));
                 }
                 ui.debug(&format!("device poll failed ({}); trying again", t.detail));
                 continue;
@@ -239,7 +225,7 @@ async fn poll(
                 }
                 .into())
             }
-            PollStep::Fatal => return Err(rejected(WHAT, &a, &[device_code])),
+            PollStep::Fatal => return Err(http::rejected(WHAT, &a, &[device_code])),
         }
     }
 }
