@@ -91,3 +91,43 @@ impl Printer {
         }
     }
 }
+
+/// A borderless table with this header: cells left-aligned, padded to the widest cell.
+pub fn table(header: &[&str]) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::NOTHING);
+    t.set_header(header.to_vec());
+    t
+}
+
+/// Render a [`table`]: columns separated by two spaces, no trailing whitespace, ANSI styling only
+/// when `colour` is true.
+pub fn render_table(mut t: comfy_table::Table, colour: bool) -> String {
+    use comfy_table::{CellAlignment, ColumnConstraint};
+    if colour {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    let last = t.column_count().saturating_sub(1);
+    for (i, col) in t.column_iter_mut().enumerate() {
+        col.set_padding((0, if i == last { 0 } else { 2 }));
+        col.set_cell_alignment(CellAlignment::Left);
+        col.set_constraint(ColumnConstraint::ContentWidth);
+    }
+    let mut s = String::new();
+    for line in t.to_string().lines() {
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+/// `1 credential`, `3 credentials`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

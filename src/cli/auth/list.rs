@@ -1,14 +1,14 @@
 //! `hermes auth list`: every pool's entries, status and next pick. Reads only: no lock, no
 //! write, no network.
 
-use crate::cli::printer::Printer;
+use crate::cli::printer::{self, Printer};
 use crate::context::Epoch;
 use crate::error::Result;
 use crate::home::Home;
 use crate::pool::status::Status;
 use crate::pool::view::{PoolView, ViewEntry};
 use crate::time;
-use comfy_table::{presets, Cell, CellAlignment, Color, ColumnConstraint, Table};
+use comfy_table::{Cell, Color};
 use serde_json::{json, Value};
 
 /// List credential pools with status, request counts and the next pick.
@@ -72,9 +72,7 @@ pub fn render_pool(v: &PoolView, now: Epoch, colour: bool) -> String {
     let mut s =
         format!("{} ({n} {}, {})\n", v.key, if n == 1 { "credential" } else { "credentials" }, v.strategy.as_str());
     let marker = v.next_marker();
-    let mut table = Table::new();
-    table.load_preset(presets::NOTHING);
-    table.set_header(["#", "ID", "LABEL", "TYPE", "SOURCE", "KEY", "STATUS", "REQS", "NEXT"]);
+    let mut table = printer::table(&["#", "ID", "LABEL", "TYPE", "SOURCE", "KEY", "STATUS", "REQS", "NEXT"]);
     for (i, e) in v.entries.iter().enumerate() {
         let id = if e.persisted { e.entry.id.clone() } else { format!("{}*", e.entry.id) };
         let mut status = Cell::new(e.status.describe(now));
@@ -97,21 +95,7 @@ pub fn render_pool(v: &PoolView, now: Epoch, colour: bool) -> String {
             Cell::new(if marker == Some(i) { "←" } else { "" }),
         ]);
     }
-    if colour {
-        table.enforce_styling();
-    } else {
-        table.force_no_tty();
-    }
-    let last = table.column_count().saturating_sub(1);
-    for (i, col) in table.column_iter_mut().enumerate() {
-        col.set_padding((0, if i == last { 0 } else { 2 }));
-        col.set_cell_alignment(CellAlignment::Left);
-        col.set_constraint(ColumnConstraint::ContentWidth);
-    }
-    for line in table.to_string().lines() {
-        s.push_str(line.trim_end());
-        s.push('\n');
-    }
+    s.push_str(&printer::render_table(table, colour));
     s
 }
 

@@ -1,7 +1,7 @@
 //! `hermes auth status`: per entry of one pool, the OAuth token expiry, the last refresh, whether
 //! a refresh is due (and whether hermes will do it), and any dead reason (§12.10). Reads only.
 
-use crate::cli::printer::Printer;
+use crate::cli::printer::{self, Printer};
 use crate::context::Epoch;
 use crate::error::Result;
 use crate::home::Home;
@@ -10,7 +10,6 @@ use crate::pool::entry::AuthType;
 use crate::pool::status::Status;
 use crate::pool::view::{PoolView, ViewEntry};
 use crate::time;
-use comfy_table::{presets, CellAlignment, ColumnConstraint, Table};
 use serde_json::{json, Value};
 
 /// Show OAuth token state per entry: expiry, last refresh, whether a refresh is due, dead reason.
@@ -109,10 +108,9 @@ fn entry_json(key: &str, v: &ViewEntry, index: usize, now: Epoch) -> Value {
 
 fn render(view: &PoolView, now: Epoch) -> String {
     let n = view.entries.len();
-    let mut s = format!("{} ({n} {})\n", view.key, if n == 1 { "credential" } else { "credentials" });
-    let mut table = Table::new();
-    table.load_preset(presets::NOTHING);
-    table.set_header(["#", "ID", "LABEL", "TYPE", "SOURCE", "EXPIRES", "LAST REFRESH", "REFRESH", "STATUS"]);
+    let mut s = format!("{} ({})\n", view.key, printer::count(n, "credential"));
+    let mut table =
+        printer::table(&["#", "ID", "LABEL", "TYPE", "SOURCE", "EXPIRES", "LAST REFRESH", "REFRESH", "STATUS"]);
     for (i, v) in view.entries.iter().enumerate() {
         let r = row(&view.key, v, now);
         table.add_row(vec![
@@ -127,17 +125,7 @@ fn render(view: &PoolView, now: Epoch) -> String {
             v.status.describe(now),
         ]);
     }
-    table.force_no_tty();
-    let last = table.column_count().saturating_sub(1);
-    for (i, col) in table.column_iter_mut().enumerate() {
-        col.set_padding((0, if i == last { 0 } else { 2 }));
-        col.set_cell_alignment(CellAlignment::Left);
-        col.set_constraint(ColumnConstraint::ContentWidth);
-    }
-    for line in table.to_string().lines() {
-        s.push_str(line.trim_end());
-        s.push('\n');
-    }
+    s.push_str(&printer::render_table(table, false));
     s
 }
 
