@@ -19,3 +19,5 @@ pub const NOUS_PORTAL_URL: &str = "HERMES_NOUS_PORTAL_URL";
 pub const NOUS_PORTAL_URL_ALIASES: &[&str] = &["HERMES_PORTAL_BASE_URL", "NOUS_PORTAL_BASE_URL"];
 pub const NOUS_TIMEOUT: &str = "HERMES_NOUS_TIMEOUT_SECONDS";
 pub const NOUS_INFERENCE_BASE_URL: &str = "NOUS_INFERENCE_BASE_URL";
+/// Whole-request timeout of `hermes chat` attempts, in seconds (default 120).
+pub const CHAT_TIMEOUT: &str = "HERMES_CHAT_TIMEOUT_SECONDS";
