@@ -2,6 +2,7 @@
 //! Commands parse flags, call the library (mostly [`crate::ops`]) and print what it returns.
 
 pub mod auth;
+pub mod chat;
 pub mod printer;
 pub mod prompt;
 
@@ -29,12 +30,14 @@ pub struct Cli {
 pub enum Command {
     /// Manage credential pools (bare `hermes auth` opens the interactive wizard).
     Auth(auth::AuthArgs),
+    Chat(chat::Args),
 }
 
 impl Cli {
     fn wants_json(&self) -> bool {
         match &self.command {
             Command::Auth(a) => a.wants_json(),
+            Command::Chat(a) => a.json,
         }
     }
 }
@@ -45,6 +48,7 @@ pub fn run(cli: Cli, ctx: Context) -> i32 {
     let json = cli.wants_json();
     let result = match cli.command {
         Command::Auth(args) => auth::run(args, ctx, &mut out),
+        Command::Chat(args) => chat::run(args, ctx, &mut out),
     };
     match result {
         Ok(()) => 0,
