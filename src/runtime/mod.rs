@@ -8,6 +8,8 @@
 //! * [`client`]: the [`Transport`] seam, the reqwest transport and the two wire formats.
 //! * [`refresh`]: the [`Refresher`] seam for OAuth refresh.
 //! * [`engine`]: the [`Runtime`] that performs the decisions (picks, marks, sleeps, sends).
+//! * [`explain`] and [`simulate`]: the read-only `auth explain` and the in-memory
+//!   `auth simulate`.
 //!
 //! Embedding: build one [`Runtime`] over an `Arc<Home>` and share it between tasks.
 //!
@@ -30,8 +32,10 @@ pub mod chain;
 pub mod classify;
 pub mod client;
 pub mod engine;
+pub mod explain;
 pub mod policy;
 pub mod refresh;
+pub mod simulate;
 
 pub use chain::{parse_fallback_spec, Chain, FallbackSpec, Step};
 pub use classify::{Class, Classified, HttpResponse, TransportError, TransportErrorKind};

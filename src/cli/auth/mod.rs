@@ -1,11 +1,13 @@
 //! `hermes auth …`: one file per leaf command.
 
 pub mod add;
+pub mod explain;
 pub mod list;
 pub mod remove;
 pub mod repair;
 pub mod report;
 pub mod reset;
+pub mod simulate;
 pub mod token;
 
 use crate::cli::printer::Printer;
@@ -30,6 +32,8 @@ pub enum AuthCommand {
     Token(token::Args),
     Report(report::Args),
     Repair(repair::Args),
+    Explain(explain::Args),
+    Simulate(simulate::Args),
 }
 
 impl AuthArgs {
@@ -41,6 +45,8 @@ impl AuthArgs {
             Some(AuthCommand::Reset(a)) => a.json,
             Some(AuthCommand::Token(a)) => a.json,
             Some(AuthCommand::Report(a)) => a.json,
+            Some(AuthCommand::Explain(a)) => a.json,
+            Some(AuthCommand::Simulate(a)) => a.json,
             _ => false,
         }
     }
@@ -64,6 +70,8 @@ pub fn run(args: AuthArgs, ctx: Context, out: &mut Printer) -> Result<()> {
         AuthCommand::Token(a) => token::run(a, &home, out),
         AuthCommand::Report(a) => report::run(a, &home, out),
         AuthCommand::Repair(a) => repair::run(a, &home, out),
+        AuthCommand::Explain(a) => explain::run(a, &home, out),
+        AuthCommand::Simulate(a) => simulate::run(a, &home, out),
     };
     for w in home.take_warnings() {
         out.err(&w);
