@@ -353,9 +353,10 @@ impl Simulation {
             time::iso_z(self.start)
         );
         for (n, s) in self.steps.iter().enumerate() {
-            let t = format!("t+{}", time::format_wait(s.at - self.start));
+            // Sleeps are fractions of a second: show elapsed time to the tenth, never rounded up.
+            let t = format!("t+{:.1}s", s.at - self.start);
             if s.decision == "wait" {
-                out.push_str(&format!("{:>2}. {t:<8} {}: {}\n", n + 1, s.event, s.note));
+                out.push_str(&format!("{:>2}. {t:<9} {}: {}\n", n + 1, s.event, s.note));
                 continue;
             }
             let who = match &s.entry {
@@ -364,7 +365,7 @@ impl Simulation {
             };
             let outcome = s.outcome.map(|c| format!(" ({})", c.as_str())).unwrap_or_default();
             out.push_str(&format!(
-                "{:>2}. {t:<8} request {}: {who} ← {}{outcome} → {}: {}\n",
+                "{:>2}. {t:<9} request {}: {who} ← {}{outcome} → {}: {}\n",
                 n + 1,
                 s.request,
                 s.event,
