@@ -10,7 +10,7 @@ use hermes::ops;
 use hermes::pool::entry;
 use hermes::providers::Wire;
 use hermes::runtime::{
-    BoxFuture, ChatRequest, HttpResponse, RefreshResult, Refresher, Runtime, ScriptedTransport, Target,
+    BoxFuture, ChatRequest, HttpResponse, RefreshResult, RefreshWhy, Refresher, Runtime, ScriptedTransport, Target,
 };
 use hermes::secret::Secret;
 use serde_json::{json, Value};
@@ -233,18 +233,30 @@ async fn server_error_retries_the_same_entry_once_after_about_half_a_second() {
 struct FakeRefresher {
     answers: Mutex<Vec<RefreshResult>>,
     calls: AtomicUsize,
+    whys: Mutex<Vec<RefreshWhy>>,
 }
 
 impl FakeRefresher {
     fn new(answers: Vec<RefreshResult>) -> Arc<FakeRefresher> {
-        Arc::new(FakeRefresher { answers: Mutex::new(answers), calls: AtomicUsize::new(0) })
+        Arc::new(FakeRefresher {
+            answers: Mutex::new(answers),
+            calls: AtomicUsize::new(0),
+            whys: Mutex::new(Vec::new()),
+        })
     }
 }
 
 impl Refresher for FakeRefresher {
-    fn refresh<'a>(&'a self, home: &'a Home, pool: &'a PoolRef, id: &'a str) -> BoxFuture<'a, RefreshResult> {
+    fn refresh<'a>(
+        &'a self,
+        home: &'a Home,
+        pool: &'a PoolRef,
+        id: &'a str,
+        why: RefreshWhy,
+    ) -> BoxFuture<'a, RefreshResult> {
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
+            self.whys.lock().unwrap().push(why);
             let answer = self.answers.lock().unwrap().remove(0);
             if let RefreshResult::Refreshed(s) = &answer {
                 home.store
@@ -288,6 +300,7 @@ async fn oauth_401_refreshes_once_and_retries_without_marking() {
     let reply = rt.complete(&chain, &ChatRequest::user("hi")).await.unwrap();
     assert_eq!(reply.text.as_deref(), Some("fresh"));
     assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(*refresher.whys.lock().unwrap(), [RefreshWhy::Rejected], "a 401 forces the refresh");
     let calls = transport.calls();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[1].secret.expose(), "sk-ant-oat01-new-token");
@@ -389,5 +402,6 @@ async fn an_entry_near_expiry_is_refreshed_on_pick() {
     assert_eq!(reply.text.as_deref(), Some("ok"));
     assert_eq!(refresher.calls.load(Ordering::SeqCst), 1);
     assert_eq!(transport.calls().len(), 1, "refreshed before the first attempt");
+    assert_eq!(*refresher.whys.lock().unwrap(), [RefreshWhy::Expiring]);
     assert!(reply.report.trail.iter().any(|l| l.contains("refreshed anthropic aaaaaa before use")));
 }

@@ -11,7 +11,7 @@ use super::chain::{self, Chain, Step};
 use super::classify::{classify, Class, Classified, HttpResponse};
 use super::client::{self, ChatRequest, HttpTransport, Target, Transport};
 use super::policy::{self, Action, Credential, Decision, Facts, FailKind, RefreshEnd, StepState};
-use super::refresh::{NoRefresh, RefreshResult, Refresher};
+use super::refresh::{NoRefresh, RefreshResult, RefreshWhy, Refresher};
 use crate::context::Epoch;
 use crate::error::{Error, Result};
 use crate::home::{Home, PoolRef};
@@ -440,7 +440,7 @@ impl Runtime {
         exclude: &mut Vec<String>,
         report: &mut Report,
     ) -> bool {
-        match self.refresher.refresh(&self.home, pool, &pick.id).await {
+        match self.refresher.refresh(&self.home, pool, &pick.id, RefreshWhy::Expiring).await {
             RefreshResult::Refreshed(s) => {
                 report.trail.push(format!("refreshed {} {} before use", pool.key, pick.id));
                 pick.fingerprint = s.fingerprint();
@@ -493,7 +493,7 @@ impl Runtime {
         target: &mut Target,
         report: &mut Report,
     ) -> (RefreshEnd, Option<String>) {
-        match self.refresher.refresh(&self.home, pool, &pick.id).await {
+        match self.refresher.refresh(&self.home, pool, &pick.id, RefreshWhy::Rejected).await {
             RefreshResult::Refreshed(s) => {
                 report.trail.push(format!("refreshed {} {} after 401", pool.key, pick.id));
                 pick.fingerprint = s.fingerprint();

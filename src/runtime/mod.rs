@@ -41,4 +41,4 @@ pub use chain::{parse_fallback_spec, Chain, FallbackSpec, Step};
 pub use classify::{Class, Classified, HttpResponse, TransportError, TransportErrorKind};
 pub use client::{ChatRequest, HttpTransport, Message, ScriptedTransport, Target, Transport};
 pub use engine::{Attempt, Failure, Reply, Report, Runtime};
-pub use refresh::{BoxFuture, NoRefresh, RefreshResult, Refresher};
+pub use refresh::{BoxFuture, NoRefresh, RefreshResult, RefreshWhy, Refresher};

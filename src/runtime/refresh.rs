@@ -29,10 +29,27 @@ pub enum RefreshResult {
     NotRefreshable,
 }
 
+/// Why the runtime asks for a refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshWhy {
+    /// The pick returned an entry whose token is at or near expiry (§8): a refresher may adopt
+    /// a token another process already refreshed, or one still valid beyond the skew.
+    Expiring,
+    /// The provider answered 401 to the current token (§9): refresh even though the token looks
+    /// valid (a forced refresh); adopting the same token again would only repeat the 401.
+    Rejected,
+}
+
 /// Refreshes one pool entry. Implementations must never hold the store lock during HTTP.
 pub trait Refresher: Send + Sync {
     /// Refresh entry `id` of `pool`.
-    fn refresh<'a>(&'a self, home: &'a Home, pool: &'a PoolRef, id: &'a str) -> BoxFuture<'a, RefreshResult>;
+    fn refresh<'a>(
+        &'a self,
+        home: &'a Home,
+        pool: &'a PoolRef,
+        id: &'a str,
+        why: RefreshWhy,
+    ) -> BoxFuture<'a, RefreshResult>;
 }
 
 /// The default refresher: refreshes nothing.
@@ -40,7 +57,13 @@ pub trait Refresher: Send + Sync {
 pub struct NoRefresh;
 
 impl Refresher for NoRefresh {
-    fn refresh<'a>(&'a self, _home: &'a Home, _pool: &'a PoolRef, _id: &'a str) -> BoxFuture<'a, RefreshResult> {
+    fn refresh<'a>(
+        &'a self,
+        _home: &'a Home,
+        _pool: &'a PoolRef,
+        _id: &'a str,
+        _why: RefreshWhy,
+    ) -> BoxFuture<'a, RefreshResult> {
         Box::pin(std::future::ready(RefreshResult::NotRefreshable))
     }
 }
