@@ -24,3 +24,5 @@ pub const TEST_PANIC: &str = "HERMES_TEST_PANIC";
 /// The program that opens a URL for an OAuth login (instead of `xdg-open` / `open`), as most
 /// tools honour it; tests set it to `true` so no browser starts.
 pub const BROWSER: &str = "BROWSER";
+/// Whole-request timeout of `hermes chat` attempts, in seconds (default 120).
+pub const CHAT_TIMEOUT: &str = "HERMES_CHAT_TIMEOUT_SECONDS";

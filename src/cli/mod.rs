@@ -2,6 +2,7 @@
 //! Commands parse flags, call the library (mostly [`crate::ops`]) and print what it returns.
 
 pub mod auth;
+pub mod chat;
 pub mod generate;
 pub mod panic;
 pub mod printer;
@@ -38,6 +39,7 @@ pub enum Command {
     Setup(setup::Args),
     Completions(generate::CompletionsArgs),
     Man(generate::ManArgs),
+    Chat(chat::Args),
 }
 
 impl Cli {
@@ -45,6 +47,7 @@ impl Cli {
         match &self.command {
             Command::Auth(a) => a.wants_json(),
             Command::Setup(_) | Command::Completions(_) | Command::Man(_) => false,
+            Command::Chat(a) => a.json,
         }
     }
 }
@@ -58,6 +61,7 @@ pub fn run(cli: Cli, ctx: Context) -> i32 {
         Command::Setup(args) => setup::run_cli(args, ctx, &mut out),
         Command::Completions(args) => generate::completions(args, &mut out),
         Command::Man(args) => generate::man(args, &mut out),
+        Command::Chat(args) => chat::run(args, ctx, &mut out),
     };
     match result {
         Ok(()) => 0,

@@ -1,6 +1,7 @@
 //! `hermes auth …`: one file per leaf command.
 
 pub mod add;
+pub mod explain;
 pub mod list;
 pub mod login_ui;
 pub mod refresh;
@@ -8,6 +9,7 @@ pub mod remove;
 pub mod repair;
 pub mod report;
 pub mod reset;
+pub mod simulate;
 pub mod status;
 pub mod token;
 
@@ -37,6 +39,8 @@ pub enum AuthCommand {
     Repair(repair::Args),
     Refresh(refresh::Args),
     Status(status::Args),
+    Explain(explain::Args),
+    Simulate(simulate::Args),
 }
 
 impl AuthArgs {
@@ -49,6 +53,8 @@ impl AuthArgs {
             Some(AuthCommand::Token(a)) => a.json,
             Some(AuthCommand::Report(a)) => a.json,
             Some(AuthCommand::Status(a)) => a.json,
+            Some(AuthCommand::Explain(a)) => a.json,
+            Some(AuthCommand::Simulate(a)) => a.json,
             _ => false,
         }
     }
@@ -71,6 +77,8 @@ pub fn run(args: AuthArgs, ctx: Context, out: &mut Printer) -> Result<()> {
         AuthCommand::Repair(a) => repair::run(a, &home, out),
         AuthCommand::Refresh(a) => refresh::run(a, &home, out),
         AuthCommand::Status(a) => status::run(a, &home, out),
+        AuthCommand::Explain(a) => explain::run(a, &home, out),
+        AuthCommand::Simulate(a) => simulate::run(a, &home, out),
     };
     for w in home.take_warnings() {
         out.err(&w);

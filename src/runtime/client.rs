@@ -1,0 +1,378 @@
+//! Sending one attempt: the [`Transport`] seam, the reqwest implementation, and the two wire
+//! formats of `chat` (ruling 17).
+//!
+//! * OpenAI-compatible: POST `<base>/chat/completions`, `Authorization: Bearer <secret>`.
+//! * Anthropic Messages: POST `<base>/v1/messages`, `anthropic-version: 2023-06-01`; an API key
+//!   in `x-api-key`, an OAuth token in `Authorization: Bearer` plus
+//!   `anthropic-beta: oauth-2025-04-20`.
+//!
+//! Auth headers are marked sensitive so they never show in reqwest's debug output. The transport
+//! only moves bytes: what an answer means is [`super::classify`]'s business.
+
+use super::classify::{HttpResponse, TransportError, TransportErrorKind};
+use super::refresh::BoxFuture;
+use crate::pool::entry::AuthType;
+use crate::providers::Wire;
+use crate::secret::Secret;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// `anthropic-version` sent with every Messages request.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+/// `anthropic-beta` that lets an OAuth token call the Messages API.
+pub const ANTHROPIC_OAUTH_BETA: &str = "oauth-2025-04-20";
+/// `max_tokens` when the caller gives none (the Messages API requires one).
+pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+/// Default whole-request timeout: model answers can take a while.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Connect timeout: a host that does not answer the handshake is down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    pub content: String,
+}
+
+/// What to ask: the same request goes to every step of the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatRequest {
+    pub messages: Vec<Message>,
+    pub max_tokens: u32,
+}
+
+impl ChatRequest {
+    /// A single user message.
+    pub fn user(text: impl Into<String>) -> ChatRequest {
+        ChatRequest {
+            messages: vec![Message { role: "user".into(), content: text.into() }],
+            max_tokens: DEFAULT_MAX_TOKENS,
+        }
+    }
+}
+
+/// Where and with what one attempt is sent.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The pool key (`openrouter`, `custom:my-llm`).
+    pub provider: String,
+    pub wire: Wire,
+    /// Inference base URL without a trailing `/`.
+    pub base_url: String,
+    pub model: String,
+    pub secret: Secret,
+    /// Decides the Anthropic auth header.
+    pub auth_type: AuthType,
+}
+
+impl Target {
+    /// The endpoint this attempt POSTs to.
+    pub fn url(&self) -> String {
+        endpoint(self.wire, &self.base_url)
+    }
+}
+
+/// Sends one attempt and returns the provider's answer. The runtime calls it once per attempt;
+/// tests and embedding programs can supply their own (a scripted transport, a proxy, …).
+pub trait Transport: Send + Sync {
+    fn send<'a>(
+        &'a self,
+        target: &'a Target,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<HttpResponse, TransportError>>;
+}
+
+/// `<base>/chat/completions` or `<base>/v1/messages`.
+pub fn endpoint(wire: Wire, base_url: &str) -> String {
+    let base = base_url.trim().trim_end_matches('/');
+    match wire {
+        Wire::Anthropic => format!("{base}/v1/messages"),
+        Wire::OpenAi | Wire::CodexResponses => format!("{base}/chat/completions"),
+    }
+}
+
+/// The JSON body for `request` in `wire`'s format.
+pub fn request_body(wire: Wire, model: &str, request: &ChatRequest) -> Value {
+    match wire {
+        Wire::Anthropic => {
+            // The Messages API takes system text as a top-level field, not as a message.
+            let system: Vec<&str> =
+                request.messages.iter().filter(|m| m.role == "system").map(|m| m.content.as_str()).collect();
+            let messages: Vec<Value> = request
+                .messages
+                .iter()
+                .filter(|m| m.role != "system")
+                .map(|m| json!({"role": m.role, "content": m.content}))
+                .collect();
+            let mut body = json!({"model": model, "max_tokens": request.max_tokens, "messages": messages});
+            if !system.is_empty() {
+                body["system"] = Value::String(system.join("\n\n"));
+            }
+            body
+        }
+        Wire::OpenAi | Wire::CodexResponses => {
+            let messages: Vec<Value> =
+                request.messages.iter().map(|m| json!({"role": m.role, "content": m.content})).collect();
+            json!({"model": model, "messages": messages, "max_tokens": request.max_tokens})
+        }
+    }
+}
+
+/// The reply text of a successful answer: `choices[0].message.content` (a string or text parts)
+/// for OpenAI-compatible providers, the `text` blocks of `content` for Anthropic Messages.
+pub fn reply_text(wire: Wire, body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    let text_parts = |parts: &Value| -> Option<String> {
+        let parts = parts.as_array()?;
+        let texts: Vec<&str> = parts
+            .iter()
+            .filter(|p| p.get("type").and_then(Value::as_str).is_none_or(|t| t == "text"))
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect();
+        (!texts.is_empty()).then(|| texts.concat())
+    };
+    match wire {
+        Wire::Anthropic => text_parts(v.get("content")?),
+        Wire::OpenAi | Wire::CodexResponses => {
+            let content = v.get("choices")?.get(0)?.get("message")?.get("content")?;
+            match content {
+                Value::String(s) => Some(s.clone()),
+                other => text_parts(other),
+            }
+        }
+    }
+}
+
+/// The auth and version headers for one attempt; the secret-bearing ones are sensitive.
+pub fn auth_headers(wire: Wire, auth_type: AuthType, secret: &Secret) -> Result<HeaderMap, TransportError> {
+    let invalid = |what: &str| TransportError {
+        kind: TransportErrorKind::Invalid,
+        message: format!("the {what} contains characters that cannot go in an HTTP header"),
+    };
+    let sensitive = |value: String, what: &str| -> Result<HeaderValue, TransportError> {
+        let mut v = HeaderValue::from_str(&value).map_err(|_| invalid(what))?;
+        v.set_sensitive(true);
+        Ok(v)
+    };
+    let mut h = HeaderMap::new();
+    match (wire, auth_type) {
+        (Wire::Anthropic, AuthType::ApiKey) => {
+            h.insert(HeaderName::from_static("x-api-key"), sensitive(secret.expose().to_string(), "API key")?);
+        }
+        (Wire::Anthropic, AuthType::OAuth) => {
+            h.insert(AUTHORIZATION, sensitive(format!("Bearer {}", secret.expose()), "token")?);
+            h.insert(HeaderName::from_static("anthropic-beta"), HeaderValue::from_static(ANTHROPIC_OAUTH_BETA));
+        }
+        (_, _) => {
+            h.insert(AUTHORIZATION, sensitive(format!("Bearer {}", secret.expose()), "credential")?);
+        }
+    }
+    if wire == Wire::Anthropic {
+        h.insert(HeaderName::from_static("anthropic-version"), HeaderValue::from_static(ANTHROPIC_VERSION));
+    }
+    Ok(h)
+}
+
+/// The reqwest transport `hermes chat` uses: one client (and connection pool) per runtime.
+#[derive(Debug, Clone)]
+pub struct HttpTransport {
+    client: reqwest::Client,
+}
+
+impl HttpTransport {
+    /// A transport whose requests give up after `timeout`.
+    pub fn new(timeout: Duration) -> Result<HttpTransport, TransportError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .user_agent(concat!("hermes/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TransportError { kind: TransportErrorKind::Invalid, message: e.to_string() })?;
+        Ok(HttpTransport { client })
+    }
+
+    async fn send_inner(&self, target: &Target, request: &ChatRequest) -> Result<HttpResponse, TransportError> {
+        let url = target.url();
+        let parsed = reqwest::Url::parse(&url).map_err(|e| TransportError {
+            kind: TransportErrorKind::Invalid,
+            message: format!("invalid base URL {:?} for {}: {e}", target.base_url, target.provider),
+        })?;
+        let body = serde_json::to_vec(&request_body(target.wire, &target.model, request))
+            .map_err(|e| TransportError { kind: TransportErrorKind::Invalid, message: e.to_string() })?;
+        let mut headers = auth_headers(target.wire, target.auth_type, &target.secret)?;
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(USER_AGENT, HeaderValue::from_static(concat!("hermes/", env!("CARGO_PKG_VERSION"))));
+        let resp = self.client.post(parsed).headers(headers).body(body).send().await.map_err(transport_error)?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let body = resp.text().await.map_err(transport_error)?;
+        Ok(HttpResponse { status, headers, body })
+    }
+}
+
+impl Transport for HttpTransport {
+    fn send<'a>(
+        &'a self,
+        target: &'a Target,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<HttpResponse, TransportError>> {
+        Box::pin(self.send_inner(target, request))
+    }
+}
+
+/// The answer a [`ScriptedTransport`] gives an attempt.
+pub type Script = dyn Fn(&Target) -> Result<HttpResponse, TransportError> + Send + Sync;
+
+/// A transport that answers from a closure and records every attempt: for tests of the runtime
+/// (here and in programs that embed it) without a server.
+pub struct ScriptedTransport {
+    script: Box<Script>,
+    calls: std::sync::Mutex<Vec<Target>>,
+}
+
+impl ScriptedTransport {
+    /// Answer each attempt with `script(target)`.
+    pub fn new(script: impl Fn(&Target) -> Result<HttpResponse, TransportError> + Send + Sync + 'static) -> Self {
+        ScriptedTransport { script: Box::new(script), calls: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// Every attempt so far, in order.
+    pub fn calls(&self) -> Vec<Target> {
+        self.calls.lock().expect("calls poisoned").clone()
+    }
+}
+
+impl std::fmt::Debug for ScriptedTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptedTransport").finish_non_exhaustive()
+    }
+}
+
+impl Transport for ScriptedTransport {
+    fn send<'a>(
+        &'a self,
+        target: &'a Target,
+        _request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<HttpResponse, TransportError>> {
+        self.calls.lock().expect("calls poisoned").push(target.clone());
+        Box::pin(std::future::ready((self.script)(target)))
+    }
+}
+
+impl HttpResponse {
+    /// An answer with a JSON body and no headers.
+    pub fn json(status: u16, body: &Value) -> HttpResponse {
+        HttpResponse { status, headers: Vec::new(), body: body.to_string() }
+    }
+
+    /// A 200 carrying `text` in `wire`'s reply format.
+    pub fn reply(wire: Wire, text: &str) -> HttpResponse {
+        let body = match wire {
+            Wire::Anthropic => json!({"content": [{"type": "text", "text": text}]}),
+            Wire::OpenAi | Wire::CodexResponses => {
+                json!({"choices": [{"message": {"role": "assistant", "content": text}}]})
+            }
+        };
+        HttpResponse::json(200, &body)
+    }
+
+    /// The same answer with one more header.
+    pub fn with_header(mut self, name: &str, value: &str) -> HttpResponse {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> TransportError {
+    let kind = if e.is_timeout() {
+        TransportErrorKind::Timeout
+    } else if e.is_builder() {
+        TransportErrorKind::Invalid
+    } else {
+        // Connect failures, resets and truncated bodies: the connection is the problem.
+        TransportErrorKind::Connection
+    };
+    // reqwest's text names the URL (which carries no secret) and the cause.
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    TransportError { kind, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            endpoint(Wire::OpenAi, "https://openrouter.ai/api/v1/"),
+            "https://openrouter.ai/api/v1/chat/completions"
+        );
+        assert_eq!(endpoint(Wire::Anthropic, "https://api.anthropic.com"), "https://api.anthropic.com/v1/messages");
+        assert_eq!(
+            endpoint(Wire::Anthropic, "https://api.minimax.io/anthropic"),
+            "https://api.minimax.io/anthropic/v1/messages"
+        );
+    }
+
+    #[test]
+    fn headers_by_wire_and_type() {
+        let s = Secret::new("sk-secret-123456");
+        let h = auth_headers(Wire::OpenAi, AuthType::ApiKey, &s).unwrap();
+        assert_eq!(h[AUTHORIZATION], "Bearer sk-secret-123456");
+        assert!(h[AUTHORIZATION].is_sensitive());
+        assert!(h.get("anthropic-version").is_none());
+
+        let h = auth_headers(Wire::Anthropic, AuthType::ApiKey, &s).unwrap();
+        assert_eq!(h["x-api-key"], "sk-secret-123456");
+        assert!(h["x-api-key"].is_sensitive());
+        assert_eq!(h["anthropic-version"], ANTHROPIC_VERSION);
+        assert!(h.get(AUTHORIZATION).is_none() && h.get("anthropic-beta").is_none());
+
+        let h = auth_headers(Wire::Anthropic, AuthType::OAuth, &s).unwrap();
+        assert_eq!(h[AUTHORIZATION], "Bearer sk-secret-123456");
+        assert_eq!(h["anthropic-beta"], ANTHROPIC_OAUTH_BETA);
+        assert!(h.get("x-api-key").is_none());
+
+        let bad = auth_headers(Wire::OpenAi, AuthType::ApiKey, &Secret::new("a\nb")).unwrap_err();
+        assert_eq!(bad.kind, TransportErrorKind::Invalid);
+        assert!(!bad.message.contains("a\nb"));
+    }
+
+    #[test]
+    fn bodies() {
+        let mut r = ChatRequest::user("hi");
+        assert_eq!(
+            request_body(Wire::OpenAi, "m", &r),
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1024})
+        );
+        r.messages.insert(0, Message { role: "system".into(), content: "be brief".into() });
+        assert_eq!(
+            request_body(Wire::Anthropic, "claude", &r),
+            json!({"model": "claude", "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}], "system": "be brief"})
+        );
+    }
+
+    #[test]
+    fn replies() {
+        let openai = r#"{"choices":[{"message":{"role":"assistant","content":"hello"}}]}"#;
+        assert_eq!(reply_text(Wire::OpenAi, openai).as_deref(), Some("hello"));
+        let parts = r#"{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}}]}"#;
+        assert_eq!(reply_text(Wire::OpenAi, parts).as_deref(), Some("ab"));
+        let anthropic = r#"{"content":[{"type":"thinking","thinking":"x"},{"type":"text","text":"hi there"}]}"#;
+        assert_eq!(reply_text(Wire::Anthropic, anthropic).as_deref(), Some("hi there"));
+        assert_eq!(reply_text(Wire::OpenAi, "not json"), None);
+        assert_eq!(reply_text(Wire::OpenAi, r#"{"choices":[]}"#), None);
+    }
+}

@@ -1,0 +1,785 @@
+//! The request runtime: one request through the chain, performing what [`super::policy`]
+//! decides.
+//!
+//! I/O lives here and only here: picks and marks are store transactions ([`crate::ops`]) run on
+//! tokio's blocking pool, attempts go through a [`Transport`], refreshes through a
+//! [`Refresher`], sleeps through the context's sleeper and "now" through its clock. A
+//! [`Runtime`] is `Send + Sync`: many tasks may share one (in an `Arc`), each request bound to
+//! the exact entry (id and fingerprint) its pick returned.
+
+use super::chain::{self, Chain, Step};
+use super::classify::{classify, Class, Classified, HttpResponse};
+use super::client::{self, ChatRequest, HttpTransport, Target, Transport};
+use super::policy::{self, Action, Credential, Decision, Facts, FailKind, RefreshEnd, StepState};
+use super::refresh::{OAuthRefresher, RefreshResult, RefreshWhy, Refresher};
+use crate::context::Epoch;
+use crate::error::{Error, Result};
+use crate::home::{Home, PoolRef};
+use crate::ops::{self, Pick};
+use crate::pool::cooldown::Outcome;
+use crate::pool::entry::{self, AuthType};
+use crate::pool::view::{self, PoolView};
+use crate::secret::{self, Secret};
+use crate::time;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Attempts one step may make before it gives up, whatever happens: a guard against a store
+/// that keeps changing under the step (each marked entry is left, so real pools stay far below).
+const MAX_ATTEMPTS_PER_STEP: usize = 64;
+/// Provider messages quoted in errors are cut to this many characters.
+const QUOTE_MAX_CHARS: usize = 200;
+
+/// One attempt, as `chat --json` reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    /// The pool key of the step.
+    pub provider: String,
+    pub model: String,
+    /// The entry that served it; `None` for a fallback's own key.
+    pub entry_id: Option<String>,
+    pub label: Option<String>,
+    /// The HTTP status, when there was an answer.
+    pub status: Option<u16>,
+    pub outcome: Class,
+    /// What the policy decided (`reply`, `rotate`, `retry`, `fallback`, …).
+    pub decision: &'static str,
+    pub elapsed_ms: u64,
+}
+
+/// What happened during one request, for `-v`, `--json` and the fallback status line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    pub attempts: Vec<Attempt>,
+    /// The decision trail: one line per pick, answer, mark, sleep and decision. No secrets.
+    pub trail: Vec<String>,
+    /// Lines for stderr even without `-v` (the fallback status line, ruling 20).
+    pub notices: Vec<String>,
+    /// Every sleep the runtime asked for, in order.
+    pub sleeps: Vec<Duration>,
+}
+
+/// A successful answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The reply text in the step's wire format, when the body has one.
+    pub text: Option<String>,
+    /// The pool key and model of the step that answered.
+    pub provider: String,
+    pub model: String,
+    /// The entry that served it; `None` for a fallback's own key.
+    pub entry_id: Option<String>,
+    pub label: Option<String>,
+    /// The provider's answer, unchanged.
+    pub response: HttpResponse,
+    pub report: Report,
+}
+
+/// A request that got no reply.
+#[derive(Debug)]
+pub struct Failure {
+    /// [`Error::NothingUsable`] (exit 4) when no entry anywhere was selectable; otherwise the
+    /// reason ([`Error::Failed`], exit 1, or a configuration error).
+    pub error: Error,
+    /// The provider's answer, unchanged, when it refused the request itself (400, 404, …).
+    pub response: Option<HttpResponse>,
+    pub report: Report,
+}
+
+/// Many tasks may share one runtime: it holds the home, the transport and the refresher.
+pub struct Runtime {
+    home: Arc<Home>,
+    transport: Arc<dyn Transport>,
+    refresher: Arc<dyn Refresher>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("home", &self.home.dir).finish_non_exhaustive()
+    }
+}
+
+/// Why a step handed the request on.
+#[derive(Debug, Clone)]
+struct Gone {
+    /// When the step's provider can serve again, if known.
+    until: Option<Epoch>,
+    /// The code or reason for the status line: `429`, `503`, `timeout`, `dead`.
+    why: String,
+    /// No credential of the step could serve (counts toward exit 4); false after transient
+    /// failures.
+    exhausted: bool,
+}
+
+enum StepEnd {
+    Reply(Reply),
+    Next(Gone),
+    Fail(Error, Option<HttpResponse>),
+}
+
+impl Runtime {
+    /// A runtime over `home` with the reqwest transport (timeout from
+    /// `HERMES_CHAT_TIMEOUT_SECONDS`, default 120 s) and no OAuth refresher.
+    pub fn new(home: Arc<Home>) -> Result<Runtime> {
+        let timeout = home
+            .ctx()
+            .var(crate::vars::CHAT_TIMEOUT)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map_or(client::DEFAULT_TIMEOUT, Duration::from_secs_f64);
+        let transport = HttpTransport::new(timeout).map_err(|e| Error::Failed(format!("cannot start HTTP: {e}")))?;
+        Ok(Runtime::with_transport(home, Arc::new(transport)))
+    }
+
+    /// A runtime over `home` sending through `transport`.
+    pub fn with_transport(home: Arc<Home>, transport: Arc<dyn Transport>) -> Runtime {
+        Runtime { home, transport, refresher: Arc::new(OAuthRefresher) }
+    }
+
+    /// Use `refresher` for OAuth entries that need a refresh or get a 401.
+    pub fn with_refresher(mut self, refresher: Arc<dyn Refresher>) -> Runtime {
+        self.refresher = refresher;
+        self
+    }
+
+    pub fn home(&self) -> &Arc<Home> {
+        &self.home
+    }
+
+    /// The chain of a request (see [`chain::build`]).
+    pub fn chain(&self, provider: Option<&str>, model: Option<&str>) -> Result<Chain> {
+        chain::build(&self.home, provider, model)
+    }
+
+    /// Send `request` through `chain`: the primary first, then each fallback, by the recovery
+    /// rules. Must run inside a tokio runtime; store I/O runs off the scheduler (see
+    /// [`blocking`]).
+    pub async fn complete(&self, chain: &Chain, request: &ChatRequest) -> std::result::Result<Reply, Failure> {
+        let mut report = Report::default();
+        let mut gone: Vec<(&Step, Gone)> = Vec::new();
+        for (i, step) in chain.steps.iter().enumerate() {
+            report.trail.push(format!(
+                "step {}/{}: {} ({}{})",
+                i + 1,
+                chain.steps.len(),
+                step.name(),
+                step.origin,
+                if step.fixed.is_some() { ", its own key" } else { "" }
+            ));
+            let end = match &step.fixed {
+                Some(_) => self.run_fixed(step, request, &mut report).await,
+                None => self.run_pool(step, request, &mut report).await,
+            };
+            match end {
+                StepEnd::Reply(mut r) => {
+                    r.report = report;
+                    return Ok(r);
+                }
+                StepEnd::Fail(error, response) => return Err(Failure { error, response, report }),
+                StepEnd::Next(g) => {
+                    if let Some(next) = chain.steps.get(i + 1) {
+                        let role = if i == 0 { "primary" } else { "fallback" };
+                        let line = match g.until {
+                            Some(t) => format!(
+                                "{role} {} unavailable until {} ({}), using fallback {}",
+                                step.provider(),
+                                time::iso_z(t),
+                                g.why,
+                                next.name()
+                            ),
+                            None => format!(
+                                "{role} {} unavailable ({}), using fallback {}",
+                                step.provider(),
+                                g.why,
+                                next.name()
+                            ),
+                        };
+                        report.notices.push(line);
+                    }
+                    gone.push((step, g));
+                }
+            }
+        }
+        let error = self.final_error(&gone).await;
+        Err(Failure { error, response: None, report })
+    }
+
+    /// One step over the pool.
+    async fn run_pool(&self, step: &Step, request: &ChatRequest, report: &mut Report) -> StepEnd {
+        let pool = &step.pool;
+        let mut exclude: Vec<String> = Vec::new();
+        let mut state = StepState::default();
+        let mut attempts = 0usize;
+        loop {
+            let picked = {
+                let (home, pool, exclude) = (self.home.clone(), pool.clone(), exclude.clone());
+                blocking(move || {
+                    let p = ops::pick(&home, &pool, &exclude)?;
+                    let dirty = has_status(&home, &pool, &p.id)?;
+                    Ok((p, dirty))
+                })
+                .await
+            };
+            let (mut pick, mut dirty) = match picked {
+                Ok(p) => p,
+                Err(Error::NothingUsable(_)) => {
+                    report.trail.push(format!("{}: no selectable entry left", pool.key));
+                    return StepEnd::Next(self.pool_gone(pool).await);
+                }
+                Err(e) => return StepEnd::Fail(e, None),
+            };
+            report.trail.push(format!(
+                "picked {} {} \"{}\" ({}, {})",
+                pool.key,
+                pick.id,
+                pick.label,
+                pick.secret.mask(),
+                pick.auth_type.as_str()
+            ));
+            if pick.needs_refresh && !self.refresh_on_pick(pool, &mut pick, &mut exclude, report).await {
+                continue;
+            }
+            let Some(base_url) = step.base_url.clone().or_else(|| pick.base_url.clone()).filter(|u| !u.is_empty())
+            else {
+                return StepEnd::Fail(no_base_url(pool), None);
+            };
+            let credential = match pick.auth_type {
+                AuthType::OAuth => Credential::OAuth { refreshable: view::is_refreshable_source(&pick.source) },
+                AuthType::ApiKey => Credential::ApiKey,
+            };
+            let mut target = Target {
+                provider: pool.key.clone(),
+                wire: step.wire,
+                base_url,
+                model: step.model.clone(),
+                secret: pick.secret.clone(),
+                auth_type: pick.auth_type,
+            };
+            // Attempts with this entry: a retry loops here, `break` goes back to pick again.
+            loop {
+                attempts += 1;
+                if attempts > MAX_ATTEMPTS_PER_STEP {
+                    return StepEnd::Next(Gone { until: None, why: "too many attempts".into(), exhausted: false });
+                }
+                let (answer, c, elapsed) = self.send(&target, request, report).await;
+                let siblings = if needs_siblings(c.class) {
+                    let (home, pool, id, exclude) = (self.home.clone(), pool.clone(), pick.id.clone(), exclude.clone());
+                    match blocking(move || other_selectable(&home, &pool, &id, &exclude)).await {
+                        Ok(s) => s,
+                        Err(e) => return StepEnd::Fail(e, None),
+                    }
+                } else {
+                    false
+                };
+                let facts =
+                    Facts { class: c.class, retry_in: c.retry_in, credential, siblings, state, jitter: rand::random() };
+                let mut decision = policy::decide(&facts);
+                let mut outcome = c.outcome();
+                if decision.action == Action::Refresh {
+                    state.record(c.class, &Action::Refresh);
+                    let (end, terminal) = self.refresh_after_401(pool, &mut pick, &mut target, report).await;
+                    if let Some(reason) = terminal {
+                        outcome = Outcome::RefreshTerminal { reason, message: None };
+                    }
+                    decision = policy::after_refresh(end, &Facts { state, ..facts });
+                }
+                // A success on an entry without status has nothing to clear (§7.2: no write);
+                // knowing that from the pick saves a locked transaction per request.
+                if decision.mark && (c.class != Class::Success || dirty) {
+                    if let Err(e) = self.mark(pool, &pick, &outcome, report).await {
+                        return StepEnd::Fail(e, None);
+                    }
+                    // This request's own mark (a sole 429 retried) is something to clear later.
+                    dirty = true;
+                }
+                self.note_decision(step, Some(&pick), &c, &decision, elapsed, report);
+                state.record(c.class, &decision.action);
+                match decision.action {
+                    Action::Reply => return StepEnd::Reply(reply(step, Some(&pick), answer)),
+                    Action::Retry { delay } => self.sleep(delay, &c, report).await,
+                    Action::FreshRetry => break,
+                    Action::Rotate => {
+                        exclude.push(pick.id.clone());
+                        break;
+                    }
+                    // after_refresh never asks for another refresh; treat it as the end of the step.
+                    Action::Fallback | Action::Refresh => {
+                        return StepEnd::Next(if c.class.is_transient() {
+                            Gone { until: None, why: c.short(), exhausted: false }
+                        } else {
+                            self.pool_gone(pool).await
+                        })
+                    }
+                    Action::Fail(kind) => {
+                        let who = Who::Entry { pool, pick: &pick };
+                        return fail(kind, step, who, &c, &target.secret, answer);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One step served by a fallback's own key: the same rules, never marked.
+    async fn run_fixed(&self, step: &Step, request: &ChatRequest, report: &mut Report) -> StepEnd {
+        let fixed = step.fixed.as_ref().expect("a fixed step has a key");
+        let pool = &step.pool;
+        let Some(base_url) = step
+            .base_url
+            .clone()
+            .or_else(|| self.home.default_base_url(pool, Some(fixed.secret.expose())))
+            .filter(|u| !u.is_empty())
+        else {
+            return StepEnd::Fail(no_base_url(pool), None);
+        };
+        report.trail.push(format!("using the key from {} ({})", fixed.origin, fixed.secret.mask()));
+        let target = Target {
+            provider: pool.key.clone(),
+            wire: step.wire,
+            base_url,
+            model: step.model.clone(),
+            secret: fixed.secret.clone(),
+            auth_type: fixed.auth_type,
+        };
+        let mut state = StepState::default();
+        for _ in 0..MAX_ATTEMPTS_PER_STEP {
+            let (answer, c, elapsed) = self.send(&target, request, report).await;
+            let facts = Facts {
+                class: c.class,
+                retry_in: c.retry_in,
+                credential: Credential::Fixed,
+                siblings: false,
+                state,
+                jitter: rand::random(),
+            };
+            let decision = policy::decide(&facts);
+            self.note_decision(step, None, &c, &decision, elapsed, report);
+            state.record(c.class, &decision.action);
+            match decision.action {
+                Action::Reply => return StepEnd::Reply(reply(step, None, answer)),
+                Action::Retry { delay } => self.sleep(delay, &c, report).await,
+                Action::FreshRetry => {}
+                Action::Rotate | Action::Refresh | Action::Fallback => {
+                    return StepEnd::Next(Gone {
+                        until: c.reset_at,
+                        why: c.code.map_or_else(|| c.class.as_str().to_string(), |n| n.to_string()),
+                        exhausted: !c.class.is_transient(),
+                    })
+                }
+                Action::Fail(kind) => {
+                    let who = Who::Fixed { origin: &fixed.origin };
+                    return fail(kind, step, who, &c, &target.secret, answer);
+                }
+            }
+        }
+        StepEnd::Next(Gone { until: None, why: "too many attempts".into(), exhausted: false })
+    }
+
+    /// Send one attempt and classify the answer.
+    async fn send(
+        &self,
+        target: &Target,
+        request: &ChatRequest,
+        report: &mut Report,
+    ) -> (std::result::Result<HttpResponse, super::classify::TransportError>, Classified, Duration) {
+        let started = Instant::now();
+        let answer = self.transport.send(target, request).await;
+        let elapsed = started.elapsed();
+        let c = classify(&answer, self.home.now());
+        let mut line = match c.code {
+            Some(code) => format!("POST {} → {code} {} in {} ms", target.url(), c.class.as_str(), elapsed.as_millis()),
+            None => {
+                format!("POST {} → no answer ({}) after {} ms", target.url(), c.class.as_str(), elapsed.as_millis())
+            }
+        };
+        if let Some(r) = &c.reason {
+            line.push_str(&format!(", reason {r}"));
+        }
+        if let Some(t) = c.reset_at {
+            line.push_str(&format!(", reset {}", time::iso_z(t)));
+        }
+        if let Some(m) = &c.message {
+            line.push_str(&format!(", \"{}\"", quote(m, &target.secret)));
+        }
+        report.trail.push(line);
+        (answer, c, elapsed)
+    }
+
+    async fn sleep(&self, delay: Duration, c: &Classified, report: &mut Report) {
+        if delay.is_zero() {
+            report.trail.push("retrying the same entry at once".into());
+            return;
+        }
+        report.trail.push(format!(
+            "sleep {} ms before retrying the same entry ({})",
+            delay.as_millis(),
+            if c.class == Class::RateLimited { "the provider asked to wait" } else { "jittered backoff" }
+        ));
+        report.sleeps.push(delay);
+        self.home.ctx().sleeper.sleep(delay).await;
+    }
+
+    /// Mark the picked entry (bound to its id and fingerprint) as one store transaction.
+    async fn mark(&self, pool: &PoolRef, pick: &Pick, outcome: &Outcome, report: &mut Report) -> Result<()> {
+        let (home, p, id, fp, o) =
+            (self.home.clone(), pool.clone(), pick.id.clone(), pick.fingerprint.clone(), outcome.clone());
+        let now = self.home.now();
+        match blocking(move || ops::mark(&home, &p, &id, Some(&fp), &o)).await? {
+            Some(e) => report.trail.push(format!("{} {} is now {}", pool.key, pick.id, e.status.describe(now))),
+            None => report.trail.push(format!("not marked: {} {} is gone or its key changed", pool.key, pick.id)),
+        }
+        Ok(())
+    }
+
+    /// A pick returned an entry that needs a refresh (§8). Returns whether it can serve now; if
+    /// not, the entry is left out of this request (marked dead only on a terminal reason). A
+    /// refresh that fails for now leaves the current token in use until it expires (ruling 4).
+    async fn refresh_on_pick(
+        &self,
+        pool: &PoolRef,
+        pick: &mut Pick,
+        exclude: &mut Vec<String>,
+        report: &mut Report,
+    ) -> bool {
+        match self.refresher.refresh(&self.home, pool, &pick.id, RefreshWhy::Expiring).await {
+            RefreshResult::Refreshed(s) => {
+                report.trail.push(format!("refreshed {} {} before use", pool.key, pick.id));
+                pick.fingerprint = s.fingerprint();
+                pick.secret = s;
+                true
+            }
+            RefreshResult::Terminal(reason) => {
+                report.trail.push(format!("refresh of {} {} failed for good: {reason}", pool.key, pick.id));
+                let outcome = Outcome::RefreshTerminal { reason, message: None };
+                // A failed mark is not worth failing the request over: the entry is left anyway.
+                let _ = self.mark(pool, pick, &outcome, report).await;
+                exclude.push(pick.id.clone());
+                false
+            }
+            // Ruling 4: nothing is marked; the entry keeps serving its current token while that
+            // has not expired, and is skipped (unmarked) once it has.
+            RefreshResult::Transient(why) if !pick.expired => {
+                report
+                    .trail
+                    .push(format!("refresh of {} {} failed ({why}); using its current token", pool.key, pick.id));
+                true
+            }
+            RefreshResult::NotRefreshable if !pick.expired => {
+                report
+                    .trail
+                    .push(format!("{} {} cannot be refreshed here; using its current token", pool.key, pick.id));
+                true
+            }
+            RefreshResult::Transient(why) => {
+                report
+                    .trail
+                    .push(format!("refresh of {} {} failed ({why}) and its token expired; skipped", pool.key, pick.id));
+                exclude.push(pick.id.clone());
+                false
+            }
+            RefreshResult::NotRefreshable => {
+                report.trail.push(format!("{} {} needs a refresh hermes cannot do here; skipped", pool.key, pick.id));
+                exclude.push(pick.id.clone());
+                false
+            }
+        }
+    }
+
+    /// The one refresh after a 401 on a refreshable OAuth entry. Returns how it ended and, for a
+    /// terminal failure, the reason to mark the entry dead with.
+    async fn refresh_after_401(
+        &self,
+        pool: &PoolRef,
+        pick: &mut Pick,
+        target: &mut Target,
+        report: &mut Report,
+    ) -> (RefreshEnd, Option<String>) {
+        match self.refresher.refresh(&self.home, pool, &pick.id, RefreshWhy::Rejected).await {
+            RefreshResult::Refreshed(s) => {
+                report.trail.push(format!("refreshed {} {} after 401", pool.key, pick.id));
+                pick.fingerprint = s.fingerprint();
+                target.secret = s.clone();
+                pick.secret = s;
+                (RefreshEnd::Refreshed, None)
+            }
+            RefreshResult::Terminal(reason) => {
+                report.trail.push(format!("refresh of {} {} failed for good: {reason}", pool.key, pick.id));
+                (RefreshEnd::Terminal, Some(reason))
+            }
+            RefreshResult::Transient(why) => {
+                report.trail.push(format!("refresh of {} {} failed ({why})", pool.key, pick.id));
+                (RefreshEnd::Transient, None)
+            }
+            RefreshResult::NotRefreshable => {
+                report.trail.push(format!("{} {} cannot be refreshed", pool.key, pick.id));
+                (RefreshEnd::NotRefreshable, None)
+            }
+        }
+    }
+
+    fn note_decision(
+        &self,
+        step: &Step,
+        pick: Option<&Pick>,
+        c: &Classified,
+        d: &Decision,
+        elapsed: Duration,
+        report: &mut Report,
+    ) {
+        let why = match d.action {
+            Action::Reply => "reply",
+            Action::Retry { .. } if c.class.is_transient() => "retry the same entry once (no mark)",
+            Action::Retry { .. } if c.class == Class::RateLimited => {
+                "retry the sole entry once after the wait asked for"
+            }
+            Action::Retry { .. } => "retry the same entry",
+            Action::Refresh => "refresh, then retry",
+            Action::FreshRetry => "sole credential rejected: re-read the store and retry once, without backoff",
+            Action::Rotate => "rotate to another entry at once, without waiting",
+            Action::Fallback if c.class.is_transient() => "retry budget spent: next fallback (no mark)",
+            Action::Fallback => "no other entry can serve: next fallback",
+            Action::Fail(FailKind::AuthRejected) => "sole credential rejected again: fail fast",
+            Action::Fail(_) => "the request itself was refused: return it unchanged",
+        };
+        report.trail.push(format!("decision: {} — {why}", d.action.as_str()));
+        report.attempts.push(Attempt {
+            provider: step.provider().to_string(),
+            model: step.model.clone(),
+            entry_id: pick.map(|p| p.id.clone()),
+            label: pick.map(|p| p.label.clone()),
+            status: c.code,
+            outcome: c.class,
+            decision: d.action.as_str(),
+            elapsed_ms: elapsed.as_millis() as u64,
+        });
+    }
+
+    /// Why the pool cannot serve, from a fresh read: the earliest deadline and its code, or the
+    /// state of its entries.
+    async fn pool_gone(&self, pool: &PoolRef) -> Gone {
+        let (home, p) = (self.home.clone(), pool.clone());
+        let view = blocking(move || {
+            let doc = home.store.read()?;
+            Ok(home.view(&doc, &p.key, home.now()))
+        })
+        .await;
+        match view {
+            Ok(v) => gone_from_view(&v),
+            Err(_) => Gone { until: None, why: "unreadable store".into(), exhausted: true },
+        }
+    }
+
+    /// The error when the chain ran out: exit 4 when no credential anywhere could serve,
+    /// otherwise every step's reason (exit 1).
+    async fn final_error(&self, gone: &[(&Step, Gone)]) -> Error {
+        let mut keys: Vec<String> = Vec::new();
+        for (s, _) in gone.iter().filter(|(s, _)| s.fixed.is_none()) {
+            if !keys.contains(&s.pool.key) {
+                keys.push(s.pool.key.clone());
+            }
+        }
+        let home = self.home.clone();
+        let views = blocking(move || {
+            let doc = home.store.read()?;
+            let now = home.now();
+            Ok(keys.iter().map(|k| (k.clone(), home.view(&doc, k, now))).collect::<Vec<_>>())
+        })
+        .await;
+        let views = match views {
+            Ok(v) => v,
+            Err(e) => return e,
+        };
+        let now = self.home.now();
+        if gone.iter().all(|(_, g)| g.exhausted) {
+            let mut text = ops::nothing_usable_text(&self.home, &views, now);
+            let fixed: Vec<String> = gone
+                .iter()
+                .filter_map(|(s, g)| {
+                    let f = s.fixed.as_ref()?;
+                    Some(format!("{}: the key from {} was refused ({})", s.provider(), f.origin, g.why))
+                })
+                .collect();
+            if !fixed.is_empty() {
+                // Keep the format of ruling 5: provider lines first, `next usable:` last.
+                let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+                let last = lines.pop().unwrap_or_default();
+                lines.extend(fixed);
+                lines.push(last);
+                text = lines.join("\n");
+            }
+            return Error::NothingUsable(text);
+        }
+        let mut lines = vec!["no provider could answer".to_string()];
+        for (s, g) in gone {
+            let what = if g.exhausted { "no usable credential" } else { "failed" };
+            let until = g.until.map(|t| format!(" until {}", time::iso_z(t))).unwrap_or_default();
+            lines.push(format!("  {}: {what} ({}){until}", s.name(), g.why));
+        }
+        Error::Failed(lines.join("\n"))
+    }
+}
+
+/// Run blocking store work (file reads, lock polling, fsync) off the async scheduler.
+///
+/// On a multi-thread runtime the work runs in place and tokio moves this worker's other tasks to
+/// another thread ([`tokio::task::block_in_place`]): no hand-off to the blocking pool and back,
+/// which is most of the runtime's own overhead per request on a busy machine. A current-thread
+/// runtime cannot do that, so there the work goes to the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        return tokio::task::block_in_place(f);
+    }
+    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Failed(format!("internal error: {e}")))?
+}
+
+/// Classes whose decision depends on whether a sibling can serve.
+fn needs_siblings(class: Class) -> bool {
+    matches!(
+        class,
+        Class::RateLimited
+            | Class::UsageExhausted
+            | Class::Billing
+            | Class::Auth
+            | Class::AuthPermanent
+            | Class::Forbidden
+    )
+}
+
+/// Whether entry `id` carries any status field or streak on disk, i.e. whether a success would
+/// have something to clear. A lock-free read: writes are atomic renames.
+fn has_status(home: &Home, pool: &PoolRef, id: &str) -> Result<bool> {
+    let doc = home.store.read()?;
+    let found = doc
+        .pool(&pool.key)
+        .iter()
+        .filter_map(|v| v.as_object())
+        .find(|m| m.get("id").and_then(|v| v.as_str()) == Some(id));
+    // An entry that vanished meanwhile: let the mark find out (it does nothing then).
+    Ok(found.is_none_or(entry::has_status))
+}
+
+/// Whether another entry of the pool (not `id`, not excluded) is selectable now.
+fn other_selectable(home: &Home, pool: &PoolRef, id: &str, exclude: &[String]) -> Result<bool> {
+    let doc = home.store.read()?;
+    let view = home.view(&doc, &pool.key, home.now());
+    Ok(view
+        .entries
+        .iter()
+        .any(|v| v.entry.id != id && !exclude.contains(&v.entry.id) && v.status.selectable() && v.secret.is_some()))
+}
+
+fn gone_from_view(v: &PoolView) -> Gone {
+    let earliest = v.entries.iter().filter_map(|e| e.status.until().map(|t| (t, e))).min_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((t, e)) = earliest {
+        let why = e.status.code().map_or_else(|| e.status.class().unwrap_or("cooling").to_string(), |c| c.to_string());
+        return Gone { until: Some(t), why, exhausted: true };
+    }
+    let why = match v.entries.first() {
+        None => "no credentials".to_string(),
+        Some(e) => e.status.json_name().replace('_', " "),
+    };
+    Gone { until: None, why, exhausted: true }
+}
+
+fn reply(
+    step: &Step,
+    pick: Option<&Pick>,
+    answer: std::result::Result<HttpResponse, super::classify::TransportError>,
+) -> Reply {
+    let response = answer.expect("a reply is an HTTP answer");
+    Reply {
+        text: client::reply_text(step.wire, &response.body),
+        provider: step.provider().to_string(),
+        model: step.model.clone(),
+        entry_id: pick.map(|p| p.id.clone()),
+        label: pick.map(|p| p.label.clone()),
+        response,
+        report: Report::default(),
+    }
+}
+
+fn no_base_url(pool: &PoolRef) -> Error {
+    let hint = match pool.provider.and_then(|p| p.url_var) {
+        Some(var) => format!("set {var}"),
+        None => "set its base_url under custom_providers in config.yaml".to_string(),
+    };
+    Error::Failed(format!("{} has no base URL; {hint}", pool.key))
+}
+
+/// Who a failure is about.
+enum Who<'a> {
+    Entry { pool: &'a PoolRef, pick: &'a Pick },
+    Fixed { origin: &'a str },
+}
+
+/// The error a `Fail` decision ends the request with.
+fn fail(
+    kind: FailKind,
+    step: &Step,
+    who: Who<'_>,
+    c: &Classified,
+    secret: &Secret,
+    answer: std::result::Result<HttpResponse, super::classify::TransportError>,
+) -> StepEnd {
+    let said = c.message.as_deref().map(|m| format!("\n  provider message: {}", quote(m, secret))).unwrap_or_default();
+    let code = c.code.map_or_else(|| c.class.as_str().to_string(), |n| n.to_string());
+    match kind {
+        FailKind::AuthRejected => {
+            let problem = match (c.class, &who) {
+                (Class::Forbidden, _) => "the key is not allowed to make this request (forbidden)".to_string(),
+                (_, Who::Entry { pick, .. }) if pick.auth_type == AuthType::OAuth => {
+                    "the login is no longer valid".to_string()
+                }
+                _ => "the key is invalid or revoked".to_string(),
+            };
+            let problem = match (&c.reason, c.class) {
+                (Some(r), Class::AuthPermanent) => format!("{problem} ({r})"),
+                _ => problem,
+            };
+            let text = match who {
+                Who::Entry { pool, pick } => {
+                    let key = &pool.key;
+                    let fix = if pick.auth_type == AuthType::OAuth {
+                        format!("log in again: hermes auth add {key} --type oauth")
+                    } else {
+                        format!(
+                            "add a new one with: hermes auth add {key}, then remove the old one with: hermes auth remove {key} {}",
+                            pick.id
+                        )
+                    };
+                    format!(
+                        "{key} rejected credential \"{}\" ({}) with {code}: {problem}; {fix}",
+                        pick.label,
+                        secret.mask()
+                    )
+                }
+                Who::Fixed { origin } => format!(
+                    "{} rejected the key from {origin} ({}) with {code}: {problem}; fix it in config.yaml",
+                    step.provider(),
+                    secret.mask()
+                ),
+            };
+            StepEnd::Fail(Error::Failed(format!("{text}{said}")), None)
+        }
+        FailKind::ClientError => {
+            let reason = c.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+            let text = format!("{} rejected the request with {code}{reason}{said}", step.name());
+            StepEnd::Fail(Error::Failed(text), answer.ok())
+        }
+        FailKind::Invalid => {
+            let why = c.message.as_deref().map(|m| quote(m, secret)).unwrap_or_default();
+            StepEnd::Fail(Error::Failed(format!("cannot send to {}: {why}", step.provider())), None)
+        }
+    }
+}
+
+/// A provider message for display: the key masked, one line, at most 200 characters.
+fn quote(message: &str, secret: &Secret) -> String {
+    let one_line = secret::redact_in(message, secret).split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > QUOTE_MAX_CHARS {
+        let cut: String = one_line.chars().take(QUOTE_MAX_CHARS - 1).collect();
+        format!("{cut}…")
+    } else {
+        one_line
+    }
+}
