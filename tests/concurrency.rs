@@ -163,6 +163,81 @@ fn eight_processes_take_fifty_tokens_each() {
     assert_eq!(temp_files(&s.home), Vec::<String>::new());
 }
 
+/// round_robin is hermes-agent's shared rotation (§8): every pick moves the chosen entry to the
+/// end and renumbers. 8 processes × 25 picks on 4 entries hand out each key exactly 50 times,
+/// and the priorities still end as a permutation of 0..3.
+#[test]
+fn round_robin_rotation_is_shared_by_concurrent_processes() {
+    let s = Sealed::new();
+    s.write_home_file("config.yaml", "credential_pool_strategies:\n  openrouter: round_robin\n");
+    for n in 0..4 {
+        s.add_key("openrouter", &format!("sk-or-v1-rotation-{n}-0123456789"), None);
+    }
+    let s = Arc::new(s);
+    let sc = s.clone();
+    let outs = in_parallel(8, 25, move |_, _| {
+        let mut c = sc.process();
+        c.args(["auth", "token", "openrouter"]);
+        finish(c, "")
+    });
+    let mut printed: BTreeMap<String, i64> = BTreeMap::new();
+    for (w, i, o) in &outs {
+        assert!(o.status.success(), "worker {w} token {i}: {}", text(&o.stderr));
+        *printed.entry(text(&o.stdout).trim_end().to_string()).or_default() += 1;
+    }
+    assert_eq!(printed.values().copied().collect::<Vec<_>>(), [50, 50, 50, 50], "{printed:?}");
+    let pool = s.pool("openrouter");
+    let counts: Vec<i64> = pool.iter().map(|e| e["request_count"].as_i64().unwrap()).collect();
+    assert_eq!(counts, [50, 50, 50, 50]);
+    let prios: BTreeSet<i64> = pool.iter().map(|e| e["priority"].as_i64().unwrap()).collect();
+    assert_eq!(prios, (0..4).collect::<BTreeSet<i64>>());
+}
+
+/// Different operations interleaved: adds (which materialise and rewrite the whole pool), picks
+/// (counter increments) and reports (marks) from 8 processes at once. Every add lands, and the
+/// counters account for every pick and every 429.
+#[test]
+fn mixed_adds_picks_and_reports_lose_nothing() {
+    let s = Sealed::new();
+    s.write_home_file("config.yaml", "credential_pool_strategies:\n  openrouter: least_used\n");
+    s.add_key("openrouter", "sk-or-v1-mixed-base-0123456789", Some("base"));
+    // Never reported, so a pick always has a selectable entry even before any add lands.
+    s.add_key("openrouter", "sk-or-v1-mixed-spare-0123456789", Some("spare"));
+    let s = Arc::new(s);
+    let sc = s.clone();
+    let outs = in_parallel(8, 12, move |w, i| {
+        let mut c = sc.process();
+        match w % 4 {
+            0 | 1 => {
+                c.args(["auth", "add", "openrouter", "--api-key", "-"]);
+                finish(c, &format!("sk-or-v1-mixed-w{w}-i{i:02}-0123456789"))
+            }
+            2 => {
+                c.args(["auth", "token", "openrouter"]);
+                finish(c, "")
+            }
+            _ => {
+                c.args(["auth", "report", "openrouter", "base", "--status", "429"]);
+                finish(c, "")
+            }
+        }
+    });
+    for (w, i, o) in &outs {
+        assert!(o.status.success(), "worker {w} op {i}: {}", text(&o.stderr));
+    }
+    let auth = parse_store(&s.auth_path());
+    let pool = auth["credential_pool"]["openrouter"].as_array().unwrap();
+    // 4 adding workers × 12 adds, plus base and spare.
+    assert_eq!(pool.len(), 50);
+    assert_eq!(set_of(pool, "id").len(), 50);
+    assert_eq!(set_of(pool, "label").len(), 50);
+    let picks: i64 = pool.iter().map(|e| e["request_count"].as_i64().unwrap()).sum();
+    assert_eq!(picks, 24, "2 picking workers × 12");
+    let base = pool.iter().find(|e| e["label"] == "base").unwrap();
+    assert_eq!(base["rate_limit_streak"], 24, "2 reporting workers × 12 429s: {base}");
+    assert_eq!(base["last_status"], "exhausted");
+}
+
 /// Scenario 11: 3 processes report a 429 on 3 different entries at the same moment; all 3 marks
 /// land. Repeated over several rounds (with a reset in between) so the reports really collide.
 #[test]
