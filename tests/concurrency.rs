@@ -425,3 +425,26 @@ fn symlinked_store_keeps_its_link() {
     assert_eq!(temp_files(&real_dir), vec!["auth.json.tmp.99999.00deadbeef00cafe".to_string()]);
     assert_eq!(temp_files(&s.home), Vec::<String>::new());
 }
+
+/// A symlinked auth.json whose target directory does not exist (a volume that is not mounted,
+/// a synced folder not there yet): writing through it must not create that directory and put
+/// the keys there (§1: hermes creates nothing but its own files). The write fails naming the
+/// link; reading still sees an empty store.
+#[test]
+fn symlink_into_a_missing_directory_is_refused() {
+    let s = Sealed::new();
+    let gone = s.dir.path().join("not-mounted");
+    std::fs::create_dir_all(&s.home).unwrap();
+    std::os::unix::fs::symlink(gone.join("auth.json"), s.auth_path()).unwrap();
+
+    let o = s.run_stdin(&["auth", "add", "openrouter", "--api-key", "-"], "sk-or-v1-nowhere-0123456789");
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        o.stderr.trim_end(),
+        format!("error: {}: is a symlink into {}, which does not exist", s.auth_path().display(), gone.display())
+    );
+    assert!(!gone.exists(), "created the link's target directory");
+    let o = s.run(&["auth", "list"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!gone.exists());
+}
