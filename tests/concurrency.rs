@@ -238,6 +238,43 @@ fn mixed_adds_picks_and_reports_lose_nothing() {
     assert_eq!(base["last_status"], "exhausted");
 }
 
+/// §3: reads take no lock and, because writes are renames, see the old file or the new one,
+/// never a mix. Readers running `list --json` while writers add always get a complete store,
+/// and each reader sees the pool only grow.
+#[test]
+fn readers_see_whole_files_while_writers_write() {
+    let s = Sealed::new();
+    s.add_key("openrouter", "sk-or-v1-reader-seed-0123456789", None);
+    let s = Arc::new(s);
+    let sc = s.clone();
+    let outs = in_parallel(6, 25, move |w, i| {
+        let mut c = sc.process();
+        if w < 3 {
+            c.args(["auth", "add", "openrouter", "--api-key", "-"]);
+            finish(c, &format!("sk-or-v1-reader-w{w}-i{i:02}-0123456789"))
+        } else {
+            c.args(["auth", "list", "--json"]);
+            finish(c, "")
+        }
+    });
+    let mut seen: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut ordered = outs;
+    ordered.sort_by_key(|(w, i, _)| (*w, *i));
+    for (w, i, o) in &ordered {
+        assert!(o.status.success(), "worker {w} op {i}: {}", text(&o.stderr));
+        if *w >= 3 {
+            let v: Value = serde_json::from_slice(&o.stdout).expect("list --json is one whole document");
+            let n = v["providers"][0]["entries"].as_array().expect("entries").len();
+            seen.entry(*w).or_default().push(n);
+        }
+    }
+    for (w, counts) in &seen {
+        assert!(counts.windows(2).all(|p| p[0] <= p[1]), "reader {w} saw the pool shrink: {counts:?}");
+        assert!(counts.iter().all(|&n| (1..=76).contains(&n)), "reader {w}: {counts:?}");
+    }
+    assert_eq!(s.pool("openrouter").len(), 76);
+}
+
 /// Scenario 11: 3 processes report a 429 on 3 different entries at the same moment; all 3 marks
 /// land. Repeated over several rounds (with a reset in between) so the reports really collide.
 #[test]
