@@ -4,8 +4,10 @@
 # the same key to the same store. The key is passed as --api-key KEY (hyperfine 1.15 cannot feed
 # stdin); the warning that prints costs nothing measurable.
 # Target (issue 6): median <= 6 ms.
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 [ -n "${BENCH_NO_BUILD:-}" ] || build
+# shellcheck disable=SC2034 # read by measure() in lib.sh
 RUNS="${RUNS_WRITE:-100}"
 for n in 20 200; do
     home=$(store "$n" 5)

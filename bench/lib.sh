@@ -111,8 +111,8 @@ peak_rss() {
         log "$name: /usr/bin/time not available, peak RSS not measured"
         return 0
     fi
-    local max=0 kb i
-    for i in $(seq 20); do
+    local max=0 kb
+    for _ in $(seq 20); do
         [ -n "$prepare" ] && $prepare
         kb=$(sealed "$home" /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null </dev/null | tail -n 1)
         [ "$kb" -gt "$max" ] && max=$kb

@@ -3,6 +3,7 @@
 # Targets (issue 6): median <= 4 ms and peak RSS <= 8 MiB on the 200-entry store.
 #
 #   bench/list.sh            # RUNS=300 WARMUP=20 by default; BENCH_DIR=/tmp/hermes-bench
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 [ -n "${BENCH_NO_BUILD:-}" ] || build
 for n in 20 200; do

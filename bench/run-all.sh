@@ -5,6 +5,7 @@
 # and the directory under the lock (§3), so their figures depend on the disk as much as on
 # hermes; when /dev/shm is a tmpfs the write benchmarks run there too, where fsync is free, to
 # show what hermes itself costs.
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 build
 export BENCH_NO_BUILD=1

@@ -6,6 +6,7 @@
 # request_counts must add up to exactly the number of tokens handed out, and the streaks to
 # exactly the number of 429 reports (with the clock pinned, every 429 extends its entry's
 # streak). Target (issue 6): >= 1,000 operations/s with no lost update.
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 [ -n "${BENCH_NO_BUILD:-}" ] || build
 WORKERS="${WORKERS:-8}"
@@ -24,6 +25,7 @@ done
 
 # One worker: a bash loop calling hermes directly (the sealed environment is set up once per
 # worker, not per call, as a script of the user's would run).
+# shellcheck disable=SC2016 # expanded by the worker's own bash
 WORKER='
 hermes=$1 w=$2 iter=$3
 for ((i = 0; i < iter; i++)); do
