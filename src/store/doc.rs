@@ -184,6 +184,15 @@ impl AuthDoc {
         force_array(pools.entry(key).or_insert(Value::Null))
     }
 
+    /// Move a pool's entries out, leaving the pool empty (for a reader that is done with the
+    /// document; never written back). Empty if the pool does not exist.
+    pub fn take_pool(&mut self, key: &str) -> Vec<Value> {
+        match self.root.get_mut(CREDENTIAL_POOL).and_then(|p| p.get_mut(key)) {
+            Some(Value::Array(items)) => std::mem::take(items),
+            _ => Vec::new(),
+        }
+    }
+
     /// Typed views of a pool's entries. An object that does not parse (only possible after an
     /// in-memory edit, since [`AuthDoc::parse`] validated the file) is skipped.
     pub fn entries(&self, key: &str) -> Vec<Entry> {

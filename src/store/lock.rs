@@ -23,6 +23,13 @@ use std::time::{Duration, Instant};
 /// How often a busy lock is tried again (§3, §10.1).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
+/// The shortest pause between two attempts on a busy lock. A waiter sleeps an eighth of the
+/// time it has waited so far, at least this and at most the poll interval, so it retries every
+/// 50 ms only once it has waited 0.4 s. Store transactions last a few milliseconds; a waiter
+/// that always slept the full 50 ms stayed asleep for up to 50 ms after a 2 ms transaction
+/// released the lock (docs/benchmarks.md has the throughput figures).
+pub const MIN_RETRY: Duration = Duration::from_millis(1);
+
 /// How long an OAuth refresh waits for its grant lock before calling the refresh transient (§10.1).
 pub const REFRESH_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -105,7 +112,7 @@ impl LockFile {
     }
 
     /// One non-blocking attempt. An async caller loops over this with its own sleep of
-    /// [`POLL_INTERVAL`]; an I/O error other than contention ends the attempt.
+    /// [`retry_pause`]; an I/O error other than contention ends the attempt.
     pub fn try_acquire(self) -> io::Result<TryAcquire> {
         let locked = {
             let mut lock = fd_lock::RwLock::new(&self.file);
@@ -130,8 +137,9 @@ impl LockFile {
         })
     }
 
-    /// Block until the lock is ours, trying every `poll`, for at most `timeout` (measured on the
-    /// real monotonic clock: the wait is for another process, not for the injected clock).
+    /// Block until the lock is ours, for at most `timeout` (measured on the real monotonic
+    /// clock: the wait is for another process, not for the injected clock). Attempts are
+    /// spaced by [`retry_pause`]: 1 ms at first, growing with the wait up to `poll`.
     pub fn acquire(self, timeout: Duration, poll: Duration) -> Result<LockGuard, LockError> {
         let start = Instant::now();
         let mut file = self;
@@ -146,9 +154,17 @@ impl LockFile {
             if waited >= timeout {
                 return Err(LockError::TimedOut { path, waited: timeout });
             }
-            std::thread::sleep(poll.min(timeout - waited));
+            std::thread::sleep(retry_pause(waited, poll).min(timeout - waited));
         }
     }
+}
+
+/// How long to sleep before the next attempt, after `waited` on a busy lock: an eighth of the
+/// wait so far, between [`MIN_RETRY`] and `poll`. The lock then sits idle after its release for
+/// at most an eighth of the time the waiter already spent, and a long wait (another process
+/// holding the lock for seconds) is polled every `poll` as §3 says.
+pub fn retry_pause(waited: Duration, poll: Duration) -> Duration {
+    (waited / 8).clamp(MIN_RETRY.min(poll), poll)
 }
 
 impl LockGuard {
@@ -158,7 +174,7 @@ impl LockGuard {
     }
 }
 
-/// Open `path` and wait for its lock, polling every [`POLL_INTERVAL`] for at most `timeout`.
+/// Open `path` and wait for its lock, polling (see [`retry_pause`]) for at most `timeout`.
 pub fn lock(path: impl Into<PathBuf>, timeout: Duration) -> Result<LockGuard, LockError> {
     let path = path.into();
     let file = LockFile::open(&path).map_err(|source| LockError::Io { path, source })?;
@@ -206,6 +222,42 @@ mod tests {
         assert!(matches!(err, LockError::TimedOut { ref path, .. } if path.ends_with("auth.lock")), "{err:?}");
         drop(held);
         assert!(matches!(other.try_acquire().unwrap(), TryAcquire::Acquired(_)));
+    }
+
+    #[test]
+    fn retry_pause_starts_short_and_settles_at_the_poll_interval() {
+        let ms = Duration::from_millis;
+        let poll = POLL_INTERVAL;
+        assert_eq!(retry_pause(ms(0), poll), ms(1));
+        assert_eq!(retry_pause(ms(8), poll), ms(1));
+        assert_eq!(retry_pause(ms(40), poll), ms(5));
+        assert_eq!(retry_pause(ms(200), poll), ms(25));
+        assert_eq!(retry_pause(ms(400), poll), poll);
+        assert_eq!(retry_pause(Duration::from_secs(14), poll), poll);
+        // A poll shorter than the minimum wins.
+        assert_eq!(retry_pause(ms(100), Duration::from_micros(500)), Duration::from_micros(500));
+    }
+
+    #[test]
+    fn a_released_lock_is_taken_well_before_a_full_poll_interval() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("auth.lock");
+        let held = lock(&path, Duration::from_secs(1)).unwrap();
+        let waiter = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let t = Instant::now();
+                let g = lock(&path, Duration::from_secs(5)).unwrap();
+                (t.elapsed(), g)
+            })
+        };
+        std::thread::sleep(Duration::from_millis(5));
+        let released = Instant::now();
+        drop(held);
+        let (_, _g) = waiter.join().unwrap();
+        // The waiter had waited ~5 ms, so its pauses were 1 ms; a fixed 50 ms poll would have
+        // left the free lock idle for ~45 ms. Loose bound for a loaded machine.
+        assert!(released.elapsed() < Duration::from_millis(30), "took {:?} after the release", released.elapsed());
     }
 
     #[test]

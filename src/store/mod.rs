@@ -111,7 +111,8 @@ impl Store {
     ///
     /// Before writing, borrowed entries go through the disk filter (§4.3), `version` becomes 1
     /// and `updated_at` is stamped with `now`. A symlinked auth.json is resolved: the lock, the
-    /// temp file and the rename live in the target's directory and the link survives.
+    /// temp file and the rename live in the target's directory and the link survives. A link
+    /// into a directory that does not exist is an error; the directory is not created.
     pub fn update<T, E: From<StoreError>>(
         &self,
         now: Epoch,
@@ -263,6 +264,15 @@ impl Store {
     /// Take the store lock next to `target`.
     fn lock(&self, target: &Path) -> Result<LockGuard, StoreError> {
         let (dir, _) = split_target(target).map_err(|e| self.io_err(target, "cannot lock", e))?;
+        // The home exists by now, but a symlinked auth.json may point into a directory that
+        // does not (an unmounted volume): opening the lock would create it, and the write would
+        // put the keys there. Refuse instead (§1: hermes creates no other directories).
+        if !dir.is_dir() && target != self.path() {
+            return Err(StoreError::Io {
+                path: self.path(),
+                message: format!("is a symlink into {}, which does not exist", dir.display()),
+            });
+        }
         let path = dir.join(LOCK_FILE);
         let file = LockFile::open(&path).map_err(|e| self.io_err(&path, "cannot open lock file", e))?;
         file.acquire(self.lock_timeout, lock::POLL_INTERVAL).map_err(|e| match e {

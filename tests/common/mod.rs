@@ -42,7 +42,13 @@ impl Sealed {
 
     /// The hermes binary with the sealed environment.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("hermes").expect("binary");
+        Command::from_std(self.process())
+    }
+
+    /// The hermes binary as a plain [`std::process::Command`] with the same sealed environment,
+    /// for tests that spawn several children at once (or kill one) instead of waiting on each.
+    pub fn process(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_hermes"));
         c.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", &self.user_home)

@@ -8,7 +8,6 @@ use crate::home::Home;
 use crate::pool::status::Status;
 use crate::pool::view::{PoolView, ViewEntry};
 use crate::time;
-use comfy_table::{Cell, Color};
 use serde_json::{json, Value};
 
 /// List credential pools with status, request counts and the next pick.
@@ -32,13 +31,22 @@ pub struct Args {
 const FOOTNOTE: &str = "* not yet saved; discovered from the environment/config";
 
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
-    let doc = home.store.read()?;
+    let mut doc = home.store.read()?;
     let now = home.now();
     let keys = match &args.provider {
         Some(p) => vec![home.resolve(p)?.key()],
         None => home.pool_keys(&doc),
     };
-    let views: Vec<PoolView> = keys.iter().map(|k| home.view(&doc, k, now)).filter(|v| !v.entries.is_empty()).collect();
+    // Seeding reads the whole document (anthropic looks at its own pool, nous and codex at
+    // `providers`), so every pool's candidates come first; then each pool's entries are moved
+    // into its view rather than copied, since nothing reads the document after this.
+    let candidates: Vec<_> = keys.iter().map(|k| home.candidates(&doc, k)).collect();
+    let views: Vec<PoolView> = keys
+        .iter()
+        .zip(&candidates)
+        .map(|(k, c)| PoolView::build_taking(&mut doc, k, c, home.strategy(k), now))
+        .filter(|v| !v.entries.is_empty())
+        .collect();
     if args.json {
         let providers: Vec<Value> = views.iter().map(|v| pool_json(v, now)).collect();
         out.json(&json!({ "providers": providers }));
@@ -67,36 +75,87 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
 }
 
 /// `openrouter (3 credentials, fill_first)` and the table, columns separated by two spaces.
+///
+/// The table is laid out here rather than by a table crate: `list` runs on every shell prompt
+/// of some users, and for a 200-entry store a generic table layout cost about as much as
+/// reading and parsing auth.json (docs/benchmarks.md).
 pub fn render_pool(v: &PoolView, now: Epoch, colour: bool) -> String {
+    const HEADER: [&str; 9] = ["#", "ID", "LABEL", "TYPE", "SOURCE", "KEY", "STATUS", "REQS", "NEXT"];
+    const STATUS: usize = 6;
     let n = v.entries.len();
-    let mut s =
-        format!("{} ({n} {}, {})\n", v.key, if n == 1 { "credential" } else { "credentials" }, v.strategy.as_str());
     let marker = v.next_marker();
-    let mut table = printer::table(&["#", "ID", "LABEL", "TYPE", "SOURCE", "KEY", "STATUS", "REQS", "NEXT"]);
-    for (i, e) in v.entries.iter().enumerate() {
-        let id = if e.persisted { e.entry.id.clone() } else { format!("{}*", e.entry.id) };
-        let mut status = Cell::new(e.status.describe(now));
-        if colour {
-            status = status.fg(match e.status {
-                Status::Ok => Color::Green,
-                Status::Cooling { .. } | Status::NeedsRefresh { .. } => Color::Yellow,
-                Status::Dead { .. } | Status::SourceMissing { .. } => Color::Red,
-            });
+    let rows: Vec<[String; 9]> = v
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let id = if e.persisted { e.entry.id.clone() } else { format!("{}*", e.entry.id) };
+            [
+                (i + 1).to_string(),
+                id,
+                one_line(&e.entry.label),
+                e.entry.auth_type.as_str().to_string(),
+                one_line(&e.source_display()),
+                e.masked(),
+                e.status.describe(now),
+                e.entry.request_count.to_string(),
+                if marker == Some(i) { "←".to_string() } else { String::new() },
+            ]
+        })
+        .collect();
+    let mut widths = HEADER.map(width);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(width(cell));
         }
-        table.add_row(vec![
-            Cell::new(i + 1),
-            Cell::new(id),
-            Cell::new(&e.entry.label),
-            Cell::new(e.entry.auth_type.as_str()),
-            Cell::new(e.source_display()),
-            Cell::new(e.masked()),
-            status,
-            Cell::new(e.entry.request_count),
-            Cell::new(if marker == Some(i) { "←" } else { "" }),
-        ]);
     }
-    s.push_str(&printer::render_table(table, colour));
+    let mut s = format!("{} ({}, {})\n", v.key, printer::count(n, "credential"), v.strategy.as_str());
+    let mut push_row = |cells: [&str; 9], style: Option<&console::Style>| {
+        let mut line = String::new();
+        for (c, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            match style.filter(|_| c == STATUS) {
+                Some(st) => line.push_str(&st.apply_to(cell).to_string()),
+                None => line.push_str(cell),
+            }
+            if c + 1 < cells.len() {
+                let pad = w - width(cell) + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    };
+    push_row(HEADER, None);
+    for (row, e) in rows.iter().zip(&v.entries) {
+        let style = colour.then(|| {
+            let st = console::Style::new().force_styling(true);
+            match e.status {
+                Status::Ok => st.green(),
+                Status::Cooling { .. } | Status::NeedsRefresh { .. } => st.yellow(),
+                Status::Dead { .. } | Status::SourceMissing { .. } => st.red(),
+            }
+        });
+        push_row(row.each_ref().map(String::as_str), style.as_ref());
+    }
     s
+}
+
+/// Display width of a cell (ASCII, the common case, is one column per byte).
+fn width(cell: &str) -> usize {
+    if cell.is_ascii() {
+        cell.len()
+    } else {
+        console::measure_text_width(cell)
+    }
+}
+
+/// A cell on one line: control characters (a newline or tab in a label another tool wrote)
+/// are shown escaped instead of breaking the table.
+fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 /// One entry as `list --json` (and `report --json`) show it.
@@ -135,4 +194,63 @@ pub fn pool_json(v: &PoolView, now: Epoch) -> Value {
         "next": marker.map(|i| v.entries[i].entry.id.clone()),
         "entries": entries,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::strategy::Strategy;
+    use crate::store::AuthDoc;
+
+    const NOW: Epoch = 1_782_896_400.0;
+
+    fn doc() -> AuthDoc {
+        AuthDoc::parse(
+            r#"{"version": 1, "credential_pool": {"openrouter": [
+ {"id": "aaaaaa", "label": "日本語のラベル", "source": "manual", "access_token": "sk-or-v1-xxxxxxxxxxxx1111"},
+ {"id": "bbbbbb", "label": "emoji 🚀 key", "source": "manual", "access_token": "short"},
+ {"id": "cccccc", "label": "tab\there", "source": "manual", "access_token": "sk-or-v1-yyyyyyyy2222", "priority": 1},
+ {"id": "dddddd", "label": "combining é", "source": "env:NOPE", "secret_fingerprint": "sha256:0011223344556677",
+  "priority": 2, "request_count": 12345}
+], "deepseek": [{"id": "eeeeee", "source": "manual", "access_token": "sk-deepseek-123456789"}]}}"#
+                .as_bytes(),
+        )
+        .unwrap()
+    }
+
+    /// Columns padded to the widest cell by display width (wide CJK and emoji count 2), two
+    /// spaces between, trailing blanks trimmed, control characters escaped.
+    #[test]
+    fn table_layout() {
+        let view = PoolView::build(&doc(), "openrouter", &[], Strategy::FillFirst, NOW);
+        let want = "\
+openrouter (4 credentials, fill_first)
+#  ID      LABEL           TYPE     SOURCE    KEY                      STATUS                        REQS   NEXT
+1  aaaaaa  日本語のラベル  api_key  manual    sk-o…1111                ok                            0      ←
+2  bbbbbb  emoji 🚀 key    api_key  manual    ****                     ok                            0
+3  cccccc  tab\\there       api_key  manual    sk-o…2222                ok                            0
+4  dddddd  combining é     api_key  env:NOPE  sha256:0011223344556677  source missing: NOPE not set  12345
+";
+        assert_eq!(render_pool(&view, NOW, false), want);
+        let coloured = render_pool(&view, NOW, true);
+        assert!(coloured.contains("\u{1b}[32mok\u{1b}[0m"), "{coloured}");
+        assert!(coloured.contains("\u{1b}[31msource missing: NOPE not set\u{1b}[0m"), "{coloured}");
+        // Colour codes take no room: stripped, the table is the same.
+        assert_eq!(console::strip_ansi_codes(&coloured), want);
+    }
+
+    /// Moving the entries out of the document gives the same view as copying them.
+    #[test]
+    fn taking_view_equals_copying_view() {
+        let original = doc();
+        for key in ["openrouter", "deepseek", "absent"] {
+            let mut taken = original.clone();
+            let copied = PoolView::build(&original, key, &[], Strategy::LeastUsed, NOW);
+            let moved = PoolView::build_taking(&mut taken, key, &[], Strategy::LeastUsed, NOW);
+            assert_eq!(format!("{:?}", moved.entries), format!("{:?}", copied.entries), "{key}");
+            assert_eq!(render_pool(&moved, NOW, false), render_pool(&copied, NOW, false));
+            assert!(taken.pool(key).is_empty());
+            assert!(!taken.root()["credential_pool"].as_object().unwrap().contains_key("absent"));
+        }
+    }
 }
