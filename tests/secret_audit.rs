@@ -98,6 +98,13 @@ fn no_command_prints_a_secret() {
         (vec!["setup", "--no-input", "--provider", "openrouter", "--strategy", "round_robin"], None, 0),
         (vec!["setup", "--no-input", "--strategy", "bogus"], None, 2),
         (vec!["auth"], None, 2),
+        (vec!["auth", "explain", "openrouter"], None, 0),
+        (vec!["auth", "explain", "anthropic", "--json"], None, 0),
+        (vec!["auth", "simulate", "openrouter", "--events", "429,401,200"], None, 0),
+        (vec!["auth", "simulate", "openrouter", "--events", "429,bogus"], None, 2),
+        // The custom endpoint is a closed port: connection errors, retries, fallback, exit 1.
+        (vec!["chat", "-q", "hello", "--provider", "custom:local", "--model", "m"], None, 1),
+        (vec!["chat", "-q", "hello", "--provider", "openrouter", "--model", "m", "--json"], None, -1),
     ];
     for (args, stdin, code) in cases {
         let mut full = vec!["-v"];
