@@ -8,7 +8,6 @@ use crate::home::{Home, PoolRef};
 use crate::pool::cooldown::{self, Decision, Outcome};
 use crate::pool::entry::{self, AuthType, LastStatus, NewEntry};
 use crate::pool::status::Status;
-use crate::pool::strategy::{self, Strategy};
 use crate::pool::view::{PoolView, TargetError, ViewEntry};
 use crate::secret::Secret;
 use crate::store::AuthDoc;
@@ -265,33 +264,12 @@ pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
     if !has_choice(&view, exclude) {
         return Err(nothing_usable(home, &[(pool.key.clone(), view)], now));
     }
-    let strategy = home.strategy(&pool.key);
     let result = home.store.update(now, |doc| -> Result<Option<Pick>> {
         let mut view = home.view(doc, &pool.key, now);
-        let cands: Vec<strategy::Candidate> = view
-            .entries
-            .iter()
-            .map(|v| strategy::Candidate {
-                selectable: v.status.selectable() && v.secret.is_some() && !exclude.contains(&v.entry.id),
-                request_count: v.entry.request_count,
-            })
-            .collect();
-        let Some(i) = strategy::choose(strategy, &cands, &mut rand::thread_rng()) else {
+        let Some(j) = view.pick(exclude, &mut rand::thread_rng()) else {
             return Ok(None);
         };
-        let chosen_id = view.entries[i].entry.id.clone();
-        if strategy == Strategy::RoundRobin {
-            if let Some(order) = strategy::round_robin_order(&cands, i) {
-                let mut old: Vec<Option<ViewEntry>> = view.entries.drain(..).map(Some).collect();
-                view.entries = order.into_iter().filter_map(|j| old[j].take()).collect();
-                view.renumber();
-            }
-        }
-        let j = view.position_of(&chosen_id).expect("chosen entry is in the view");
-        let v = &mut view.entries[j];
-        let count = v.entry.request_count + 1;
-        entry::set(&mut v.map, entry::REQUEST_COUNT, count.into());
-        v.entry.request_count = count;
+        let v = &view.entries[j];
         let secret = v.secret.clone().expect("selectable entries have a secret");
         let pick = Pick {
             key: pool.key.clone(),

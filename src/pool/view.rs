@@ -386,6 +386,35 @@ impl PoolView {
         }
     }
 
+    /// One pick on the view (§8 step 3–4): the strategy's choice among selectable entries with a
+    /// live secret and not in `exclude`, round_robin's move-to-end with renumbered priorities, and
+    /// the request count. Returns the chosen entry's index after any reordering. The store's
+    /// pick ([`crate::ops::pick`]) and `auth simulate` both use it.
+    pub fn pick(&mut self, exclude: &[String], rng: &mut impl rand::Rng) -> Option<usize> {
+        let cands: Vec<strategy::Candidate> = self
+            .entries
+            .iter()
+            .map(|v| strategy::Candidate {
+                selectable: v.status.selectable() && v.secret.is_some() && !exclude.contains(&v.entry.id),
+                request_count: v.entry.request_count,
+            })
+            .collect();
+        let i = strategy::choose(self.strategy, &cands, rng)?;
+        let chosen = self.entries[i].entry.id.clone();
+        if self.strategy == Strategy::RoundRobin {
+            if let Some(order) = strategy::round_robin_order(&cands, i) {
+                let mut old: Vec<Option<ViewEntry>> = self.entries.drain(..).map(Some).collect();
+                self.entries = order.into_iter().filter_map(|j| old[j].take()).collect();
+                self.renumber();
+            }
+        }
+        let j = self.position_of(&chosen)?;
+        let v = &mut self.entries[j];
+        v.entry.request_count += 1;
+        entry::set(&mut v.map, entry::REQUEST_COUNT, v.entry.request_count.into());
+        Some(j)
+    }
+
     pub fn strategy_candidates(&self) -> Vec<strategy::Candidate> {
         self.entries
             .iter()

@@ -14,8 +14,8 @@ use crate::context::{Clock, Epoch, FixedClock};
 use crate::error::Result;
 use crate::home::{Home, PoolRef};
 use crate::ops;
-use crate::pool::entry::{self, AuthType};
-use crate::pool::strategy::{self, Strategy};
+use crate::pool::entry::AuthType;
+use crate::pool::strategy::Strategy;
 use crate::pool::view::{self, ViewEntry};
 use crate::store::AuthDoc;
 use crate::time;
@@ -318,27 +318,9 @@ fn pick(
     rng: &mut rand::rngs::StdRng,
 ) -> Option<String> {
     let mut view = home.view(doc, &pool.key, now);
-    let cands: Vec<strategy::Candidate> = view
-        .entries
-        .iter()
-        .map(|v| strategy::Candidate {
-            selectable: v.status.selectable() && v.secret.is_some() && !exclude.contains(&v.entry.id),
-            request_count: v.entry.request_count,
-        })
-        .collect();
-    let i = strategy::choose(strategy, &cands, rng)?;
-    let id = view.entries[i].entry.id.clone();
-    if strategy == Strategy::RoundRobin {
-        if let Some(order) = strategy::round_robin_order(&cands, i) {
-            let mut old: Vec<Option<ViewEntry>> = view.entries.drain(..).map(Some).collect();
-            view.entries = order.into_iter().filter_map(|j| old[j].take()).collect();
-            view.renumber();
-        }
-    }
-    let j = view.position_of(&id)?;
-    let v = &mut view.entries[j];
-    v.entry.request_count += 1;
-    entry::set(&mut v.map, entry::REQUEST_COUNT, v.entry.request_count.into());
+    view.strategy = strategy;
+    let j = view.pick(exclude, rng)?;
+    let id = view.entries[j].entry.id.clone();
     view.write(doc);
     Some(id)
 }
