@@ -121,7 +121,9 @@ pub async fn login(home: &Home, pool: &PoolRef, opts: &LoginOptions, ui: &mut dy
     let device_code = Secret::new(device_code);
     let verify = a.str("verification_uri_complete").or_else(|| a.str("verification_uri")).unwrap_or_else(|| p.clone());
     let expires_in = a.num("expires_in").filter(|x| *x > 0.0).unwrap_or(DEFAULT_DEVICE_EXPIRES);
-    let interval = a.num("interval").filter(|x| x.is_finite()).unwrap_or(1.0).max(1.0);
+    // §10.5: poll every second whatever `interval` says; the portal answers `slow_down` (which
+    // adds a second) when that is too fast.
+    let interval = 1.0;
 
     // 2. Show it.
     ui.say(&format!("To log in to Nous Portal: open {verify} and confirm the code {user_code}"));
