@@ -22,8 +22,13 @@ use printer::Printer;
 /// evidence-based cooldown. Home: $HERMES_HOME (default ~/.hermes) with auth.json and config.yaml,
 /// shared with hermes-agent. Exit codes: 0 ok, 1 error, 2 usage, 4 no usable credential,
 /// 130 interrupted.
+///
+/// Examples:
+///   hermes auth list
+///   echo "$KEY" | hermes auth add openrouter --api-key -
+///   hermes chat -q "Say hi" --provider openrouter --model openai/gpt-4o-mini
 #[derive(Debug, Parser)]
-#[command(name = "hermes", version, propagate_version = true)]
+#[command(name = "hermes", version, propagate_version = true, verbatim_doc_comment)]
 pub struct Cli {
     /// Print diagnostics on stderr (never a secret).
     #[arg(short, long, global = true)]
@@ -34,7 +39,6 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Manage credential pools (bare `hermes auth` opens the interactive wizard).
     Auth(auth::AuthArgs),
     Setup(setup::Args),
     Completions(generate::CompletionsArgs),

@@ -21,8 +21,17 @@ use crate::home::Home;
 use clap::{Args, Subcommand};
 use std::io::IsTerminal;
 
+/// Manage credential pools (bare `hermes auth` opens the interactive wizard).
+///
+/// On a terminal, `hermes auth` alone shows every pool and a menu to add, remove, reset and set
+/// the rotation strategy. Every action is also a subcommand for scripts.
+///
+/// Examples:
+///   hermes auth
+///   hermes auth list --json
+///   hermes auth token openrouter
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, verbatim_doc_comment)]
 pub struct AuthArgs {
     #[command(subcommand)]
     pub command: Option<AuthCommand>,
