@@ -41,9 +41,9 @@ pub struct Cli {
 pub enum Command {
     Auth(auth::AuthArgs),
     Setup(setup::Args),
+    Chat(chat::Args),
     Completions(generate::CompletionsArgs),
     Man(generate::ManArgs),
-    Chat(chat::Args),
 }
 
 impl Cli {
