@@ -378,6 +378,10 @@ pub fn mark(
 pub fn apply_outcome(view: &mut PoolView, i: usize, outcome: &Outcome, now: Epoch) -> bool {
     let sole = !view.entries.iter().enumerate().any(|(j, v)| j != i && v.status.selectable());
     let fp = view.entries[i].fingerprint();
+    // The provider's message may echo the key; a borrowed entry's key is not in the entry, so
+    // mask the live secret here before anything reaches the file.
+    let masked = mask_outcome(outcome, view.entries[i].secret.as_ref());
+    let outcome = &masked;
     let decision: Decision = cooldown::decide(&view.entries[i].entry, outcome, sole, now);
     let key = view.key.clone();
     let mut changed = false;
@@ -396,6 +400,23 @@ pub fn apply_outcome(view: &mut PoolView, i: usize, outcome: &Outcome, now: Epoc
         }
     }
     changed
+}
+
+/// The outcome with `secret` masked in its message.
+fn mask_outcome(outcome: &Outcome, secret: Option<&Secret>) -> Outcome {
+    let mask = |m: &Option<String>| match (m, secret) {
+        (Some(text), Some(s)) => Some(crate::secret::redact_in(text, s)),
+        _ => m.clone(),
+    };
+    match outcome {
+        Outcome::Http { code, reason, message, hint } => {
+            Outcome::Http { code: *code, reason: reason.clone(), message: mask(message), hint: *hint }
+        }
+        Outcome::RefreshTerminal { reason, message } => {
+            Outcome::RefreshTerminal { reason: reason.clone(), message: mask(message) }
+        }
+        other => other.clone(),
+    }
 }
 
 /// `report` (§12.9): find TARGET and apply the outcome. Unknown target → error, nothing marked.

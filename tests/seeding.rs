@@ -240,3 +240,47 @@ fn nous_and_codex_singletons_seed_device_code_rows() {
     assert_eq!(e["agent_key"], "sk-nous-access-token");
     assert!(e["tls"].is_object());
 }
+
+#[test]
+fn a_reported_message_never_stores_a_borrowed_key() {
+    let mut s = Sealed::new();
+    s.var("OPENROUTER_API_KEY", ENVKEY);
+    let o = s.run(&[
+        "auth",
+        "report",
+        "openrouter",
+        "1",
+        "--status",
+        "429",
+        "--message",
+        &format!("Invalid key {ENVKEY} rate limited"),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let text = String::from_utf8(s.auth_bytes().unwrap()).unwrap();
+    assert!(!text.contains(ENVKEY), "the env key reached auth.json: {text}");
+    assert_eq!(
+        s.pool("openrouter")[0]["last_error_message"],
+        format!("Invalid key {} rate limited", hermes::secret::mask(ENVKEY))
+    );
+}
+
+#[test]
+fn a_mark_on_a_legacy_row_with_a_stale_token_sticks() {
+    let mut s = Sealed::new();
+    s.var("OPENROUTER_API_KEY", "sk-or-v1-NEW-live-key-3333");
+    s.write_auth(&json!({"version": 1, "credential_pool": {"openrouter": [
+        {"id": "3fa09c", "label": "OPENROUTER_API_KEY", "auth_type": "api_key", "priority": 0,
+         "source": "env:OPENROUTER_API_KEY", "access_token": "sk-or-v1-OLD-stale-key-1111", "last_status": null}]}}));
+    let o = s.run(&["auth", "report", "openrouter", "3fa09c", "--status", "402"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let e = &s.pool("openrouter")[0];
+    assert_eq!(
+        e["secret_fingerprint"],
+        fingerprint("sk-or-v1-NEW-live-key-3333"),
+        "the live key's fingerprint is stored"
+    );
+    assert!(e.get("access_token").is_none());
+    let v = s.run(&["auth", "list", "--json"]).json();
+    assert_eq!(v["providers"][0]["entries"][0]["status"], "cooling", "the fresh mark survives the next read");
+    assert_eq!(s.run(&["auth", "token", "openrouter"]).code, 4);
+}

@@ -354,15 +354,7 @@ pub fn is_secret_looking(key: &str) -> bool {
 
 /// The disk filter for a borrowed entry: fingerprint the secret, delete every secret-looking key.
 pub fn filter_borrowed(m: &mut Map<String, Value>) {
-    let first = [AGENT_KEY, ACCESS_TOKEN, REFRESH_TOKEN, "api_key", "token", "secret"]
-        .iter()
-        .find_map(|k| m.get(*k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string));
-    let any = || {
-        m.iter().find_map(|(k, v)| {
-            (is_secret_looking(k)).then(|| v.as_str().filter(|s| !s.is_empty()).map(str::to_string)).flatten()
-        })
-    };
-    let value = first.or_else(any);
+    let value = stored_secret(m);
     let keys: Vec<String> = m.keys().filter(|k| is_secret_looking(k)).cloned().collect();
     for k in keys {
         m.shift_remove(&k);
@@ -370,6 +362,19 @@ pub fn filter_borrowed(m: &mut Map<String, Value>) {
     if let Some(v) = value {
         set(m, SECRET_FINGERPRINT, Value::String(secret::fingerprint(&v)));
     }
+}
+
+/// The secret an entry object holds, by the §4.3 order: the first non-empty `agent_key`,
+/// `access_token`, `refresh_token`, `api_key`, `token` or `secret`, else any secret-looking key.
+pub fn stored_secret(m: &Map<String, Value>) -> Option<String> {
+    let first = [AGENT_KEY, ACCESS_TOKEN, REFRESH_TOKEN, "api_key", "token", "secret"]
+        .iter()
+        .find_map(|k| m.get(*k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string));
+    first.or_else(|| {
+        m.iter().find_map(|(k, v)| {
+            is_secret_looking(k).then(|| v.as_str().filter(|s| !s.is_empty()).map(str::to_string)).flatten()
+        })
+    })
 }
 
 /// Set a field keeping key order (new keys go at the end). Null deletes the key, except for the

@@ -281,10 +281,18 @@ impl PoolView {
                 map.get(entry::ACCESS_TOKEN).and_then(Value::as_str).map(Secret::new)
             } else if let Some(c) = cand {
                 let fp = c.secret.fingerprint();
-                if e.secret_fingerprint.as_deref().is_some_and(|old| old != fp) {
+                // A legacy row may still hold the secret it was seeded with instead of a
+                // fingerprint: that secret is its stored identity.
+                let stored_fp = e
+                    .secret_fingerprint
+                    .clone()
+                    .or_else(|| entry::stored_secret(&map).map(|s| crate::secret::fingerprint(&s)));
+                if stored_fp.is_some_and(|old| old != fp) {
                     // The key behind the source was rotated: its old cooldown says nothing about it.
                     entry::clear_status(&mut map);
                 }
+                // Drop legacy secrets now, so the write cannot fingerprint a stale one.
+                entry::filter_borrowed(&mut map);
                 entry::set(&mut map, entry::SECRET_FINGERPRINT, Value::String(fp));
                 for (k, v) in &c.extra {
                     if !entry::is_secret_looking(k) {
