@@ -493,3 +493,27 @@ fn codex_is_not_a_chat_target_and_missing_settings_are_usage_errors() {
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(!s.home.exists(), "chat created the home");
 }
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_so_the_key_never_reaches_another_host() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"content": [{"type": "text", "text": "stolen"}]})),
+        )
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .respond_with(ResponseTemplate::new(307).insert_header("location", format!("{}/v1/messages", elsewhere.uri())))
+        .mount(&server)
+        .await;
+    let mut s = Sealed::new();
+    s.var("ANTHROPIC_BASE_URL", &server.uri());
+    s.var("ANTHROPIC_API_KEY", "sk-ant-api03-redirected-key-1");
+    let o = s.run(&["chat", "-q", "hi", "--provider", "anthropic", "--model", "m"]);
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    assert!(elsewhere.received_requests().await.unwrap().is_empty(), "the request followed the redirect");
+}

@@ -189,6 +189,10 @@ impl HttpTransport {
             .timeout(timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(timeout))
             .user_agent(concat!("hermes/", env!("CARGO_PKG_VERSION")))
+            // Never follow a redirect: reqwest drops `Authorization` on a cross-origin hop but
+            // not `x-api-key`, so following one could hand the key to another host. A 3xx comes
+            // back to the policy as a client error instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| TransportError { kind: TransportErrorKind::Invalid, message: e.to_string() })?;
         Ok(HttpTransport { client })
