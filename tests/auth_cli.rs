@@ -478,3 +478,26 @@ fn broken_config_is_reported() {
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("config.yaml") && o.stderr.contains("credential_pool_strategies"), "{}", o.stderr);
 }
+
+#[test]
+fn usage_errors_from_the_parser_honour_json() {
+    let s = Sealed::new();
+    for args in [
+        vec!["auth", "token", "--json"],
+        vec!["auth", "list", "--bogus", "--json"],
+        vec!["auth", "remove", "openrouter", "--json"],
+    ] {
+        let o = s.run(&args);
+        assert_eq!(o.code, 2, "{args:?}");
+        let v = o.json();
+        assert_eq!(v["error"]["kind"], "usage", "{args:?}");
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+        assert!(o.stderr.starts_with("error: "), "{}", o.stderr);
+    }
+    let o = s.run(&["auth", "token"]);
+    assert_eq!(o.code, 2);
+    assert_eq!(o.stdout, "", "no JSON without --json");
+    let o = s.run(&["--version"]);
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.starts_with("hermes "));
+}

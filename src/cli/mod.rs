@@ -56,6 +56,31 @@ impl Cli {
     }
 }
 
+/// Report a command line clap could not parse: its text on stderr (help and version on stdout,
+/// exit 0), and with `--json` among `args` the §12.1 usage document on stdout. Returns the exit
+/// code.
+pub fn parse_error(e: clap::Error, args: &[String]) -> i32 {
+    use clap::error::ErrorKind;
+    let _ = e.print();
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        return 0;
+    }
+    if args.iter().any(|a| a == "--json") {
+        let text = e.render().to_string();
+        let message = text
+            .lines()
+            .take_while(|l| !l.starts_with("Usage:"))
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let message = message.trim_start_matches("error: ");
+        let doc = serde_json::json!({"error": {"kind": "usage", "message": message}});
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    2
+}
+
 /// Run a parsed command line; returns the exit code.
 pub fn run(cli: Cli, ctx: Context) -> i32 {
     let mut out = Printer::new(&ctx, cli.verbose);
