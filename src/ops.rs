@@ -104,9 +104,10 @@ pub fn default_label(view: &PoolView, prefix: &str) -> String {
 /// Turn a target miss into the one-line error plus the valid choices (ruling 8).
 pub fn target_error(view: &PoolView, target: &str, err: TargetError) -> Error {
     match err {
-        TargetError::NoMatch if view.entries.is_empty() => {
-            Error::Failed(format!("no credential matching \"{target}\" in {}: the pool is empty", view.key))
-        }
+        TargetError::NoMatch if view.entries.is_empty() => Error::Failed(format!(
+            "no credential matching \"{target}\" in {}; see: hermes auth list {} (the pool is empty)",
+            view.key, view.key
+        )),
         TargetError::NoMatch => Error::Failed(format!(
             "no credential matching \"{target}\" in {}; see: hermes auth list {}; valid choices:\n{}",
             view.key,

@@ -347,7 +347,7 @@ fn reset_counts_and_dead_entries() {
     assert!(o.stdout.contains("dead: token_invalidated (401)"));
     let o = s.run(&["auth", "reset", "openrouter"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(o.stderr.contains("Reset 1 cooldown in openrouter"), "{}", o.stderr);
+    assert!(o.stderr.contains("Reset 1 cooldown(s) in openrouter"), "{}", o.stderr);
     assert!(
         o.stderr.contains("1 dead credential(s) not reset: openrouter bbbbbb (b) token_invalidated"),
         "{}",
@@ -356,10 +356,17 @@ fn reset_counts_and_dead_entries() {
     assert!(o.stderr.contains("hermes auth reset openrouter bbbbbb"));
     let before = s.auth_bytes();
     let o = s.run(&["auth", "reset"]);
-    assert!(o.stderr.contains("Reset 0 cooldowns across 1 pools"), "{}", o.stderr);
+    assert!(o.stderr.contains("Reset 0 cooldown(s) across 1 pools"), "{}", o.stderr);
     assert_eq!(s.auth_bytes(), before, "a no-op reset writes nothing");
     let o = s.run(&["auth", "reset", "openrouter", "2"]);
-    assert_eq!(o.code, 1, "an index does not revive a dead entry");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("Reset 0 cooldown(s) in openrouter"),
+        "an index does not revive a dead entry: {}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("hermes auth reset openrouter bbbbbb"), "{}", o.stderr);
+    assert_eq!(s.pool("openrouter")[1]["last_status"], "dead");
     let o = s.run(&["auth", "reset", "openrouter", "bbbbbb"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(s.pool("openrouter")[1]["last_status"].is_null());
@@ -500,4 +507,30 @@ fn usage_errors_from_the_parser_honour_json() {
     let o = s.run(&["--version"]);
     assert_eq!(o.code, 0);
     assert!(o.stdout.starts_with("hermes "));
+}
+
+#[test]
+fn empty_suppression_lists_are_deleted_on_write() {
+    let s = Sealed::new();
+    s.write_auth(
+        &json!({"version": 1, "suppressed_sources": {"xai": [], "deepseek": {}, "groq": ["env:GROQ_API_KEY"]}}),
+    );
+    s.add_key("openrouter", K1, None);
+    assert_eq!(s.auth()["suppressed_sources"], json!({"groq": ["env:GROQ_API_KEY"]}));
+    s.write_auth(&json!({"version": 1, "suppressed_sources": {"xai": []}}));
+    s.add_key("openrouter", K2, None);
+    assert!(s.auth().get("suppressed_sources").is_none());
+}
+
+#[test]
+fn targets_in_an_empty_pool_point_at_list() {
+    let s = Sealed::new();
+    s.add_key("openrouter", K1, None);
+    let o = s.run(&["auth", "remove", "deepseek", "1"]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("no credential matching \"1\" in deepseek; see: hermes auth list deepseek"),
+        "{}",
+        o.stderr
+    );
 }

@@ -362,6 +362,13 @@ impl AuthDoc {
                 }
             }
         }
+        // §2.1: empty suppression lists, and an empty `suppressed_sources`, are deleted.
+        if let Some(Value::Object(sup)) = self.root.get_mut(SUPPRESSED_SOURCES) {
+            sup.retain(|_, v| !matches!(v, Value::Array(a) if a.is_empty()));
+            if sup.is_empty() {
+                self.root.shift_remove(SUPPRESSED_SOURCES);
+            }
+        }
         entry::set(&mut self.root, VERSION, Value::from(1));
         entry::set(&mut self.root, UPDATED_AT, Value::String(crate::time::iso_micros(now)));
     }
@@ -610,7 +617,8 @@ mod tests {
         let keys: Vec<&String> = doc.root().keys().collect();
         assert_eq!(
             keys,
-            ["version", "zeta", "providers", "credential_pool", "suppressed_sources", "updated_at", "aaa_last"]
+            // The empty `suppressed_sources` object is deleted on write (§2.1).
+            ["version", "zeta", "providers", "credential_pool", "updated_at", "aaa_last"]
         );
         assert_eq!(doc.root()["updated_at"], json!("2025-07-01T08:53:20.500000+00:00"));
         let entry_keys: Vec<&String> = doc.pool("openrouter")[0].as_object().unwrap().keys().collect();

@@ -33,16 +33,26 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
             return Err(Error::Usage("TARGET is empty; give an id or label".into()));
         }
         // Ruling 6: an index clears a cooldown only; reviving a dead entry needs its id or label.
+        // An index naming a dead entry therefore changes nothing and says how to revive it.
         if let Some(p) = &pool {
             let doc = home.store.read()?;
             let view = home.view(&doc, &p.key, home.now());
             if let Ok(i) = view.find(t) {
-                let by_index = view.entries[i].entry.id != *t && !view.entries[i].entry.label.eq_ignore_ascii_case(t);
-                if by_index && view.entries[i].entry.last_status == Some(crate::pool::entry::LastStatus::Dead) {
-                    return Err(Error::Failed(format!(
-                        "#{t} in {} is dead; to revive it name it: hermes auth reset {} {}",
-                        p.key, p.key, view.entries[i].entry.id
-                    )));
+                let e = &view.entries[i].entry;
+                let by_index = e.id != *t && !e.label.eq_ignore_ascii_case(t);
+                if by_index && e.last_status == Some(crate::pool::entry::LastStatus::Dead) {
+                    let dead = ops::DeadEntry {
+                        key: p.key.clone(),
+                        id: e.id.clone(),
+                        label: e.label.clone(),
+                        reason: e.last_error_reason.clone().unwrap_or_else(|| "dead".into()),
+                    };
+                    let r = ops::ResetReport { changed: 0, pools: 1, dead: vec![dead] };
+                    print_reset(&r, Some(&p.key), out);
+                    if args.json {
+                        out.json(&report_json(&r));
+                    }
+                    return Ok(());
                 }
             }
         }
@@ -50,22 +60,23 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let r = ops::reset(home, pool.as_ref(), args.target.as_deref())?;
     print_reset(&r, pool.as_ref().map(|p| p.key.as_str()), out);
     if args.json {
-        let dead: Vec<_> = r
-            .dead
-            .iter()
-            .map(|d| json!({"provider": d.key, "id": d.id, "label": d.label, "reason": d.reason}))
-            .collect();
-        out.json(&json!({"reset": r.changed, "pools": r.pools, "dead": dead}));
+        out.json(&report_json(&r));
     }
     Ok(())
 }
 
+/// `reset --json`: how many cooldowns were cleared, over how many pools, and the dead entries left.
+fn report_json(r: &ops::ResetReport) -> serde_json::Value {
+    let dead: Vec<_> =
+        r.dead.iter().map(|d| json!({"provider": d.key, "id": d.id, "label": d.label, "reason": d.reason})).collect();
+    json!({"reset": r.changed, "pools": r.pools, "dead": dead})
+}
+
 /// The report of §12.5 on stderr (`reset` and the wizard); `pool` is None for every pool.
 pub fn print_reset(r: &ops::ResetReport, pool: Option<&str>, out: &mut Printer) {
-    let plural = if r.changed == 1 { "cooldown" } else { "cooldowns" };
     match pool {
-        Some(key) => out.err(&format!("Reset {} {plural} in {key}", r.changed)),
-        None => out.err(&format!("Reset {} {plural} across {} pools", r.changed, r.pools)),
+        Some(key) => out.err(&format!("Reset {} cooldown(s) in {key}", r.changed)),
+        None => out.err(&format!("Reset {} cooldown(s) across {} pools", r.changed, r.pools)),
     }
     if !r.dead.is_empty() {
         let list: Vec<String> =
