@@ -517,3 +517,29 @@ async fn a_redirect_is_not_followed_so_the_key_never_reaches_another_host() {
     assert_ne!(o.code, 0, "{}", o.stdout);
     assert!(elsewhere.received_requests().await.unwrap().is_empty(), "the request followed the redirect");
 }
+
+#[tokio::test]
+async fn a_sole_revoked_key_is_dead_and_the_request_falls_back() {
+    let primary = MockServer::start().await;
+    let fallback = MockServer::start().await;
+    with_key(KA).respond_with(error(401, "token_invalidated", "revoked")).expect(1).mount(&primary).await;
+    with_key(KF).respond_with(reply("from the fallback")).expect(1).mount(&fallback).await;
+    let s = Sealed::new();
+    config(&s, &primary, Some(&fallback), "");
+    s.add_key("mock", KA, Some("work"));
+    let o = s.run(&["chat", "-q", "hi"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, "from the fallback\n");
+    let e = entry(&s.pool("custom:mock"), "work").clone();
+    assert_eq!(e["last_status"], "dead");
+    assert_eq!(e["last_error_reason"], "token_invalidated");
+
+    let lone = MockServer::start().await;
+    with_key(KB).respond_with(error(401, "token_invalidated", "revoked")).expect(1).mount(&lone).await;
+    let s = Sealed::new();
+    config(&s, &lone, None, "");
+    s.add_key("mock", KB, Some("only"));
+    let o = s.run(&["chat", "-q", "hi"]);
+    assert_eq!(o.code, 4, "{}", o.stderr);
+    assert!(o.stderr.contains("dead: token_invalidated (401)"), "{}", o.stderr);
+}

@@ -171,9 +171,10 @@ fn decide_pool(f: &Facts) -> Decision {
             _ if f.siblings => Decision::new(true, Action::Rotate),
             _ => sole_auth_failure(s),
         },
-        // Dead for good: a retry cannot help, and a sole credential fails fast.
+        // Dead for good: a retry cannot help. The pool has no room left, so the chain moves on
+        // (§9 "then rotate or fall back"); with no fallback the final error lists it as dead.
         Class::AuthPermanent if f.siblings => Decision::new(true, Action::Rotate),
-        Class::AuthPermanent => Decision::new(true, Action::Fail(FailKind::AuthRejected)),
+        Class::AuthPermanent => Decision::new(true, Action::Fallback),
         Class::ServerError | Class::Timeout | Class::Connection => {
             if s.transient_retries < TRANSIENT_BUDGET {
                 Decision::new(false, Action::Retry { delay: jittered(TRANSIENT_DELAY, f.jitter) })
@@ -456,24 +457,24 @@ mod tests {
             ),
             ("401 revoked with a sibling", Class::AuthPermanent, None, API, true, st(), true, Action::Rotate),
             (
-                "401 revoked sole: fail at once",
+                "401 revoked sole: dead, fall back at once",
                 Class::AuthPermanent,
                 None,
                 API,
                 false,
                 st(),
                 true,
-                Action::Fail(FailKind::AuthRejected),
+                Action::Fallback,
             ),
             (
-                "401 token_invalidated OAuth sole: fail",
+                "401 token_invalidated OAuth sole: dead, fall back",
                 Class::AuthPermanent,
                 None,
                 OAUTH,
                 false,
                 st(),
                 true,
-                Action::Fail(FailKind::AuthRejected),
+                Action::Fallback,
             ),
             ("500: retry after ~0.5 s, unmarked", Class::ServerError, None, API, true, st(), false, ms(500)),
             (
