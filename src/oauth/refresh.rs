@@ -226,7 +226,7 @@ pub async fn refresh_entry(home: &Home, pool: &PoolRef, id: &str, force: bool) -
         }
     };
     let result = match outcome {
-        Ok(new) => match blocking(|| write_back(home, pool, id, &r, &new))? {
+        Ok(new) => match save_rotated(home, pool, id, &r, &new).await? {
             Some(v) => fresh_of(pool, &v).map_or_else(
                 || RefreshResult::Transient { reason: "the refreshed entry has no access token".into() },
                 RefreshResult::Refreshed,
@@ -243,6 +243,40 @@ pub async fn refresh_entry(home: &Home, pool: &PoolRef, id: &str, force: bool) -
     };
     drop(guard);
     Ok(result)
+}
+
+/// How many more times a failed write-back is tried while the grant lock is still held.
+const SAVE_RETRIES: u32 = 3;
+
+/// Write the new tokens back, trying again on a busy or failing store: the provider has already
+/// rotated the grant, so giving up here would leave the entry holding a spent refresh token
+/// whose next use revokes the login. If it still fails, the error says the login is lost.
+async fn save_rotated(
+    home: &Home,
+    pool: &PoolRef,
+    id: &str,
+    spent: &Secret,
+    new: &NewTokens,
+) -> Result<Option<ViewEntry>> {
+    let mut tries = 0;
+    loop {
+        match blocking(|| write_back(home, pool, id, spent, new)) {
+            Ok(written) => return Ok(written),
+            Err(Error::Store(crate::store::StoreError::LockTimeout { .. } | crate::store::StoreError::Io { .. }))
+                if tries < SAVE_RETRIES =>
+            {
+                tries += 1;
+                home.ctx().sleeper.sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                return Err(Error::Failed(format!(
+                    "{}: the refresh succeeded but the new tokens could not be saved ({e}); the login is lost, \
+                     log in again: hermes auth add {} --type oauth",
+                    pool.key, pool.key
+                )))
+            }
+        }
+    }
 }
 
 /// Step 5: write the new tokens into the entry in one transaction on a fresh read. Returns the
