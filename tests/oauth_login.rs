@@ -456,3 +456,40 @@ async fn exchange_errors_name_the_step_without_tokens() {
     assert!(!o.stderr.contains("the-secret-code"), "the code is masked: {}", o.stderr);
     assert!(!s.home.exists());
 }
+
+#[tokio::test]
+async fn relabelled_login_with_opaque_tokens_is_still_matched_by_account() {
+    let s_server = MockServer::start().await;
+    let s = sealed_with("HERMES_ANTHROPIC_OAUTH_URL", &s_server);
+    let login = |rt: &'static str| {
+        let s = &s;
+        let server = &s_server;
+        async move {
+            server.reset().await;
+            anthropic_exchange_mock(
+                server,
+                json!({"access_token": format!("sk-ant-oat01-opaque-{rt}"), "refresh_token": rt,
+                       "account": {"email_address": "Me@X.io"}}),
+            )
+            .await;
+            let mut run = Running::start(
+                s,
+                &["auth", "add", "anthropic", "--type", "oauth", "--no-browser", "--code-stdin", "--label", "work"],
+            );
+            let line = run.wait_line("https://claude.ai/oauth/authorize?");
+            let state = query(&word_starting(&line, "https://"), "state");
+            run.send_stdin(&format!("c#{state}\n"));
+            run.finish()
+        }
+    };
+    let o = login("rt-first-0001").await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = login("rt-second-0002").await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("(same account; tokens replaced)"), "{}", o.stderr);
+    let pool = s.pool("anthropic");
+    assert_eq!(pool.len(), 1, "no duplicate: {pool:?}");
+    assert_eq!(pool[0]["label"], "work");
+    assert_eq!(pool[0]["refresh_token"], "rt-second-0002");
+    assert_eq!(pool[0]["account_email"], "me@x.io");
+}

@@ -21,9 +21,16 @@ use serde_json::{Map, Value};
 /// The identity of a stored entry: the e-mail in its access token's claims, else in its
 /// `id_token`'s.
 fn entry_identity(v: &ViewEntry) -> Option<String> {
+    if let Some(e) = v.map.get(ACCOUNT_EMAIL).and_then(Value::as_str).filter(|e| !e.is_empty()) {
+        return Some(e.to_lowercase());
+    }
     let of = |k: &str| v.map.get(k).and_then(Value::as_str).and_then(|t| jwt::account_email(&jwt::claims(t)));
     of(entry::ACCESS_TOKEN).or_else(|| of("id_token"))
 }
+
+/// The login's account e-mail, stored on the entry: Anthropic's tokens are opaque, so without it
+/// a relabelled entry could never be matched by a later login of the same account (ruling 15).
+const ACCOUNT_EMAIL: &str = "account_email";
 
 /// Whether stored entry `v` holds the same account as `login` (§10.6).
 fn same_account(v: &ViewEntry, login: &Login) -> bool {
@@ -62,6 +69,9 @@ fn put_tokens(m: &mut Map<String, Value>, login: &Login) {
     }
     for (k, v) in &login.fields {
         entry::set(m, k, v.clone());
+    }
+    if let Some(id) = &login.identity {
+        entry::set(m, ACCOUNT_EMAIL, id.clone().into());
     }
 }
 
@@ -133,6 +143,9 @@ pub fn save_login(
                 let count = map.shift_remove(entry::REQUEST_COUNT).unwrap_or_else(|| 0.into());
                 for (k, v) in &login.fields {
                     entry::set(&mut map, k, v.clone());
+                }
+                if let Some(id) = &login.identity {
+                    entry::set(&mut map, ACCOUNT_EMAIL, id.clone().into());
                 }
                 map.insert(entry::REQUEST_COUNT.into(), count);
                 view.write(doc);
