@@ -321,15 +321,49 @@ pub fn nothing_usable_text(_home: &Home, views: &[(String, PoolView)], now: Epoc
             lines.push(format!("{key}: no credentials (add one: hermes auth add {key})"));
             continue;
         }
-        let mut counts: Vec<(String, usize)> = Vec::new();
+        // `2 cooling (rate-limited) until <time>, 1 dead (token_invalidated)` (§9).
+        struct Group {
+            name: String,
+            count: usize,
+            why: Vec<String>,
+            until: Option<Epoch>,
+        }
+        let mut groups: Vec<Group> = Vec::new();
         for v in &view.entries {
             let name = v.status.json_name().replace('_', " ");
-            match counts.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, c)) => *c += 1,
-                None => counts.push((name, 1)),
+            let why = match &v.status {
+                Status::Cooling { class, .. } => Some(class.to_string()),
+                Status::Dead { .. } => v.status.reason().map(str::to_string).or(v.status.class().map(str::to_string)),
+                _ => None,
+            };
+            let g = match groups.iter_mut().position(|g| g.name == name) {
+                Some(i) => &mut groups[i],
+                None => {
+                    groups.push(Group { name, count: 0, why: Vec::new(), until: None });
+                    groups.last_mut().expect("just pushed")
+                }
+            };
+            g.count += 1;
+            if let Some(w) = why.filter(|w| !g.why.contains(w)) {
+                g.why.push(w);
+            }
+            if let Some(u) = v.status.until() {
+                g.until = Some(g.until.map_or(u, |e: Epoch| e.min(u)));
             }
         }
-        let summary: Vec<String> = counts.iter().map(|(n, c)| format!("{c} {n}")).collect();
+        let summary: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                let mut part = format!("{} {}", g.count, g.name);
+                if !g.why.is_empty() {
+                    part.push_str(&format!(" ({})", g.why.join(", ")));
+                }
+                if let Some(u) = g.until {
+                    part.push_str(&format!(" until {}", time::iso_z(u)));
+                }
+                part
+            })
+            .collect();
         lines.push(format!("{key}: {}", summary.join(", ")));
         for (i, v) in view.entries.iter().enumerate() {
             lines.push(format!("  #{} {} \"{}\": {}", i + 1, v.entry.id, v.entry.label, v.status.describe(now)));

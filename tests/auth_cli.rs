@@ -287,6 +287,7 @@ fn token_nothing_usable_exits_4() {
     assert_eq!(o.code, 4);
     assert!(o.stderr.contains(&format!("#1 {id} \"a\": cooling: rate-limited")), "{}", o.stderr);
     assert!(o.stderr.contains("next usable: openrouter at 2026-07-01T09:02:00Z (in 2m 0s)"), "{}", o.stderr);
+    assert!(o.stderr.contains("openrouter: 1 cooling (rate-limited) until 2026-07-01T09:02:00Z\n"), "{}", o.stderr);
     assert_eq!(o.json()["error"]["kind"], "no_usable_credential");
 }
 
