@@ -27,8 +27,6 @@ pub const SOURCE: &str = "manual:device_code";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// The whole device login gives up after this long.
 const POLL_LIMIT_SECS: f64 = 15.0 * 60.0;
-/// Consecutive transport errors tolerated while polling.
-const MAX_TRANSPORT_ERRORS: u32 = 6;
 /// Attempts at the user-code request when it answers 429.
 const USERCODE_ATTEMPTS: u32 = 4;
 /// Refresh timeout: `HERMES_CODEX_REFRESH_TIMEOUT_SECONDS`, default 20, at least 5.
@@ -162,7 +160,7 @@ async fn poll(
     let url = format!("{issuer}/api/accounts/deviceauth/token");
     let start = home.now();
     let sleeper = home.ctx().sleeper.clone();
-    let mut transport_errors = 0;
+    let mut poll_errors = http::PollErrors::default();
     loop {
         sleeper.sleep(Duration::from_secs_f64(interval)).await;
         if home.now() - start >= POLL_LIMIT_SECS {
@@ -173,18 +171,7 @@ async fn poll(
             .into());
         }
         let req = client.post(&url).json(&json!({"device_auth_id": device_auth_id, "user_code": user_code}));
-        let a = match http::send(req, &url, REQUEST_TIMEOUT).await {
-            Ok(a) => a,
-            Err(t) => {
-                transport_errors += 1;
-                if transport_errors > MAX_TRANSPORT_ERRORS {
-                    return Err(http::unreachable(WHAT, t));
-                }
-                ui.debug(&format!("device poll failed ({}); trying again", t.detail));
-                continue;
-            }
-        };
-        transport_errors = 0;
+        let Some(a) = poll_errors.record(WHAT, http::send(req, &url, REQUEST_TIMEOUT).await, ui)? else { continue };
         match a.status {
             403 | 404 => ui.debug("authorization pending"),
             200 => {

@@ -136,6 +136,40 @@ pub fn trim_base(base: &str) -> String {
     base.trim().trim_end_matches('/').to_string()
 }
 
+/// Consecutive transport errors a device-code poll tolerates before giving up (§10.4 step 3).
+pub(super) const MAX_POLL_TRANSPORT_ERRORS: u32 = 6;
+
+/// Counts a device-code poll's consecutive transport errors: a network blip while the user is
+/// approving the login must not end it, a dead endpoint must.
+#[derive(Debug, Default)]
+pub(super) struct PollErrors(u32);
+
+impl PollErrors {
+    /// Record one poll's transport result: `Ok(Some(answer))` to handle, `Ok(None)` to poll
+    /// again, or the error once too many polls in a row failed.
+    pub(super) fn record(
+        &mut self,
+        what: &str,
+        sent: Result<Answer, Transport>,
+        ui: &mut dyn super::LoginUi,
+    ) -> crate::error::Result<Option<Answer>> {
+        match sent {
+            Ok(a) => {
+                self.0 = 0;
+                Ok(Some(a))
+            }
+            Err(t) => {
+                self.0 += 1;
+                if self.0 > MAX_POLL_TRANSPORT_ERRORS {
+                    return Err(unreachable(what, t));
+                }
+                ui.debug(&format!("device poll failed ({}); trying again", t.detail));
+                Ok(None)
+            }
+        }
+    }
+}
+
 /// The error for an endpoint that could not be reached.
 pub(super) fn unreachable(what: &str, t: Transport) -> crate::error::Error {
     super::OAuthError::Unreachable { what: what.into(), url: t.url, detail: t.detail }.into()

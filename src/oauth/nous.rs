@@ -35,8 +35,6 @@ const TIMEOUT_DEFAULT: f64 = 15.0;
 const MAX_INTERVAL: f64 = 30.0;
 /// Back-off ceiling for non-JSON 408/429/5xx answers while polling.
 const MAX_BACKOFF: f64 = 60.0;
-/// Consecutive transport errors tolerated while polling.
-const MAX_TRANSPORT_ERRORS: u32 = 6;
 /// `expires_in` of a device code that names none.
 const DEFAULT_DEVICE_EXPIRES: f64 = 900.0;
 
@@ -178,7 +176,7 @@ async fn poll(
     let deadline = home.now() + expires_in;
     let sleeper = home.ctx().sleeper.clone();
     let mut wait = interval;
-    let mut transport_errors = 0;
+    let mut poll_errors = http::PollErrors::default();
     loop {
         sleeper.sleep(Duration::from_secs_f64(wait)).await;
         wait = interval;
@@ -191,18 +189,7 @@ async fn poll(
         }
         let form = [("grant_type", DEVICE_GRANT), ("client_id", CLIENT_ID), ("device_code", device_code.expose())];
         let req = client.post(&url).header("Accept", "application/json").form(&form);
-        let a = match http::send(req, &url, to).await {
-            Ok(a) => a,
-            Err(t) => {
-                transport_errors += 1;
-                if transport_errors > MAX_TRANSPORT_ERRORS {
-                    return Err(http::unreachable(WHAT, t));
-                }
-                ui.debug(&format!("device poll failed ({}); trying again", t.detail));
-                continue;
-            }
-        };
-        transport_errors = 0;
+        let Some(a) = poll_errors.record(WHAT, http::send(req, &url, to).await, ui)? else { continue };
         let reason = a.reason();
         match classify_poll(a.status, a.is_json(), reason.as_deref(), a.str("access_token").is_some()) {
             PollStep::Done => return Ok(a),
