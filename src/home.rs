@@ -10,8 +10,10 @@ use crate::pool::seed::{Candidate, Sources};
 use crate::pool::strategy::Strategy;
 use crate::pool::view::PoolView;
 use crate::providers::{self, Provider, Resolved};
+use crate::secret::Redactor;
 use crate::store::{AuthDoc, Store};
 use crate::vars;
+use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -53,6 +55,7 @@ impl Home {
         if let Some(secs) = ctx.var(vars::TEST_LOCK_TIMEOUT).and_then(|v| v.parse::<f64>().ok()) {
             store = store.with_lock_timeout(Duration::from_secs_f64(secs));
         }
+        warnings.extend(store.mode_warnings());
         let sources = Sources::new(ctx, dotenv, config);
         Ok(Home { dir, store, sources, warnings: Mutex::new(warnings) })
     }
@@ -157,11 +160,88 @@ impl Home {
         keys
     }
 
+    /// Every secret this home knows, for masking untrusted text: the tokens stored in `doc`
+    /// (every pool and provider state), every provider variable of the environment and `.env`,
+    /// other `.env` values named like secrets, and the keys in config.yaml (custom providers,
+    /// `model`, fallbacks).
+    pub fn redactor(&self, doc: &AuthDoc) -> Redactor {
+        let mut r = Redactor::new();
+        collect_map_secrets(doc.root(), &mut r);
+        let src = &self.sources;
+        for p in providers::all() {
+            for var in p.env {
+                if let Some(v) = src.var(var) {
+                    r.add(&v);
+                }
+            }
+        }
+        for (name, value) in &src.dotenv.vars {
+            if secret_like_name(name) {
+                r.add(value);
+            }
+        }
+        let config = self.config();
+        let keys = config
+            .custom_providers
+            .iter()
+            .filter_map(|c| c.api_key.as_ref())
+            .chain(config.model.api_key.as_ref())
+            .chain(config.fallback_providers.iter().flatten().filter_map(|f| f.api_key.as_ref()))
+            .chain(config.fallback_model.as_ref().and_then(|f| f.api_key.as_ref()));
+        for k in keys {
+            r.add_secret(k);
+        }
+        for f in config.fallback_providers.iter().flatten().chain(config.fallback_model.as_ref()) {
+            if let Some(v) = f.key_env.as_deref().and_then(|name| src.var(name)) {
+                r.add(&v);
+            }
+        }
+        if let Some(c) = src.claude() {
+            r.add_secret(&c.access_token);
+            if let Some(t) = &c.refresh_token {
+                r.add_secret(t);
+            }
+        }
+        r
+    }
+
+    /// [`Home::redactor`] over a fresh read of the store (an unreadable store adds nothing: the
+    /// other sources are still masked).
+    pub fn redactor_now(&self) -> Redactor {
+        let doc = self.store.read().unwrap_or_else(|_| AuthDoc::empty());
+        self.redactor(&doc)
+    }
+
     /// The base URL a new manual entry gets: URL var, else default, else the custom base URL.
     pub fn default_base_url(&self, pool: &PoolRef, key: Option<&str>) -> Option<String> {
         if let Some(p) = pool.provider {
             return self.sources.base_url(p, key);
         }
         pool.custom.as_ref().map(|(_, url)| url.trim().trim_end_matches('/').to_string())
+    }
+}
+
+/// A variable name that holds a secret by convention.
+fn secret_like_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    ["KEY", "TOKEN", "SECRET", "PASSWORD"].iter().any(|w| n.contains(w))
+}
+
+/// Every string stored under a key named like a token or key (`access_token`, `refresh_token`,
+/// `agent_key`, `api_key`, …), anywhere in the document.
+fn collect_map_secrets(m: &serde_json::Map<String, Value>, r: &mut Redactor) {
+    for (k, v) in m {
+        match v {
+            Value::String(s) if secret_like_name(k) && !k.ends_with("fingerprint") => r.add(s),
+            _ => collect_value_secrets(v, r),
+        }
+    }
+}
+
+fn collect_value_secrets(v: &Value, r: &mut Redactor) {
+    match v {
+        Value::Object(m) => collect_map_secrets(m, r),
+        Value::Array(a) => a.iter().for_each(|v| collect_value_secrets(v, r)),
+        _ => {}
     }
 }

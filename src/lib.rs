@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod files;
 pub mod home;
 pub mod oauth;
 pub mod ops;

@@ -9,7 +9,7 @@ use crate::pool::cooldown::{self, Decision, Outcome};
 use crate::pool::entry::{self, AuthType, LastStatus, NewEntry};
 use crate::pool::status::Status;
 use crate::pool::view::{PoolView, TargetError, ViewEntry};
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 use crate::store::AuthDoc;
 use crate::time;
 use serde_json::Value;
@@ -56,7 +56,7 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
             None => default_label(&view, "api-key"),
         };
         let id = entry::random_id(&|id| view.entries.iter().any(|v| v.entry.id == id));
-        let priority = view.entries.iter().map(|v| v.entry.priority).max().map_or(0, |p| p + 1);
+        let priority = view.entries.iter().map(|v| v.entry.priority).max().map_or(0, |p| p.saturating_add(1));
         let map = NewEntry {
             id: &id,
             label: &label,
@@ -401,21 +401,38 @@ pub fn mark(
         if bound_fingerprint.is_some_and(|b| fp.as_deref() != Some(b)) {
             return Ok(None);
         }
-        if apply_outcome(&mut view, i, outcome, now) {
+        let known = outcome_redactor(home, doc, outcome);
+        if apply_outcome(&mut view, i, outcome, now, &known) {
             view.write(doc);
         }
         Ok(Some(view.entries[i].clone()))
     })
 }
 
+/// The secrets to mask in an outcome's text: everything the home knows, built only when the
+/// outcome carries provider text.
+fn outcome_redactor(home: &Home, doc: &AuthDoc, outcome: &Outcome) -> Redactor {
+    let has_text = match outcome {
+        Outcome::Http { reason, message, .. } => reason.is_some() || message.is_some(),
+        Outcome::RefreshTerminal { reason, message } => !reason.is_empty() || message.is_some(),
+        _ => false,
+    };
+    if has_text {
+        home.redactor(doc)
+    } else {
+        Redactor::new()
+    }
+}
+
 /// Mark entry `i` and every entry sharing its live secret (limits attach to the key). Returns
 /// whether any entry changed; only then is the pool materialised and written.
-pub fn apply_outcome(view: &mut PoolView, i: usize, outcome: &Outcome, now: Epoch) -> bool {
+///
+/// The outcome's code, type and message are provider text: they go through `known` (plus the
+/// entry's live secret) before anything reaches the file.
+pub fn apply_outcome(view: &mut PoolView, i: usize, outcome: &Outcome, now: Epoch, known: &Redactor) -> bool {
     let sole = !view.entries.iter().enumerate().any(|(j, v)| j != i && v.status.selectable());
     let fp = view.entries[i].fingerprint();
-    // The provider's message may echo the key; a borrowed entry's key is not in the entry, so
-    // mask the live secret here before anything reaches the file.
-    let masked = mask_outcome(outcome, view.entries[i].secret.as_ref());
+    let masked = sanitise_outcome(outcome, &known.with(view.entries[i].secret.as_ref()));
     let outcome = &masked;
     let decision: Decision = cooldown::decide(&view.entries[i].entry, outcome, sole, now);
     let key = view.key.clone();
@@ -437,19 +454,20 @@ pub fn apply_outcome(view: &mut PoolView, i: usize, outcome: &Outcome, now: Epoc
     changed
 }
 
-/// The outcome with `secret` masked in its message.
-fn mask_outcome(outcome: &Outcome, secret: Option<&Secret>) -> Outcome {
-    let mask = |m: &Option<String>| match (m, secret) {
-        (Some(text), Some(s)) => Some(crate::secret::redact_in(text, s)),
-        _ => m.clone(),
-    };
+/// The outcome with its provider text sanitised (secrets masked, control characters gone, length
+/// capped).
+fn sanitise_outcome(outcome: &Outcome, r: &Redactor) -> Outcome {
     match outcome {
-        Outcome::Http { code, reason, message, hint } => {
-            Outcome::Http { code: *code, reason: reason.clone(), message: mask(message), hint: *hint }
-        }
-        Outcome::RefreshTerminal { reason, message } => {
-            Outcome::RefreshTerminal { reason: reason.clone(), message: mask(message) }
-        }
+        Outcome::Http { code, reason, message, hint } => Outcome::Http {
+            code: *code,
+            reason: r.reason(reason.as_deref()),
+            message: r.message(message.as_deref()),
+            hint: *hint,
+        },
+        Outcome::RefreshTerminal { reason, message } => Outcome::RefreshTerminal {
+            reason: r.reason(Some(reason)).unwrap_or_default(),
+            message: r.message(message.as_deref()),
+        },
         other => other.clone(),
     }
 }
@@ -460,7 +478,8 @@ pub fn report(home: &Home, pool: &PoolRef, target: &str, outcome: &Outcome) -> R
     home.store.update(now, |doc| {
         let mut view = home.view(doc, &pool.key, now);
         let i = view.find(target).map_err(|e| target_error(&view, target, e))?;
-        if apply_outcome(&mut view, i, outcome, now) {
+        let known = outcome_redactor(home, doc, outcome);
+        if apply_outcome(&mut view, i, outcome, now, &known) {
             view.write(doc);
         }
         Ok((i + 1, view.entries[i].clone()))

@@ -448,17 +448,25 @@ fn repair_moves_invalid_store_aside() {
 }
 
 #[test]
-fn loose_modes_are_tightened() {
+fn loose_modes_are_warned_about_and_a_write_makes_auth_json_0600() {
     use std::os::unix::fs::PermissionsExt;
     let s = Sealed::new();
     s.add_key("openrouter", K1, None);
     std::fs::set_permissions(s.auth_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
-    std::fs::set_permissions(&s.home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&s.home, std::fs::Permissions::from_mode(0o775)).unwrap();
     let before = s.auth_bytes();
-    s.run(&["auth", "list"]);
-    assert_eq!(s.auth_bytes(), before, "chmod only");
+    let o = s.run(&["auth", "list"]);
+    assert_eq!(o.code, 0);
+    assert_eq!(s.auth_bytes(), before);
+    // A read changes no mode; it says what is loose and how to fix it.
+    assert_eq!(mode(&s.auth_path()), 0o644);
+    assert_eq!(mode(&s.home), 0o775);
+    assert!(o.stderr.contains("mode 0644") && o.stderr.contains("chmod 600"), "{}", o.stderr);
+    assert!(o.stderr.contains("mode 0775") && o.stderr.contains("chmod 700"), "{}", o.stderr);
+    // A change rewrites auth.json as a new 0600 file; the directory keeps its mode.
+    s.add_key("openrouter", K2, None);
     assert_eq!(mode(&s.auth_path()), 0o600);
-    assert_eq!(mode(&s.home), 0o700);
+    assert_eq!(mode(&s.home), 0o775);
 }
 
 #[test]

@@ -425,7 +425,7 @@ fn symlinked_store_keeps_its_link() {
     std::os::unix::fs::symlink("../../real/auth.json", s.auth_path()).unwrap();
 
     // An interrupted write: a temp file written but never renamed, next to the target.
-    let stale_tmp = real_dir.join("auth.json.tmp.99999.00deadbeef00cafe");
+    let stale_tmp = real_dir.join("auth.json.tmp.0.00deadbeef00cafe");
     std::fs::write(&stale_tmp, "{\"version\": 1, \"credential_pool\": {\"openrouter\": [{\"id\": \"trunc").unwrap();
     let o = s.run(&["auth", "list"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -458,8 +458,8 @@ fn symlinked_store_keeps_its_link() {
     assert_eq!(pool.len(), 41);
     assert_eq!(set_of(&pool, "id").len(), 41);
     assert_eq!(set_of(&pool, "label").len(), 41);
-    // Only the stale temp file remains; it was never read and never removed by mistake for ours.
-    assert_eq!(temp_files(&real_dir), vec!["auth.json.tmp.99999.00deadbeef00cafe".to_string()]);
+    // The stale temp file of a dead writer (pid 0) was removed under the lock; none of ours is left.
+    assert_eq!(temp_files(&real_dir), Vec::<String>::new());
     assert_eq!(temp_files(&s.home), Vec::<String>::new());
 }
 

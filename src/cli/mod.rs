@@ -57,16 +57,36 @@ impl Cli {
 }
 
 /// Report a command line clap could not parse: its text on stderr (help and version on stdout,
-/// exit 0), and with `--json` among `args` the §12.1 usage document on stdout. Returns the exit
-/// code.
+/// exit 0), and with `--json` among `args` the usage document on stdout. Returns the exit code.
+///
+/// clap quotes the offending argument; a value that looks like a key (`hermes auth add deepseek
+/// sk-…`, forgetting `--api-key`) is masked there and the user is pointed at `--api-key -`.
 pub fn parse_error(e: clap::Error, args: &[String]) -> i32 {
     use clap::error::ErrorKind;
-    let _ = e.print();
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
         return 0;
     }
+    let mut text = e.render().to_string();
+    let mut masked_any = false;
+    for a in args.iter().skip(1).filter(|a| looks_like_secret(a)) {
+        if text.contains(a.as_str()) {
+            text = text.replace(a.as_str(), &crate::secret::mask(a));
+            masked_any = true;
+        }
+    }
+    let mut stderr = printer::safe(&text).into_owned();
+    if masked_any {
+        if !stderr.ends_with('\n') {
+            stderr.push('\n');
+        }
+        stderr.push_str(
+            "tip: that looks like a key; pass keys on stdin so they stay out of argv and errors: \
+             echo \"$KEY\" | hermes auth add PROVIDER --api-key -\n",
+        );
+    }
+    eprint!("{stderr}");
     if args.iter().any(|a| a == "--json") {
-        let text = e.render().to_string();
         let message = text
             .lines()
             .take_while(|l| !l.starts_with("Usage:"))
@@ -79,6 +99,18 @@ pub fn parse_error(e: clap::Error, args: &[String]) -> i32 {
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
     2
+}
+
+/// An argument shaped like an API key or token: a known key prefix, or a long run of key
+/// characters mixing letters and digits.
+fn looks_like_secret(arg: &str) -> bool {
+    let key_chars = arg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !key_chars || arg.starts_with('-') || arg.len() < 16 {
+        return false;
+    }
+    const PREFIXES: &[&str] = &["sk-", "sk_", "xai-", "gsk_", "AIza", "ghp_", "pk-", "rk-", "eyJ"];
+    let mixed = arg.chars().any(|c| c.is_ascii_digit()) && arg.chars().any(|c| c.is_ascii_alphabetic());
+    PREFIXES.iter().any(|p| arg.starts_with(p)) || (arg.len() >= 24 && mixed)
 }
 
 /// Run a parsed command line; returns the exit code.

@@ -2,6 +2,7 @@
 //! whether colour is allowed, and exits quietly when stdout is a closed pipe.
 
 use crate::context::Context;
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 pub struct Printer {
@@ -45,26 +46,47 @@ impl Printer {
         self.stdout_tty
     }
 
-    /// Write data to stdout. A closed pipe (`hermes auth list | head -1`) ends the process
-    /// quietly with exit 0.
+    /// Write data to stdout, control characters other than newline and tab shown escaped (see
+    /// [`safe`]). A closed pipe (`hermes auth list | head -1`) ends the process quietly with
+    /// exit 0.
     pub fn out(&mut self, text: &str) {
+        let text = safe(text);
+        self.out_raw(&text);
+    }
+
+    /// Write text whose untrusted parts already went through [`safe_line`] and that may carry
+    /// ANSI styling of our own (the coloured `auth list` table).
+    pub fn out_styled(&mut self, text: &str) {
+        self.out_raw(text);
+    }
+
+    fn out_raw(&mut self, text: &str) {
+        if let Err(e) = self.write_stdout(text) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }
+
+    /// Write the one answer a command exists for (the secret of `auth token`), exactly as it
+    /// is. Unlike [`Printer::out`], a failed write is an error: the answer was not delivered.
+    pub fn answer(&mut self, text: &str) -> crate::error::Result<()> {
+        self.write_stdout(text)
+            .map_err(|e| crate::error::Error::Failed(format!("could not write the answer to stdout: {e}")))
+    }
+
+    fn write_stdout(&mut self, text: &str) -> std::io::Result<()> {
         if let Some(c) = &mut self.captured {
             c.stdout.push_str(text);
             if !text.ends_with('\n') {
                 c.stdout.push('\n');
             }
-            return;
+            return Ok(());
         }
         let mut so = std::io::stdout().lock();
-        let r = so
-            .write_all(text.as_bytes())
+        so.write_all(text.as_bytes())
             .and_then(|_| if text.ends_with('\n') { Ok(()) } else { so.write_all(b"\n") })
-            .and_then(|_| so.flush());
-        if let Err(e) = r {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(0);
-            }
-        }
+            .and_then(|_| so.flush())
     }
 
     /// One JSON document on stdout.
@@ -73,10 +95,12 @@ impl Printer {
         self.out(&text);
     }
 
-    /// A message, warning or error on stderr.
+    /// A message, warning or error on stderr, control characters other than newline and tab
+    /// shown escaped (see [`safe`]).
     pub fn err(&mut self, text: &str) {
+        let text = safe(text);
         if let Some(c) = &mut self.captured {
-            c.stderr.push_str(text);
+            c.stderr.push_str(&text);
             c.stderr.push('\n');
             return;
         }
@@ -90,6 +114,34 @@ impl Printer {
             self.err(&format!("hermes: {text}"));
         }
     }
+}
+
+/// The one display function for untrusted text (labels, pool names, provider codes and messages,
+/// arguments echoed back): every control character except newline and tab is shown as its
+/// escape (`\u{1b}`), so nothing that came from a provider or a file can drive the terminal.
+/// Every [`Printer`] output goes through it; `--json` keeps the exact text (JSON escapes it).
+pub fn safe(text: &str) -> Cow<'_, str> {
+    escape_controls(text, |c| c == '\n' || c == '\t')
+}
+
+/// [`safe`] for text that must stay on one line (a table cell): newlines and tabs are escaped too.
+pub fn safe_line(text: &str) -> Cow<'_, str> {
+    escape_controls(text, |_| false)
+}
+
+fn escape_controls(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && !keep(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() && !keep(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A borderless table with this header: cells left-aligned, padded to the widest cell.
@@ -129,5 +181,23 @@ pub fn count(n: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_text_cannot_drive_the_terminal() {
+        let evil = "a\u{1b}]0;x\u{7}\u{1b}[2J\rb\n\tc";
+        assert_eq!(safe(evil), "a\\u{1b}]0;x\\u{7}\\u{1b}[2J\\rb\n\tc");
+        assert_eq!(safe_line(evil), "a\\u{1b}]0;x\\u{7}\\u{1b}[2J\\rb\\n\\tc");
+        assert!(matches!(safe("plain ←"), Cow::Borrowed(_)));
+        let mut p = Printer::capturing();
+        p.out(evil);
+        p.err(evil);
+        let c = p.captured();
+        assert!(!c.stdout.contains('\u{1b}') && !c.stderr.contains('\u{1b}'));
     }
 }

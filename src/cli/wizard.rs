@@ -193,9 +193,10 @@ fn entry_items(view: &PoolView, now: Epoch, status: bool) -> Vec<String> {
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            let mut row = vec![format!("#{}", i + 1), e.entry.id.clone(), e.entry.label.clone(), e.masked()];
+            let cell = |t: &str| crate::cli::printer::safe_line(t).into_owned();
+            let mut row = vec![format!("#{}", i + 1), cell(&e.entry.id), cell(&e.entry.label), cell(&e.masked())];
             if status {
-                row.push(e.status.describe(now));
+                row.push(cell(&e.status.describe(now)));
             }
             row
         })

@@ -758,6 +758,7 @@ fn write_atomic(path: &Path, text: &str, holds_api_key: bool) -> Result<(), Conf
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "config.yaml".into());
 
     let (tmp, mut file) = create_temp(&dir, &name).map_err(io_err)?;
+    crate::files::match_owner(&file, if target.exists() { &target } else { &dir });
     let written = (|| {
         file.write_all(text.as_bytes())?;
         // Set explicitly: the mode given at creation is reduced by the umask.

@@ -105,14 +105,41 @@ impl Config {
     }
 }
 
+/// The largest config.yaml or `.env` hermes reads (4 MiB; real ones are a few kilobytes).
+pub const MAX_TEXT_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Read a UTF-8 text file: `Ok(None)` if it does not exist; any other failure (permission, a
 /// directory, invalid UTF-8) is an error naming the file, never an empty file.
+///
+/// Only a regular file (or a symlink to one) is read, and at most [`MAX_TEXT_BYTES`]: a FIFO
+/// would block every command and `/dev/zero` would be read until memory runs out.
 pub(crate) fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    use std::io::Read;
+    let invalid = |problem: String| ConfigError::Invalid { path: path.to_path_buf(), problem };
+    // Check the type before opening: opening a FIFO for reading blocks until a writer comes.
+    match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(ConfigError::Io { path: path.to_path_buf(), source }),
-    };
+        Ok(m) if m.is_dir() => {
+            let source = std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory, not a file");
+            return Err(ConfigError::Io { path: path.to_path_buf(), source });
+        }
+        Ok(m) if !m.is_file() => return Err(invalid("is not a regular file (a FIFO, socket or device?)".into())),
+        Ok(m) if m.len() > MAX_TEXT_BYTES => {
+            return Err(invalid(format!("is {} bytes; the limit is {MAX_TEXT_BYTES}", m.len())))
+        }
+        Ok(_) => {}
+    }
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(MAX_TEXT_BYTES + 1).read_to_end(&mut bytes));
+    match read {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(ConfigError::Io { path: path.to_path_buf(), source }),
+    }
+    if bytes.len() as u64 > MAX_TEXT_BYTES {
+        return Err(invalid(format!("is larger than the limit of {MAX_TEXT_BYTES} bytes")));
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Some(text)),
         Err(e) => Err(ConfigError::Invalid {

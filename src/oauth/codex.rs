@@ -187,7 +187,7 @@ async fn poll(
             _ => {
                 let reason = a.reason();
                 if reason.as_deref().is_some_and(|r| r.contains("denied")) {
-                    let detail = a.message().or(reason);
+                    let detail = a.message().or(reason).map(|m| super::clean_message(&m, &[]));
                     return Err(OAuthError::Denied { provider: "openai-codex".into(), detail }.into());
                 }
                 return Err(http::rejected(WHAT, &a, &[]));

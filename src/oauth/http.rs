@@ -180,7 +180,7 @@ pub(super) fn rejected(what: &str, a: &Answer, secrets: &[&crate::secret::Secret
     super::OAuthError::Rejected {
         what: what.into(),
         status: a.status,
-        reason: a.reason(),
+        reason: super::clean_reason(a.reason(), secrets),
         message: a.message().map(|m| super::clean_message(&m, secrets)),
     }
     .into()

@@ -260,18 +260,23 @@ pub fn access_expiry(pool_key: &str, entry: &Entry, secret: Option<&Secret>) -> 
 /// The refresh skew, for messages.
 pub const SKEW: f64 = REFRESH_SKEW;
 
-/// Mask every secret in `text` and cut it to 300 characters: provider messages may echo what
-/// hermes sent them.
+/// Provider text from a token endpoint, sanitised: every secret in `secrets` (and anything
+/// shaped like a key) masked, control characters gone, at most 300 characters.
 pub(crate) fn clean_message(text: &str, secrets: &[&Secret]) -> String {
-    let mut out = text.trim().to_string();
+    redactor(secrets).message(Some(text)).unwrap_or_default()
+}
+
+/// A provider's error code or type from a token endpoint, sanitised like [`clean_message`].
+pub(crate) fn clean_reason(text: Option<String>, secrets: &[&Secret]) -> Option<String> {
+    redactor(secrets).reason(text.as_deref())
+}
+
+fn redactor(secrets: &[&Secret]) -> crate::secret::Redactor {
+    let mut r = crate::secret::Redactor::new();
     for s in secrets {
-        out = crate::secret::redact_in(&out, s);
+        r.add_secret(s);
     }
-    let mut cut: String = out.chars().take(300).collect();
-    if cut.len() < out.len() {
-        cut.push('…');
-    }
-    cut
+    r
 }
 
 #[cfg(test)]
@@ -305,7 +310,7 @@ mod tests {
         let s = Secret::new("rt-very-secret-refresh");
         let m = clean_message("  bad token rt-very-secret-refresh  ", &[&s]);
         assert_eq!(m, "bad token rt-v…resh");
-        assert_eq!(clean_message(&"x".repeat(400), &[]).chars().count(), 301);
+        assert_eq!(clean_message(&"x".repeat(400), &[]).chars().count(), 300);
     }
 
     #[test]

@@ -87,7 +87,7 @@ impl Failure {
 
     /// An error answer: terminal when its reason is one of §7.2's, else transient.
     pub(crate) fn from_answer(a: &Answer, what: &str, secrets: &[&Secret]) -> Failure {
-        let reason = a.reason();
+        let reason = super::clean_reason(a.reason(), secrets);
         let message = a.message().map(|m| super::clean_message(&m, secrets));
         match reason {
             Some(r) if is_terminal_reason(&r) => Failure::Terminal { reason: r, message },

@@ -127,7 +127,7 @@ pub fn save_login(
                         .unwrap_or_else(|| ops::default_label(&view, &format!("{key}-oauth"))),
                 };
                 let id = entry::random_id(&|id| view.entries.iter().any(|v| v.entry.id == id));
-                let priority = view.entries.iter().map(|v| v.entry.priority).max().map_or(0, |p| p + 1);
+                let priority = view.entries.iter().map(|v| v.entry.priority).max().map_or(0, |p| p.saturating_add(1));
                 let mut map = NewEntry {
                     id: &id,
                     label: &label,

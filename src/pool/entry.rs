@@ -191,7 +191,9 @@ impl Entry {
             // Another tool's type word: treat as an API key rather than reject the store.
             Some(_) => AuthType::ApiKey,
         };
-        let priority = opt_int(m, PRIORITY)?.unwrap_or(0);
+        // A negative priority or count (a hand edit, another tool) counts as 0: it must not sort
+        // before every real entry or win least_used forever (docs/design.md).
+        let priority = opt_int(m, PRIORITY)?.unwrap_or(0).max(0);
         let last_status = match m.get(LAST_STATUS) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => match s.as_str() {
@@ -238,7 +240,7 @@ impl Entry {
             expires_at: opt_str(m, EXPIRES_AT)?,
             expires_at_ms: opt_int(m, EXPIRES_AT_MS)?,
             last_refresh: opt_str(m, LAST_REFRESH)?,
-            request_count: opt_int(m, REQUEST_COUNT)?.unwrap_or(0),
+            request_count: opt_int(m, REQUEST_COUNT)?.unwrap_or(0).max(0),
             secret_fingerprint: opt_str(m, SECRET_FINGERPRINT)?,
             rate_limit_streak: opt_int(m, RATE_LIMIT_STREAK)?,
         })

@@ -325,7 +325,7 @@ impl PoolView {
             entries.push(ve);
         }
 
-        let mut next_priority = entries.iter().map(|v| v.entry.priority).max().map_or(0, |p| p + 1);
+        let mut next_priority = entries.iter().map(|v| v.entry.priority).max().map_or(0, |p| p.saturating_add(1));
         for c in candidates {
             if suppressed.contains(&c.source) || stored_sources.contains(&c.source) {
                 continue;
@@ -352,7 +352,7 @@ impl PoolView {
             if !owned {
                 entry::set(&mut map, entry::SECRET_FINGERPRINT, Value::String(c.secret.fingerprint()));
             }
-            next_priority += 1;
+            next_priority = next_priority.saturating_add(1);
             let Ok(e) = Entry::parse(&map) else { continue };
             let mut ve = ViewEntry {
                 entry: e,
@@ -418,7 +418,7 @@ impl PoolView {
         }
         let j = self.position_of(&chosen)?;
         let v = &mut self.entries[j];
-        v.entry.request_count += 1;
+        v.entry.request_count = v.entry.request_count.saturating_add(1);
         entry::set(&mut v.map, entry::REQUEST_COUNT, v.entry.request_count.into());
         Some(j)
     }

@@ -384,7 +384,16 @@ impl Runtime {
         let started = Instant::now();
         let answer = self.transport.send(target, request).await;
         let elapsed = started.elapsed();
-        let c = classify(&answer, self.home.now());
+        let mut c = classify(&answer, self.home.now());
+        if c.reason.is_some() || c.message.is_some() {
+            // Provider text is untrusted: mask every secret this home knows (the key just sent
+            // included) and strip control characters before it is logged, stored or shown.
+            let home = self.home.clone();
+            let known = blocking(move || Ok(home.redactor_now())).await.unwrap_or_default();
+            let r = known.with(Some(&target.secret));
+            c.reason = r.reason(c.reason.as_deref());
+            c.message = r.message(c.message.as_deref());
+        }
         let mut line = match c.code {
             Some(code) => format!("POST {} → {code} {} in {} ms", target.url(), c.class.as_str(), elapsed.as_millis()),
             None => {

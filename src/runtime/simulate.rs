@@ -235,7 +235,7 @@ pub fn simulate(home: &Home, pool: &PoolRef, events: &[(String, Event)], now: Ep
             d = policy::after_refresh(RefreshEnd::Refreshed, &Facts { state: req.state, ..facts });
             notes.push("refresh (assumed to succeed; a terminal refresh error would make it dead)".into());
         }
-        if d.mark && ops::apply_outcome(&mut view, i, &c.outcome(), at) {
+        if d.mark && ops::apply_outcome(&mut view, i, &c.outcome(), at, &crate::secret::Redactor::new()) {
             view.write(&mut doc);
             let v = &view.entries[i];
             step.until = v.status.until();

@@ -78,6 +78,9 @@ impl AuthDoc {
         let text = std::str::from_utf8(body)
             .map_err(|e| format!("not valid UTF-8 (byte offset {})", e.valid_up_to() + skipped))?;
         let value: Value = serde_json::from_str(text).map_err(|e| syntax_problem(&e))?;
+        // serde_json keeps the last of two equal keys; the first one's data would be lost on the
+        // next write. A store with a duplicate key is invalid, like any other broken store.
+        serde_json::from_str::<NoDuplicateKeys>(text).map_err(|e| e.to_string())?;
         let root = match value {
             Value::Object(root) => root,
             other => return Err(format!("top level: expected an object, found {}", kind(&other))),
@@ -394,6 +397,67 @@ fn force_array(slot: &mut Value) -> &mut Vec<Value> {
 
 /// `invalid JSON at line L column C: <what>`. serde_json's messages describe the syntax, never
 /// the input text, so they are safe to show.
+/// A JSON document walked only to find an object with the same key twice (at any depth).
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicatesVisitor)
+    }
+}
+
+struct NoDuplicatesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicatesVisitor {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "duplicate key \"{key}\" (JSON keeps only one of them; remove or rename the other)"
+                )));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(NoDuplicateKeys)
+    }
+}
+
 fn syntax_problem(e: &serde_json::Error) -> String {
     let full = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());

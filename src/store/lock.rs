@@ -89,20 +89,34 @@ impl LockFile {
     pub fn open(path: impl Into<PathBuf>) -> io::Result<LockFile> {
         let path = path.into();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let new_dir = !parent.exists();
             // `recursive` also makes this a no-op when the directory exists.
             DirBuilder::new().recursive(true).mode(0o700).create(parent)?;
+            // A directory we just made (`locks/`) belongs to the home's owner, like its files.
+            if let (true, Some(up), Ok(dir)) = (new_dir, parent.parent(), File::open(parent)) {
+                crate::files::match_owner(&dir, up);
+            }
         }
+        let existed = path.exists();
         let file =
             OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(&path).or_else(
                 |e| {
                     // flock needs no write access; a lock file we may not write is still usable.
+                    // When there is none to open read-only either, the directory refused us:
+                    // report that (permission denied), not the missing file.
                     if e.kind() == io::ErrorKind::PermissionDenied {
                         File::open(&path)
+                            .map_err(|second| if second.kind() == io::ErrorKind::NotFound { e } else { second })
                     } else {
                         Err(e)
                     }
                 },
             )?;
+        if !existed {
+            if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                crate::files::match_owner(&file, dir);
+            }
+        }
         Ok(LockFile { path, file })
     }
 

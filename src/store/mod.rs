@@ -8,7 +8,9 @@
 //! * No update is lost between processes: every mutation is applied to a copy read under the
 //!   exclusive lock, and the file is replaced by rename, so readers see the old or the new file.
 //! * Nothing is written when nothing changed, and nothing is created until something is written.
-//! * Modes are tightened (home 0700, auth.json 0600) by chmod only (ruling 22).
+//! * Modes are never changed on a read, and never on a directory hermes did not create: a new
+//!   auth.json is written 0600 (the rename replaces the file), a new home is created 0700, and
+//!   loose modes found on anything else are reported by [`Store::mode_warnings`], not chmodded.
 
 pub mod doc;
 pub mod lock;
@@ -81,12 +83,11 @@ impl Store {
         self.home.join(AUTH_FILE)
     }
 
-    /// Snapshot read, no lock, never writes content (may tighten modes, ruling 22).
+    /// Snapshot read, no lock, changes nothing (not even a mode).
     ///
     /// A missing auth.json is [`AuthDoc::empty`] and creates nothing. Anything else that cannot
     /// be read or validated is an error.
     pub fn read(&self) -> Result<AuthDoc, StoreError> {
-        self.tighten_modes();
         Ok(self.load(&self.path())?.unwrap_or_else(AuthDoc::empty))
     }
 
@@ -128,7 +129,6 @@ impl Store {
             }
             self.create_home()?;
         }
-        self.tighten_modes();
         let target = self.resolve()?;
         let guard = self.lock(&target)?;
         let before = self.load(&target)?.unwrap_or_else(AuthDoc::new_document);
@@ -145,6 +145,9 @@ impl Store {
             path: self.path(),
             problem: format!("refusing to write an invalid store: {problem}"),
         })?;
+        // Temp files of writers killed mid-write hold old secrets (a removed key, say): under
+        // the lock no live writer of ours has one open, so the dead ones' files go now.
+        remove_stale_temps(&target, self.lock_timeout);
         let bytes = doc.serialize().map_err(io::Error::other);
         bytes.and_then(|b| write_atomic(&target, &b)).map_err(|e| StoreError::Io {
             path: self.path(),
@@ -154,6 +157,27 @@ impl Store {
         Ok(out)
     }
 
+    /// Remove, under the lock, the temp files that writers killed mid-write left next to
+    /// auth.json (`auth.json.tmp.<pid>.<hex>` of a process that is gone, or older than the lock
+    /// timeout). Returns what was removed; `auth repair` reports it.
+    pub fn clean_temp_files(&self) -> Result<Vec<PathBuf>, StoreError> {
+        if !self.home_exists() {
+            return Ok(Vec::new());
+        }
+        let target = self.resolve()?;
+        // Take the lock (and so maybe create auth.lock) only when there is something to remove.
+        let Ok((dir, name)) = split_target(&target) else { return Ok(Vec::new()) };
+        let prefix = format!("{name}.tmp.");
+        let any = fs::read_dir(&dir)
+            .map(|l| l.flatten().any(|e| e.file_name().to_str().is_some_and(|n| n.starts_with(&prefix))))
+            .unwrap_or(false);
+        if !any {
+            return Ok(Vec::new());
+        }
+        let _guard = self.lock(&target)?;
+        Ok(remove_stale_temps(&target, self.lock_timeout))
+    }
+
     /// `auth repair --force` (§12.8): under the lock, move an invalid or unreadable store aside
     /// to `auth.json.corrupt-<UTC yyyymmddThhmmssZ>` (then `-2`, `-3`, … if taken) and return
     /// the new path. A valid or missing store is never moved (`Ok(None)`).
@@ -161,7 +185,6 @@ impl Store {
         if !self.home_exists() {
             return Ok(None);
         }
-        self.tighten_modes();
         let target = self.resolve()?;
         let _guard = self.lock(&target)?;
         match self.load(&target) {
@@ -201,23 +224,34 @@ impl Store {
             .map_err(|e| self.io_err(&self.home, "cannot create directory", e))
     }
 
-    /// Ruling 22: drop group/other bits from the home (unless it is `/` or the user's home) and
-    /// group/other/execute bits from auth.json. chmod only; a failure changes nothing else, so
-    /// it is ignored (the file may belong to someone else, or live on a filesystem without modes).
-    fn tighten_modes(&self) {
+    /// What is looser than it should be, one line each: a home other users may write to, an
+    /// auth.json (or its symlink target) other users may read. hermes never chmods what it did
+    /// not create (the home may be a shared or sticky directory, the target another tool's
+    /// file); it says so and leaves the fix to the user.
+    pub fn mode_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
         if let Ok(meta) = fs::metadata(&self.home) {
-            let mode = meta.permissions().mode();
-            if meta.is_dir() && mode & 0o077 != 0 && !self.home_is_exempt() {
-                let _ = fs::set_permissions(&self.home, Permissions::from_mode(mode & 0o700));
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.is_dir() && mode & 0o022 != 0 && !self.home_is_exempt() {
+                out.push(format!(
+                    "warning: {} is writable by other users (mode {mode:04o}); hermes leaves it as it is (to fix: chmod 700 {})",
+                    self.home.display(),
+                    self.home.display()
+                ));
             }
         }
         let auth = self.path();
         if let Ok(meta) = fs::metadata(&auth) {
-            let mode = meta.permissions().mode();
-            if meta.is_file() && mode & 0o177 != 0 {
-                let _ = fs::set_permissions(&auth, Permissions::from_mode(mode & 0o600));
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.is_file() && mode & 0o077 != 0 {
+                out.push(format!(
+                    "warning: {} is readable or writable by other users (mode {mode:04o}); it becomes 0600 on hermes's next change (or: chmod 600 {})",
+                    auth.display(),
+                    auth.display()
+                ));
             }
         }
+        out
     }
 
     fn home_is_exempt(&self) -> bool {
@@ -336,6 +370,9 @@ fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = dir.join(format!("{name}.tmp.{}.{}", std::process::id(), hex::encode(rand::random::<[u8; 8]>())));
     // create_new: never reuse a file another process may be writing (or left behind).
     let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    // A root run must not take the store from its owner: the new file gets the owner of the
+    // file it replaces, or of the directory for a first write.
+    crate::files::match_owner(&file, if target.exists() { target } else { &dir });
     let written = (|| {
         // The umask may have narrowed the mode; 0600 is what the store promises.
         file.set_permissions(Permissions::from_mode(0o600))?;
@@ -349,6 +386,47 @@ fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
     }
     sync_dir(&dir);
     Ok(())
+}
+
+/// Remove `<target>.tmp.<pid>.<hex>` files whose writer is gone (no such process) or that are
+/// older than `max_age`. Call only under the store lock. Best effort: a file that cannot be
+/// removed stays, and the write goes on.
+fn remove_stale_temps(target: &Path, max_age: Duration) -> Vec<PathBuf> {
+    let Ok((dir, name)) = split_target(target) else { return Vec::new() };
+    let prefix = format!("{name}.tmp.");
+    let Ok(listing) = fs::read_dir(&dir) else { return Vec::new() };
+    let mut removed = Vec::new();
+    for item in listing.flatten() {
+        let file_name = item.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        let Some((pid, hex)) = rest.split_once('.') else { continue };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            continue;
+        }
+        let Ok(meta) = item.path().symlink_metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        let old = meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age > max_age);
+        if (old || !process_alive(pid)) && fs::remove_file(item.path()).is_ok() {
+            removed.push(item.path());
+        }
+    }
+    if !removed.is_empty() {
+        sync_dir(&dir);
+    }
+    removed
+}
+
+/// Whether a process with this id exists (through `/proc`; where there is none, every writer
+/// counts as alive and only age makes its temp file stale).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }
 
 /// Make a rename durable. Best effort: by now the new file is in place and visible, and some
@@ -518,35 +596,61 @@ mod tests {
     }
 
     #[test]
-    fn loose_modes_are_tightened_by_read() {
+    fn loose_modes_are_reported_never_chmodded_by_a_read() {
         let tmp = tempfile::tempdir().unwrap();
         let home = tmp.path().join("home");
         fs::create_dir(&home).unwrap();
-        fs::set_permissions(&home, Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(&home, Permissions::from_mode(0o1777)).unwrap();
         let store = Store::new(&home);
         fs::write(store.path(), "{}").unwrap();
         fs::set_permissions(store.path(), Permissions::from_mode(0o644)).unwrap();
         let before = fs::read(store.path()).unwrap();
         store.read().unwrap();
-        assert_eq!(mode(&home), 0o700);
-        assert_eq!(mode(&store.path()), 0o600);
+        assert_eq!(fs::metadata(&home).unwrap().permissions().mode() & 0o7777, 0o1777);
+        assert_eq!(mode(&store.path()), 0o644);
         assert_eq!(fs::read(store.path()).unwrap(), before);
-        // Stricter modes are never loosened.
-        fs::set_permissions(store.path(), Permissions::from_mode(0o400)).unwrap();
-        store.read().unwrap();
-        assert_eq!(mode(&store.path()), 0o400);
+        let w = store.mode_warnings();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("mode 1777") && w[1].contains("mode 0644"), "{w:?}");
+        // A write replaces auth.json with a 0600 file; the shared directory keeps its bits.
+        add(&store, "a").unwrap();
+        assert_eq!(mode(&store.path()), 0o600);
+        assert_eq!(fs::metadata(&home).unwrap().permissions().mode() & 0o7777, 0o1777);
     }
 
     #[test]
-    fn user_home_is_not_tightened() {
+    fn temp_files_of_dead_writers_are_removed_under_the_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        let store = Store::new(&home);
+        add(&store, "a").unwrap();
+        // pid 0 is never a process; our own pid is alive and its fresh file stays.
+        let dead = home.join("auth.json.tmp.0.00aa11bb22cc33dd");
+        let live = home.join(format!("auth.json.tmp.{}.00aa11bb22cc33dd", std::process::id()));
+        let other = home.join("auth.json.tmp.notours");
+        for p in [&dead, &live, &other] {
+            fs::write(p, "{\"secret\": \"old\"}").unwrap();
+        }
+        assert_eq!(store.clean_temp_files().unwrap(), vec![dead.clone()]);
+        assert!(!dead.exists() && live.exists() && other.exists());
+        // A write removes them too.
+        fs::write(&dead, "x").unwrap();
+        add(&store, "b").unwrap();
+        assert!(!dead.exists());
+    }
+
+    #[test]
+    fn a_setgid_home_keeps_its_bits() {
         let tmp = tempfile::tempdir().unwrap();
         let home = tmp.path().join("me");
         fs::create_dir(&home).unwrap();
-        fs::set_permissions(&home, Permissions::from_mode(0o755)).unwrap();
-        let store = Store::new(&home).with_user_home(Some(home.clone()));
+        fs::set_permissions(&home, Permissions::from_mode(0o2775)).unwrap();
+        let store = Store::new(&home);
         add(&store, "a").unwrap();
-        assert_eq!(mode(&home), 0o755);
+        store.read().unwrap();
+        assert_eq!(fs::metadata(&home).unwrap().permissions().mode() & 0o7777, 0o2775);
         assert_eq!(mode(&store.path()), 0o600);
+        assert_eq!(store.mode_warnings().len(), 1);
     }
 
     #[test]
@@ -557,6 +661,11 @@ mod tests {
             (b"[]", "top level: expected an object, found an array"),
             (br#"{"version": 99}"#, "version: expected 1, found 99"),
             (br#"{"credential_pool": {"openrouter": [5]}}"#, "credential_pool.openrouter[0]: expected an object"),
+            (
+                br#"{"credential_pool": {"openrouter": [{"id": "a"}]}, "credential_pool": {}}"#,
+                "duplicate key \"credential_pool\"",
+            ),
+            (br#"{"credential_pool": {"x": [{"id": "a", "id": "b"}]}}"#, "duplicate key \"id\" (JSON keeps only"),
             (
                 br#"{"credential_pool": {"openrouter": [{"id": "a"}, {"id": "b"}, {"id": "c", "priority": "high"}]}}"#,
                 "credential_pool.openrouter[2].priority: expected an integer, found \"high\"",
@@ -635,17 +744,18 @@ mod tests {
     }
 
     #[test]
-    fn leftover_temp_file_does_not_matter() {
+    fn leftover_temp_file_does_not_matter_and_the_next_write_removes_it() {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::new(tmp.path());
         add(&store, "a").unwrap();
-        let leftover = tmp.path().join("auth.json.tmp.999.deadbeef");
+        // pid 0 is never a running writer.
+        let leftover = tmp.path().join("auth.json.tmp.0.deadbeef");
         fs::write(&leftover, "{\"half\": ").unwrap();
         assert_eq!(store.read().unwrap().entries("openrouter").len(), 1);
+        assert_eq!(fs::read(&leftover).unwrap(), b"{\"half\": ", "a read leaves it");
         add(&store, "b").unwrap();
         assert_eq!(store.read().unwrap().entries("openrouter").len(), 2);
-        assert_eq!(fs::read(&leftover).unwrap(), b"{\"half\": ");
-        assert_eq!(listing(tmp.path()), ["auth.json", "auth.json.tmp.999.deadbeef", "auth.lock"]);
+        assert_eq!(listing(tmp.path()), ["auth.json", "auth.lock"]);
     }
 
     #[test]

@@ -94,7 +94,12 @@ impl Sealed {
     pub fn write_home_file(&self, name: &str, text: &str) {
         std::fs::create_dir_all(&self.home).unwrap();
         std::fs::set_permissions(&self.home, std::fs::Permissions::from_mode(0o700)).unwrap();
-        std::fs::write(self.home.join(name), text).unwrap();
+        let path = self.home.join(name);
+        std::fs::write(&path, text).unwrap();
+        // As hermes and hermes-agent write them: a store other users cannot read.
+        if name == "auth.json" {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
     }
 
     pub fn pool(&self, key: &str) -> Vec<Value> {

@@ -156,6 +156,11 @@ pub fn check_key(raw: &str) -> Result<Secret> {
     if key.chars().any(char::is_whitespace) {
         return Err(Error::Failed("the key contains whitespace; paste exactly one key".into()));
     }
+    if key.chars().any(char::is_control) {
+        return Err(Error::Failed(
+            "the key contains control characters (an escape sequence?); paste exactly one key".into(),
+        ));
+    }
     Ok(Secret::new(key))
 }
 
@@ -175,6 +180,9 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     if let Some(l) = &args.label {
         if l.trim().is_empty() {
             return Err(Error::Usage("--label is empty".into()));
+        }
+        if l.chars().any(char::is_control) {
+            return Err(Error::Usage("--label contains control characters (an escape, a newline or a tab)".into()));
         }
     }
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && home.ctx().colour_allowed();

@@ -70,7 +70,8 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
         text.push_str(FOOTNOTE);
         text.push('\n');
     }
-    out.out(&text);
+    // Every cell went through `safe_line`; the only escapes left are our own colours.
+    out.out_styled(&text);
     Ok(())
 }
 
@@ -89,15 +90,15 @@ pub fn render_pool(v: &PoolView, now: Epoch, colour: bool) -> String {
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            let id = if e.persisted { e.entry.id.clone() } else { format!("{}*", e.entry.id) };
+            let id = if e.persisted { one_line(&e.entry.id) } else { format!("{}*", one_line(&e.entry.id)) };
             [
                 (i + 1).to_string(),
                 id,
                 one_line(&e.entry.label),
                 e.entry.auth_type.as_str().to_string(),
                 one_line(&e.source_display()),
-                e.masked(),
-                e.status.describe(now),
+                one_line(&e.masked()),
+                one_line(&e.status.describe(now)),
                 e.entry.request_count.to_string(),
                 if marker == Some(i) { "←".to_string() } else { String::new() },
             ]
@@ -109,7 +110,7 @@ pub fn render_pool(v: &PoolView, now: Epoch, colour: bool) -> String {
             *w = (*w).max(width(cell));
         }
     }
-    let mut s = format!("{} ({}, {})\n", v.key, printer::count(n, "credential"), v.strategy.as_str());
+    let mut s = format!("{} ({}, {})\n", one_line(&v.key), printer::count(n, "credential"), v.strategy.as_str());
     let mut push_row = |cells: [&str; 9], style: Option<&console::Style>| {
         let mut line = String::new();
         for (c, (cell, w)) in cells.iter().zip(widths).enumerate() {
@@ -149,13 +150,10 @@ fn width(cell: &str) -> usize {
     }
 }
 
-/// A cell on one line: control characters (a newline or tab in a label another tool wrote)
-/// are shown escaped instead of breaking the table.
+/// A cell on one line: control characters (a newline or tab in a label another tool wrote, an
+/// escape sequence a provider sent) are shown escaped instead of breaking the table.
 fn one_line(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_string();
-    }
-    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+    printer::safe_line(text).into_owned()
 }
 
 /// One entry as `list --json` (and `report --json`) show it.

@@ -6,7 +6,8 @@ use crate::home::Home;
 
 /// Check auth.json, or move an invalid one aside.
 ///
-/// With --force, an invalid store is renamed to auth.json.corrupt-<time> so the next command
+/// Temp files that killed writers left next to auth.json are removed and reported. With --force,
+/// an invalid store is renamed to auth.json.corrupt-<time> so the next command
 /// starts empty. A valid store is never moved.
 ///
 /// Examples:
@@ -21,6 +22,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
+    let removed = home.store.clean_temp_files()?;
+    if !removed.is_empty() {
+        out.err(&format!(
+            "removed {} left by interrupted writes (they may have held old keys)",
+            crate::cli::printer::count(removed.len(), "temp file")
+        ));
+    }
     if !args.force {
         home.store.check()?;
         out.out("ok");

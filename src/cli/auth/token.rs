@@ -31,13 +31,14 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let p = oauth::block_on(oauth::pick_ready(home, &pool))??;
     out.debug(&format!("picked {} {} \"{}\" ({})", p.key, p.id, p.label, p.secret.mask()));
     if args.json {
-        out.json(&json!({
+        let doc = json!({
             "provider": p.key, "id": p.id, "label": p.label, "auth_type": p.auth_type.as_str(),
             "base_url": p.base_url, "secret": p.secret.expose(),
-        }));
+        });
+        out.answer(&serde_json::to_string_pretty(&doc).unwrap_or_default())?;
     } else {
         // The one place a full secret is printed: the user asked for exactly this.
-        out.out(p.secret.expose());
+        out.answer(p.secret.expose())?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@
 //! nothing.
 
 use super::Prompter;
+use crate::cli::printer::safe_line;
 use crate::error::{Error, Result};
 use console::{measure_text_width, truncate_str, Key, Term};
 use dialoguer::theme::{ColorfulTheme, Theme};
@@ -349,23 +350,27 @@ impl Prompter for TermPrompter {
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
     }
 
+    // Prompts and items may quote labels and names from files: they reach the terminal only
+    // through `safe_line`.
     fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Result<usize> {
-        self.choose(prompt, items, default, false)
+        self.choose(&safe_line(prompt), &safe_items(items), default, false)
     }
 
     fn fuzzy_select(&mut self, prompt: &str, items: &[String], default: usize) -> Result<usize> {
-        self.choose(prompt, items, default, true)
+        self.choose(&safe_line(prompt), &safe_items(items), default, true)
     }
 
     fn password(&mut self, prompt: &str) -> Result<String> {
-        self.line(prompt, None, true)
+        self.line(&safe_line(prompt), None, true)
     }
 
     fn input(&mut self, prompt: &str, default: Option<&str>) -> Result<String> {
-        self.line(prompt, default, false)
+        let default = default.map(|d| safe_line(d).into_owned());
+        self.line(&safe_line(prompt), default.as_deref(), false)
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
+        let prompt = &*safe_line(prompt);
         let _raw = RawMode::enter();
         let term = self.term.clone();
         let _cursor = HiddenCursor::new(&term);
@@ -388,4 +393,8 @@ impl Prompter for TermPrompter {
             return Ok(answer);
         }
     }
+}
+
+fn safe_items(items: &[String]) -> Vec<String> {
+    items.iter().map(|i| safe_line(i).into_owned()).collect()
 }
