@@ -50,6 +50,7 @@ impl Home {
         let config = Config::load(&dir)?;
         let dotenv = DotEnv::load(&dir.join(".env"))?;
         let mut warnings = dotenv.warnings.clone();
+        warnings.extend(config.warnings.iter().map(|w| format!("warning: {}: {w}", config.path.display())));
         warnings.extend(providers::duplicate_slug_warnings(&config.custom_refs()));
         let mut store = Store::new(dir.clone()).with_user_home(ctx.user_home());
         if let Some(secs) = ctx.var(vars::TEST_LOCK_TIMEOUT).and_then(|v| v.parse::<f64>().ok()) {

@@ -69,6 +69,9 @@ pub struct Config {
     pub fallback_providers: Option<Vec<FallbackEntry>>,
     pub fallback_model: Option<FallbackEntry>,
     pub custom_providers: Vec<CustomProvider>,
+    /// Problems with parts hermes can do without (an unreadable fallback chain), one line each,
+    /// without the file name.
+    pub warnings: Vec<String>,
 }
 
 impl Config {
@@ -289,17 +292,20 @@ fn read_config(root: &Value) -> Result<Config, String> {
         Some(other) => return Err(format!("model: expected a mapping or a string, found {}", kind(other))),
     }
 
+    // The fallback chain is read leniently: a shape hermes cannot use is warned about and
+    // ignored, so commands that never use the chain (list, add, token) keep working.
     if let Some(v) = get(root, "fallback_providers") {
-        let list = as_list(v, "fallback_providers")?;
-        let mut entries = Vec::with_capacity(list.len());
-        for (i, item) in list.iter().enumerate() {
-            entries.push(read_fallback(item, &format!("fallback_providers[{i}]"))?);
+        match read_fallbacks(v, "fallback_providers", 0) {
+            Ok(entries) => config.fallback_providers = Some(entries),
+            Err(problem) => config.warnings.push(format!("{problem}; the fallback_providers chain is ignored")),
         }
-        config.fallback_providers = Some(entries);
     }
 
     if let Some(v) = get(root, "fallback_model") {
-        config.fallback_model = Some(read_fallback(v, "fallback_model")?);
+        match read_fallback(v, "fallback_model") {
+            Ok(entry) => config.fallback_model = Some(entry),
+            Err(problem) => config.warnings.push(format!("{problem}; fallback_model is ignored")),
+        }
     }
 
     if let Some(v) = get(root, "custom_providers") {
@@ -316,6 +322,23 @@ fn read_config(root: &Value) -> Result<Config, String> {
     }
 
     Ok(config)
+}
+
+/// `fallback_providers` in every shape hermes-agent accepts: a list of steps; a single mapping
+/// (one step); or a string holding such a list or mapping, as `hermes config set
+/// fallback_providers '[...]'` of hermes-agent writes it.
+fn read_fallbacks(v: &Value, path: &str, depth: u8) -> Result<Vec<FallbackEntry>, String> {
+    match v {
+        Value::Sequence(list) => {
+            list.iter().enumerate().map(|(i, item)| read_fallback(item, &format!("{path}[{i}]"))).collect()
+        }
+        Value::Mapping(_) => Ok(vec![read_fallback(v, path)?]),
+        Value::String(text) if depth == 0 => match serde_yaml::from_str::<Value>(text) {
+            Ok(inner @ (Value::Sequence(_) | Value::Mapping(_))) => read_fallbacks(&inner, path, 1),
+            _ => Err(format!("{path}: expected a list of steps, found a string that does not hold one")),
+        },
+        other => Err(format!("{path}: expected a list of steps, found {}", kind(other))),
+    }
 }
 
 fn read_fallback(v: &Value, path: &str) -> Result<FallbackEntry, String> {
@@ -446,14 +469,6 @@ mod tests {
             ("model: [a]\n", "model: expected a mapping or a string, found a list"),
             ("model:\n  provider: {a: b}\n", "model.provider: expected a string, found a mapping"),
             ("model:\n  api_key: 12345\n", "model.api_key: expected a string, found a number"),
-            ("fallback_providers: {a: b}\n", "fallback_providers: expected a list, found a mapping"),
-            (
-                "fallback_providers:\n  - provider: a\n    model: b\n  - model: {x: y}\n",
-                "fallback_providers[1].model: expected a string, found a mapping",
-            ),
-            ("fallback_providers:\n  - [a]\n", "fallback_providers[0]: expected a mapping, found a list"),
-            ("fallback_model: [a]\n", "fallback_model: expected a mapping, found a list"),
-            ("fallback_model:\n  key_env: true\n", "fallback_model.key_env: expected a string, found a boolean"),
             ("custom_providers: x\n", "custom_providers: expected a list, found a string"),
             ("custom_providers:\n  - base_url: http://x\n", "custom_providers[0]: missing name"),
             ("custom_providers:\n  - name: '  '\n    base_url: http://x\n", "custom_providers[0]: missing name"),
@@ -467,6 +482,40 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(problem(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn fallback_chains_in_every_shape_hermes_agent_accepts() {
+        // One mapping is one step.
+        let c = load_text("fallback_providers: {provider: anthropic, model: claude-sonnet-4}\n").unwrap();
+        let fb = c.fallback_providers.unwrap();
+        assert_eq!(fb.len(), 1);
+        assert_eq!((fb[0].provider.as_deref(), fb[0].model.as_deref()), (Some("anthropic"), Some("claude-sonnet-4")));
+        assert!(c.warnings.is_empty());
+        // A string holding a list (hermes-agent's `config set` writes JSON text).
+        let c = load_text(
+            "fallback_providers: '[{\"provider\": \"openrouter\", \"model\": \"m1\"}, {\"provider\": \"nous\", \"model\": \"m2\"}]'\n",
+        )
+        .unwrap();
+        let fb = c.fallback_providers.unwrap();
+        assert_eq!(fb.iter().map(|f| f.provider.clone().unwrap()).collect::<Vec<_>>(), ["openrouter", "nous"]);
+        // Anything else is warned about and ignored; the file still loads.
+        for (text, want) in [
+            ("fallback_providers: just-a-name\n", "fallback_providers: expected a list of steps, found a string"),
+            ("fallback_providers: 3\n", "fallback_providers: expected a list of steps, found a number"),
+            ("fallback_providers:\n  - [a]\n", "fallback_providers[0]: expected a mapping, found a list"),
+            (
+                "fallback_providers:\n  - provider: a\n    model: b\n  - model: {x: y}\n",
+                "fallback_providers[1].model: expected a string, found a mapping",
+            ),
+            ("fallback_model: [a]\n", "fallback_model: expected a mapping, found a list"),
+            ("fallback_model:\n  key_env: true\n", "fallback_model.key_env: expected a string, found a boolean"),
+        ] {
+            let c = load_text(text).unwrap();
+            assert!(c.fallback_providers.is_none() && c.fallback_model.is_none(), "{text:?}");
+            assert_eq!(c.warnings.len(), 1, "{text:?}");
+            assert!(c.warnings[0].starts_with(want), "{text:?}: {}", c.warnings[0]);
         }
     }
 

@@ -207,7 +207,9 @@ fn exhausted(
         status: LastStatus::Exhausted,
         at: now,
         code: Some(code),
-        reason: Some(reason.map_or_else(|| status::class_word(Some(code), None).to_string(), str::to_string)),
+        // What the provider said, or nothing: a class word here would be shown twice by
+        // hermes-agent, next to its own ("rate-limited rate-limited (429)").
+        reason: reason.map(str::to_string),
         message: clean_message(entry, message),
         reset_at: Some(until),
         streak,
@@ -221,9 +223,7 @@ fn dead(entry: &Entry, code: Option<i64>, reason: Option<&str>, message: Option<
         status: LastStatus::Dead,
         at: now,
         code,
-        reason: Some(
-            reason.map_or_else(|| status::class_word(code, Some("refresh_failed")).to_string(), str::to_string),
-        ),
+        reason: reason.map(str::to_string),
         message: clean_message(entry, message),
         reset_at: None,
         streak: None,
@@ -298,7 +298,7 @@ mod tests {
         }
         let e = parse(&m);
         assert_eq!(e.last_status, Some(LastStatus::Exhausted));
-        assert_eq!(e.last_error_reason.as_deref(), Some("rate-limited"));
+        assert_eq!(e.last_error_reason.as_deref(), None, "no reason given, none stored");
     }
 
     #[test]
@@ -340,8 +340,8 @@ mod tests {
         ));
         let mk = decide(&e, &http(429, None), false, NOW);
         assert_eq!(set_of(&mk).streak, Some(1));
-        // … and keeps its 60 s deadline (NOW + 30) only when that is later: here it is not.
-        assert_eq!(set_of(&mk).reset_at, Some(NOW + 60.0));
+        // … and keeps hermes-agent's deadline (its flat hour: NOW - 30 + 3600), the later one.
+        assert_eq!(set_of(&mk).reset_at, Some(NOW - 30.0 + 3600.0));
     }
 
     #[test]
@@ -372,7 +372,7 @@ mod tests {
                 false,
                 LastStatus::Exhausted,
                 Some(429),
-                "rate-limited",
+                "",
                 Some(NOW + 120.0),
                 Some(1),
             ),
@@ -382,7 +382,7 @@ mod tests {
                 true,
                 LastStatus::Exhausted,
                 Some(429),
-                "rate-limited",
+                "",
                 Some(NOW + 60.0),
                 Some(1),
             ),
@@ -392,7 +392,7 @@ mod tests {
                 true,
                 LastStatus::Exhausted,
                 Some(429),
-                "rate-limited",
+                "",
                 Some(NOW + 900.0),
                 Some(1),
             ),
@@ -402,7 +402,7 @@ mod tests {
                 false,
                 LastStatus::Exhausted,
                 Some(429),
-                "rate-limited",
+                "",
                 Some(NOW + MAX_HINT_SECS),
                 Some(1),
             ),
@@ -412,7 +412,7 @@ mod tests {
                 false,
                 LastStatus::Exhausted,
                 Some(429),
-                "rate-limited",
+                "",
                 Some(NOW + 60.0),
                 Some(1),
             ),
@@ -426,24 +426,15 @@ mod tests {
                 Some(NOW + 3600.0),
                 None,
             ),
-            ("402 sole", h(402, "", None), true, LastStatus::Exhausted, Some(402), "billing", Some(NOW + 3600.0), None),
-            (
-                "403 sole",
-                h(403, "", None),
-                true,
-                LastStatus::Exhausted,
-                Some(403),
-                "forbidden",
-                Some(NOW + 3600.0),
-                None,
-            ),
+            ("402 sole", h(402, "", None), true, LastStatus::Exhausted, Some(402), "", Some(NOW + 3600.0), None),
+            ("403 sole", h(403, "", None), true, LastStatus::Exhausted, Some(403), "", Some(NOW + 3600.0), None),
             (
                 "402 hint",
                 h(402, "", Some(NOW + 10.0)),
                 false,
                 LastStatus::Exhausted,
                 Some(402),
-                "billing",
+                "",
                 Some(NOW + 10.0),
                 None,
             ),
@@ -457,23 +448,14 @@ mod tests {
                 Some(NOW + 300.0),
                 None,
             ),
-            (
-                "401 sole",
-                h(401, "", None),
-                true,
-                LastStatus::Exhausted,
-                Some(401),
-                "auth failed",
-                Some(NOW + 60.0),
-                None,
-            ),
+            ("401 sole", h(401, "", None), true, LastStatus::Exhausted, Some(401), "", Some(NOW + 60.0), None),
             (
                 "401 sole hint",
                 h(401, "", Some(NOW + 200.0)),
                 true,
                 LastStatus::Exhausted,
                 Some(401),
-                "auth failed",
+                "",
                 Some(NOW + 200.0),
                 None,
             ),
@@ -514,7 +496,8 @@ mod tests {
                 status,
                 at: NOW,
                 code,
-                reason: Some(reason.to_string()),
+                // No reason from the provider: nothing is stored (no class word).
+                reason: Some(reason.to_string()).filter(|r| !r.is_empty()),
                 message: None,
                 reset_at,
                 streak,
@@ -668,7 +651,7 @@ mod tests {
             false,
             NOW,
         );
-        assert_eq!((set_of(&d).reason.as_deref(), set_of(&d).message.as_deref()), (Some("billing"), None));
+        assert_eq!((set_of(&d).reason.as_deref(), set_of(&d).message.as_deref()), (None, None));
     }
 
     #[test]

@@ -82,7 +82,9 @@ pub fn deadline(entry: &Entry) -> Option<Epoch> {
     let at = entry.last_status_at?;
     let ttl = match entry.last_error_code {
         Some(401) => TTL_401,
-        Some(429) => ladder_step(entry.rate_limit_streak.unwrap_or(1)),
+        // A 429 mark without a streak was written by hermes-agent (hermes always stores both
+        // the deadline and the streak): honour the flat hour it benches such a key for.
+        Some(429) => entry.rate_limit_streak.map_or(TTL_DEFAULT, ladder_step),
         _ => TTL_DEFAULT,
     };
     Some(at + ttl)
@@ -270,8 +272,15 @@ mod tests {
                 Status::Cooling { class: "billing", reason: None, code: Some(402), until: NOW + 10.0 },
             ),
             (
-                "hermes-agent 429 ten minutes ago, no reset_at: 60 s passed",
+                "hermes-agent 429 ten minutes ago, no reset_at: its hour is not over",
                 json!({"id": "a", "last_status": "exhausted", "last_status_at": NOW - 600.0, "last_error_code": 429,
+                       "last_error_reset_at": null}),
+                plain.clone(),
+                Status::Cooling { class: "rate-limited", reason: None, code: Some(429), until: NOW + 3000.0 },
+            ),
+            (
+                "hermes-agent 429 an hour ago, no reset_at: usable",
+                json!({"id": "a", "last_status": "exhausted", "last_status_at": NOW - 3600.0, "last_error_code": 429,
                        "last_error_reset_at": null}),
                 plain.clone(),
                 Status::Ok,
@@ -376,7 +385,8 @@ mod tests {
             (json!({"id": "a"}), None),
             (json!({"id": "a", "last_error_reset_at": 5.0, "last_status_at": 1.0}), Some(5.0)),
             (json!({"id": "a", "last_status_at": 100.0, "last_error_code": 401}), Some(400.0)),
-            (json!({"id": "a", "last_status_at": 100.0, "last_error_code": 429}), Some(160.0)),
+            // hermes-agent's 429 mark (no streak, no reset time): its flat hour.
+            (json!({"id": "a", "last_status_at": 100.0, "last_error_code": 429}), Some(3700.0)),
             (json!({"id": "a", "last_status_at": 100.0, "last_error_code": 429, "rate_limit_streak": 2}), Some(400.0)),
             (json!({"id": "a", "last_status_at": 100.0, "last_error_code": 429, "rate_limit_streak": 4}), Some(3700.0)),
             (

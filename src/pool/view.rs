@@ -40,6 +40,8 @@ pub struct ViewEntry {
     pub persisted: bool,
     stored_pos: Option<usize>,
     pub owned: bool,
+    /// A borrowed entry whose source is in `suppressed_sources`: never selectable.
+    pub suppressed: bool,
     /// The live secret: the stored token for owned entries, the source's value for borrowed ones.
     pub secret: Option<Secret>,
     pub status: Status,
@@ -80,8 +82,13 @@ impl ViewEntry {
 
     /// Recompute the status from `entry`, which must already match `map`.
     fn recompute(&mut self, pool_key: &str, now: Epoch) {
-        let missing =
-            if self.owned || self.secret.is_some() { None } else { Some(Sources::missing_detail(&self.entry.source)) };
+        let missing = if self.suppressed {
+            Some(format!("{} was removed from hermes (suppressed)", self.entry.source))
+        } else if self.owned || self.secret.is_some() {
+            None
+        } else {
+            Some(Sources::missing_detail(&self.entry.source))
+        };
         let (input, refreshable, read_only) = status_input(pool_key, &self.entry, self.secret.as_ref(), missing, now);
         self.status = status::compute(&self.entry, &input, now);
         self.refreshable = refreshable;
@@ -270,7 +277,10 @@ impl PoolView {
                     continue;
                 }
             }
-            let cand = candidates.iter().find(|c| c.source == e.source);
+            // A source the user removed stays removed, even when another tool saved its entry
+            // again (hermes-agent re-saves `env:*` rows): it is shown, never handed out.
+            let is_suppressed = !owned && suppressed.contains(&e.source);
+            let cand = candidates.iter().find(|c| c.source == e.source).filter(|_| !is_suppressed);
             // Whether `map` may now differ from the `e` parsed from it.
             let mut edited = false;
             let secret = if owned {
@@ -310,6 +320,7 @@ impl PoolView {
                 persisted: true,
                 stored_pos: Some(pos),
                 owned,
+                suppressed: is_suppressed,
                 secret,
                 status: Status::Ok,
                 refreshable: false,
@@ -360,6 +371,7 @@ impl PoolView {
                 persisted: false,
                 stored_pos: None,
                 owned,
+                suppressed: false,
                 secret: Some(c.secret.clone()),
                 status: Status::Ok,
                 refreshable: false,
