@@ -10,7 +10,7 @@ pub fn markdown() -> String {
     let mut out = String::from(
         "# CLI reference\n\n\
          Generated from the clap definitions (`src/cli`); `cargo test` fails when this file and the\n\
-         code disagree. Regenerate with `UPDATE_DOCS=1 cargo test --test docs_drift`.\n",
+         code disagree. Regenerate with `UPDATE_DOCS=1 cargo test --test it docs_drift`.\n",
     );
     walk(&root, "hermes", &mut out);
     out

@@ -4,8 +4,7 @@
 //! Keys are sent only after the prompt they answer is on screen: a widget switches the terminal
 //! to raw mode before drawing, so a key sent earlier could still be read in cooked mode.
 
-mod common;
-use common::*;
+use crate::common::*;
 use rexpect::process::wait::WaitStatus;
 use rexpect::reader::Options;
 use rexpect::session::{spawn_with_options, PtySession};
@@ -18,18 +17,15 @@ const ENTER: &str = "\r";
 
 /// `hermes <args>` on a pty with the sealed environment (plus a TERM, which the widgets need).
 fn spawn(s: &Sealed, args: &[&str]) -> PtySession {
-    spawn_cmd(s, Command::new(env!("CARGO_BIN_EXE_hermes")).args(args))
+    let mut c = s.process();
+    c.args(args);
+    spawn_cmd(c)
 }
 
-fn spawn_cmd(s: &Sealed, c: &mut Command) -> PtySession {
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &s.user_home)
-        .env("HERMES_HOME", &s.home)
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .env("HERMES_TEST_NOW", format!("{}", s.now));
-    let c = std::mem::replace(c, Command::new("true"));
+/// `c` (built from the sealed environment) on a pty, plus a TERM, which the widgets need; a
+/// terminal has no COLUMNS variable, it has a size.
+fn spawn_cmd(mut c: Command) -> PtySession {
+    c.env("TERM", "xterm").env_remove("COLUMNS");
     spawn_with_options(c, Options { timeout_ms: Some(10_000), strip_ansi_escape_codes: false }).expect("spawn on a pty")
 }
 
@@ -169,7 +165,9 @@ fn ctrl_c_in_the_middle_of_an_add_exits_130_writes_nothing_and_restores_the_term
     // rexpect turns echo off on its pty; turn it back on, as on a real terminal, so that an
     // echoed key would show, then print the terminal's mode after hermes has exited.
     let script = r#"stty echo; "$0" auth; code=$?; stty -a; echo "exit=$code""#;
-    let mut p = spawn_cmd(&s, Command::new("sh").args(["-c", script, env!("CARGO_BIN_EXE_hermes")]));
+    let mut sh = s.sealed_command("sh");
+    sh.args(["-c", script, env!("CARGO_BIN_EXE_hermes")]);
+    let mut p = spawn_cmd(sh);
     expect(&mut p, "Quit");
     send(&mut p, ENTER);
     expect(&mut p, "kimi-coding");

@@ -4,7 +4,8 @@
 //! The concurrency test talks to a wiremock server over real HTTP; the others use the scripted
 //! transport so each answer can depend on the credential that sent it.
 
-use hermes::context::{Context, FixedClock, RecordingSleeper};
+use crate::common::{Sealed, T0};
+use hermes::context::{FixedClock, RecordingSleeper};
 use hermes::home::{Home, PoolRef};
 use hermes::ops;
 use hermes::pool::entry;
@@ -17,15 +18,11 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tempfile::TempDir;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// 2026-07-01T09:00:00Z
-const T0: f64 = 1_782_896_400.0;
-
 struct Env {
-    _dir: TempDir,
+    _sealed: Sealed,
     home: Arc<Home>,
     sleeper: RecordingSleeper,
     _clock: FixedClock,
@@ -38,21 +35,17 @@ fn env(config: &str, auth: Option<Value>) -> Env {
 
 /// [`env`] with extra environment variables.
 fn env_with(config: &str, auth: Option<Value>, extra: &[(&str, &str)]) -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let hermes_home = dir.path().join(".hermes");
-    std::fs::create_dir_all(&hermes_home).unwrap();
-    std::fs::write(hermes_home.join("config.yaml"), config).unwrap();
+    let mut s = Sealed::new();
+    s.write_home_file("config.yaml", config);
     if let Some(a) = auth {
-        std::fs::write(hermes_home.join("auth.json"), serde_json::to_string_pretty(&a).unwrap()).unwrap();
+        s.write_auth(&a);
     }
-    let mut vars = vec![
-        ("HOME".to_string(), dir.path().to_str().unwrap().to_string()),
-        ("HERMES_HOME".to_string(), hermes_home.to_str().unwrap().to_string()),
-    ];
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let (ctx, clock, sleeper) = Context::for_test(vars, T0);
+    for (k, v) in extra {
+        s.var(k, v);
+    }
+    let (ctx, clock, sleeper) = s.context();
     let home = Arc::new(Home::open(ctx).unwrap());
-    Env { _dir: dir, home, sleeper, _clock: clock }
+    Env { _sealed: s, home, sleeper, _clock: clock }
 }
 
 fn custom_config(base_url: &str, extra: &str) -> String {

@@ -2,11 +2,9 @@
 //! 91): Anthropic PKCE (pasted code and local callback), Codex and Nous device codes (pending,
 //! slow_down, expiry, denial), and a second login to the same account.
 
-mod common;
-mod oauth_support;
+use crate::common::*;
+use crate::oauth_support::*;
 use base64::Engine;
-use common::*;
-use oauth_support::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::time::Duration;

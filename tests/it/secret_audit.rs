@@ -4,8 +4,7 @@
 //! holding secrets stay 0600 and the home 0700 after every command. A forced panic does not
 //! leak its payload either.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 const STORE_KEY: &str = "sk-or-v1-STORE-aaaa-1111-secret";

@@ -2,8 +2,7 @@
 //! lock: the provider already rotated the refresh token, so dropping the new tokens would leave a
 //! spent token in the entry and lose the login on its next use.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::time::Duration;
 use wiremock::matchers::{method, path};

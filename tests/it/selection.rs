@@ -1,7 +1,6 @@
 //! Strategies across processes: every pick is a transaction on disk.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn entry(id: &str, prio: i64, key: &str, count: i64) -> serde_json::Value {

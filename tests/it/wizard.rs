@@ -1,6 +1,7 @@
 //! The wizard (bare `hermes auth`) and `hermes setup`, in-process with a scripted prompter:
 //! every path, each checked against the resulting auth.json and config.yaml and the messages.
 
+use crate::common::{Sealed, T0};
 use hermes::cli::printer::{Captured, Printer};
 use hermes::cli::prompt::{Answer, ScriptedPrompter};
 use hermes::cli::{setup, wizard};
@@ -9,17 +10,13 @@ use hermes::error::Error;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-/// 2026-07-01T09:00:00Z
-const T0: f64 = 1_782_896_400.0;
 const K1: &str = "sk-or-v1-aaaa1111";
 const K2: &str = "sk-or-v1-bbbb2222";
 
-/// A temp user home with `.hermes` inside; nothing from the host environment.
+/// The sealed home of [`Sealed`], driven in-process.
 struct Fx {
-    _dir: tempfile::TempDir,
-    user: PathBuf,
+    s: Sealed,
     home: PathBuf,
-    vars: Vec<(String, String)>,
 }
 
 struct Run {
@@ -43,23 +40,18 @@ impl Run {
 
 impl Fx {
     fn new() -> Fx {
-        let dir = tempfile::tempdir().unwrap();
-        let user = dir.path().join("user");
-        std::fs::create_dir_all(&user).unwrap();
-        let home = user.join(".hermes");
-        Fx { _dir: dir, user, home, vars: Vec::new() }
+        let s = Sealed::new();
+        let home = s.home.clone();
+        Fx { s, home }
     }
 
     fn var(mut self, k: &str, v: &str) -> Fx {
-        self.vars.push((k.into(), v.into()));
+        self.s.var(k, v);
         self
     }
 
     fn ctx(&self) -> Context {
-        let mut vars = self.vars.clone();
-        vars.push(("HOME".into(), self.user.display().to_string()));
-        vars.push(("HERMES_HOME".into(), self.home.display().to_string()));
-        Context::for_test(vars, T0).0
+        self.s.context().0
     }
 
     fn write(&self, name: &str, text: &str) {

@@ -11,9 +11,7 @@
 //! timeout of the child, and everything else about the lock path (the poll loop, the message,
 //! the exit code, leaving auth.json untouched) is the same code the 15 s default runs.
 
-mod common;
-use common::*;
-use hermes::context::Context;
+use crate::common::*;
 use hermes::home::Home;
 use hermes::ops;
 use hermes::pool::cooldown::Outcome;
@@ -317,9 +315,7 @@ fn three_simultaneous_reports_all_land() {
 fn stale_loader_marks_without_losing_a_concurrent_add() {
     let s = Sealed::new();
     s.add_key("openrouter", "sk-or-v1-process-a-0123456789", Some("a-key"));
-    let vars =
-        [("HOME", s.user_home.to_string_lossy().into_owned()), ("HERMES_HOME", s.home.to_string_lossy().into_owned())];
-    let (ctx, _clock, _sleeper) = Context::for_test(vars, T0);
+    let (ctx, _clock, _sleeper) = s.context();
     let home = Home::open(ctx).unwrap();
     let pool = home.pool("openrouter").unwrap();
 

@@ -2,8 +2,7 @@
 //! (scenario 69); a 401 that persists benches the entry for 5 min and rotates (scenario 70); an
 //! entry inside the refresh skew is refreshed before the request is sent.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -8,8 +8,7 @@
 //! Documents are compared as serialised text of an order-preserving tree: `serde_json`'s map
 //! equality ignores key order even with `preserve_order`, the text does not.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Map, Value};
 
 /// The pinned clock (`T0`) as every write stamps it.

@@ -2,8 +2,7 @@
 //! prompt, never hang, and name the flags to use; `setup --no-input` does the work of the
 //! prompts from flags alone.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 /// Run with stdin a pipe (not a terminal) and a hard timeout: a prompt would hang here.

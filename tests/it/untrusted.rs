@@ -4,8 +4,7 @@
 //! files, overflowing counts, a read-only home, an undelivered answer and a key typed where an
 //! argument was expected.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -237,15 +236,6 @@ fn escapes_in_labels_names_and_provider_text_never_reach_the_terminal() {
     assert_eq!(e["last_error_reason"], "]0;x [2J");
 }
 
-/// `true` for root: permission checks do not apply to it.
-fn running_as_root(dir: &Path) -> bool {
-    let probe = dir.join(".uid-probe");
-    std::fs::write(&probe, "").unwrap();
-    let uid = std::fs::metadata(&probe).unwrap().uid();
-    std::fs::remove_file(&probe).unwrap();
-    uid == 0
-}
-
 #[test]
 fn a_read_never_changes_modes_and_shared_bits_survive_writes() {
     for dir_mode in [0o1777, 0o2775] {
@@ -315,7 +305,7 @@ fn a_duplicate_key_is_an_invalid_store() {
 #[test]
 fn a_root_write_keeps_the_owner_of_the_store() {
     let s = Sealed::new();
-    if !running_as_root(s.dir.path()) {
+    if !s.is_root() {
         eprintln!("skipped a_root_write_keeps_the_owner_of_the_store: needs root");
         return;
     }
@@ -419,26 +409,9 @@ fn a_read_only_home_says_permission_denied() {
     let s = Sealed::new();
     s.add_key("openrouter", K_OWNED, None);
     std::fs::remove_file(s.home.join("auth.lock")).unwrap();
-    let root = running_as_root(s.dir.path());
-    for d in [s.dir.path(), s.user_home.as_path()] {
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
     std::fs::set_permissions(&s.home, std::fs::Permissions::from_mode(0o555)).unwrap();
     std::fs::set_permissions(s.auth_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
-    // Root ignores modes: then the command runs as nobody.
-    let mut c = if root {
-        let mut w = std::process::Command::new("setpriv");
-        w.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(env!("CARGO_BIN_EXE_hermes"));
-        w
-    } else {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hermes"))
-    };
-    c.env_clear();
-    for (k, v) in s.process().get_envs() {
-        if let Some(v) = v {
-            c.env(k, v);
-        }
-    }
+    let mut c = s.unprivileged();
     let o =
         Out::from(c.args(["auth", "remove", "openrouter", "1"]).stdin(std::process::Stdio::null()).output().unwrap());
     std::fs::set_permissions(&s.home, std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -483,4 +456,27 @@ fn a_key_typed_as_an_argument_is_masked_in_the_usage_error() {
     let o = s.run(&["auth", "lst"]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("lst"), "{}", o.stderr);
+}
+
+#[test]
+fn an_unreadable_store_is_an_error_never_an_empty_store() {
+    let s = Sealed::new();
+    s.add_key("openrouter", K_OWNED, None);
+    let before = std::fs::read(s.auth_path()).unwrap();
+    // The home is open to the unprivileged user, auth.json is not.
+    std::fs::remove_file(s.home.join("auth.lock")).unwrap();
+    std::fs::set_permissions(&s.home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(s.auth_path(), std::fs::Permissions::from_mode(0o000)).unwrap();
+    for (args, stdin) in [(vec!["auth", "list"], ""), (vec!["auth", "add", "openrouter", "--api-key", "-"], K_ENV)] {
+        let mut c = s.unprivileged();
+        c.args(&args).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+        let mut child = c.stderr(std::process::Stdio::piped()).spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
+        let o = Out::from(child.wait_with_output().unwrap());
+        assert_eq!(o.code, 1, "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains("auth.json") && o.stderr.contains("cannot read"), "{}", o.stderr);
+    }
+    std::fs::set_permissions(s.auth_path(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(&s.home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(std::fs::read(s.auth_path()).unwrap(), before, "nothing wrote over it");
 }

@@ -3,8 +3,7 @@
 //! gave none. The auth.json fixtures under `tests/fixtures/hermes-agent-0.19/` were written by
 //! the real hermes-agent 0.19.0 (`regenerate.sh` there rebuilds them).
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};

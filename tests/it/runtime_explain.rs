@@ -1,8 +1,7 @@
 //! `hermes auth explain` and `hermes auth simulate` in a sealed home: both only read the store
 //! (byte-identical afterwards, nothing created) and tell the same story the runtime acts out.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 const KA: &str = "sk-or-v1-aaaa1111";
 const KB: &str = "sk-or-v1-bbbb2222";

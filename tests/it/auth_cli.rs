@@ -1,8 +1,7 @@
 //! `hermes auth add/list/remove/reset/token/report/repair` end to end in a sealed home:
 //! stdout, stderr, exit code and the resulting auth.json checked together.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 const K1: &str = "sk-or-v1-aaaa1111";

@@ -3,10 +3,8 @@
 //! in flight never holds the store lock, so `list` and `add` in other processes do not wait for
 //! it; a process that finds the grant rotated while it waited adopts the new tokens.
 
-mod common;
-mod oauth_support;
-use common::*;
-use oauth_support::*;
+use crate::common::*;
+use crate::oauth_support::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{body_partial_json, method, path};

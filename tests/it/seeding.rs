@@ -1,8 +1,7 @@
 //! Seeding from the environment, `.env` and config.yaml; borrowed entries keep only a
 //! fingerprint on disk; suppression.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 const ENVKEY: &str = "sk-or-v1-env0000aaaa";

@@ -9,8 +9,7 @@
 //! `add` exited 0 (and every entry it held before), and that the pick counters are neither lost
 //! nor invented. Temp files that killed writers leave behind must not matter to anything.
 
-mod common;
-use common::*;
+use crate::common::*;
 use hermes::store::AuthDoc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

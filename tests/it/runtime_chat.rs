@@ -5,8 +5,7 @@
 //! Sleeps are recorded, not waited (`HERMES_TEST_NO_SLEEP`), and show in the `-v` trail as
 //! `sleep N ms`; tests that assert "no sleep" also run without the hook and time the run.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{header, method, path};

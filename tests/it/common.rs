@@ -45,22 +45,66 @@ impl Sealed {
         Command::from_std(self.process())
     }
 
+    /// The whole environment of a sealed run: temp HOME and HERMES_HOME, NO_COLOR, COLUMNS, the
+    /// pinned clock and recorded sleeps, then the variables the test set (which win). Process,
+    /// pty and in-process tests all start from this list.
+    pub fn env(&self) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        env.insert("PATH".to_string(), std::env::var("PATH").unwrap_or_default());
+        env.insert("HOME".to_string(), self.user_home.display().to_string());
+        env.insert("HERMES_HOME".to_string(), self.home.display().to_string());
+        env.insert("NO_COLOR".to_string(), "1".to_string());
+        env.insert("COLUMNS".to_string(), "200".to_string());
+        env.insert("HERMES_TEST_NOW".to_string(), format!("{}", self.now));
+        env.insert("HERMES_TEST_NO_SLEEP".to_string(), "1".to_string());
+        env.extend(self.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env
+    }
+
+    /// `program` with a cleared environment plus [`Sealed::env`].
+    pub fn sealed_command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut c = std::process::Command::new(program);
+        c.env_clear().envs(self.env());
+        c
+    }
+
     /// The hermes binary as a plain [`std::process::Command`] with the same sealed environment,
     /// for tests that spawn several children at once (or kill one) instead of waiting on each.
     pub fn process(&self) -> std::process::Command {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_hermes"));
-        c.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", &self.user_home)
-            .env("HERMES_HOME", &self.home)
-            .env("NO_COLOR", "1")
-            .env("COLUMNS", "200")
-            .env("HERMES_TEST_NOW", format!("{}", self.now))
-            .env("HERMES_TEST_NO_SLEEP", "1");
-        for (k, v) in &self.vars {
-            c.env(k, v);
+        self.sealed_command(env!("CARGO_BIN_EXE_hermes"))
+    }
+
+    /// The hermes binary as an unprivileged user. Root ignores permission bits, so where the
+    /// tests run as root (CI does) the command runs as `nobody` through `setpriv`, and the temp
+    /// directories above the home are opened to it; elsewhere it is [`Sealed::process`].
+    pub fn unprivileged(&self) -> std::process::Command {
+        if !self.is_root() {
+            return self.process();
         }
+        for d in [self.dir.path(), self.user_home.as_path()] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let mut c = self.sealed_command("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_hermes")]);
         c
+    }
+
+    /// Whether the tests run as root (a file we create is owned by uid 0).
+    pub fn is_root(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let probe = self.dir.path().join(".uid-probe");
+        std::fs::write(&probe, "").unwrap();
+        let uid = std::fs::metadata(&probe).unwrap().uid();
+        std::fs::remove_file(&probe).unwrap();
+        uid == 0
+    }
+
+    /// An in-process [`hermes::context::Context`] over the same environment, with a fixed clock
+    /// at [`Sealed::now`] and a recording sleeper.
+    pub fn context(
+        &self,
+    ) -> (hermes::context::Context, hermes::context::FixedClock, hermes::context::RecordingSleeper) {
+        hermes::context::Context::for_test(self.env(), self.now)
     }
 
     /// `hermes <args>` with empty stdin.

@@ -1,9 +1,8 @@
 //! Completions and man pages come from the clap definitions; every command's help has an
 //! Examples section.
 
-mod common;
+use crate::common::*;
 use clap::CommandFactory;
-use common::*;
 
 #[test]
 fn completions_for_each_shell() {

@@ -1,5 +1,5 @@
 //! docs/cli.md is generated from the clap definitions; this test fails when they drift.
-//! `UPDATE_DOCS=1 cargo test --test docs_drift` rewrites the file.
+//! `UPDATE_DOCS=1 cargo test --test it docs_drift` rewrites the file.
 
 #[test]
 fn cli_reference_matches_the_code() {
@@ -12,6 +12,6 @@ fn cli_reference_matches_the_code() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         have == want,
-        "docs/cli.md is out of date with src/cli; regenerate it with: UPDATE_DOCS=1 cargo test --test docs_drift"
+        "docs/cli.md is out of date with src/cli; regenerate it with: UPDATE_DOCS=1 cargo test --test it docs_drift"
     );
 }

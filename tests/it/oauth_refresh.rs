@@ -3,10 +3,8 @@
 //! errors leave it usable until it expires, adoption without a POST, `auth refresh` and
 //! `auth status`.
 
-mod common;
-mod oauth_support;
-use common::*;
-use oauth_support::*;
+use crate::common::*;
+use crate::oauth_support::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_partial_json, body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -349,15 +347,7 @@ async fn refresh_entry_adopts_a_valid_token_unless_forced() {
         .await;
     let s = sealed("HERMES_ANTHROPIC_OAUTH_URL", &server);
     s.write_auth(&store(json!({"anthropic": [anthropic_entry("aaa111", "work", "at-old", "rt-old", T0 + 3600.0)]})));
-    let home_dir = s.home.to_string_lossy().into_owned();
-    let user_home = s.user_home.to_string_lossy().into_owned();
-    let uri = server.uri();
-    let vars = [
-        ("HERMES_HOME", home_dir.as_str()),
-        ("HOME", user_home.as_str()),
-        ("HERMES_ANTHROPIC_OAUTH_URL", uri.as_str()),
-    ];
-    let (ctx, _clock, _sleeper) = hermes::context::Context::for_test(vars, T0);
+    let (ctx, _clock, _sleeper) = s.context();
     let home = hermes::home::Home::open(ctx).unwrap();
     let pool = home.pool("anthropic").unwrap();
     // Scenario 88: valid beyond the skew, unforced → adopted, no POST.

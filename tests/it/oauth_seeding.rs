@@ -3,10 +3,8 @@
 //! refreshed; `--import claude-code|hermes-agent` copies them into owned entries that hermes
 //! then refreshes.
 
-mod common;
-mod oauth_support;
-use common::*;
-use oauth_support::*;
+use crate::common::*;
+use crate::oauth_support::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -38,18 +38,7 @@ pub fn store(pools: Value) -> Value {
 /// The hermes binary as a `std::process::Command` in the sealed environment (for children a
 /// test talks to while they run).
 pub fn command(s: &Sealed, args: &[&str]) -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin("hermes"));
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &s.user_home)
-        .env("HERMES_HOME", &s.home)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "200")
-        .env("HERMES_TEST_NOW", format!("{}", s.now))
-        .env("HERMES_TEST_NO_SLEEP", "1");
-    for (k, v) in &s.vars {
-        c.env(k, v);
-    }
+    let mut c = s.process();
     c.args(args);
     c
 }

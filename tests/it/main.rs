@@ -1,0 +1,32 @@
+//! The one integration-test binary (one link instead of one per file): the real `hermes`
+//! binary and the library, driven in a sealed home. `common` holds the sealed environment that
+//! process, in-process and pty tests share; each other module covers one area.
+
+mod common;
+mod oauth_support;
+
+mod agent_home;
+mod auth_cli;
+mod compat;
+mod concurrency;
+mod config_docs;
+mod crash;
+mod docs_drift;
+mod generate;
+mod oauth_concurrency;
+mod oauth_login;
+mod oauth_refresh;
+mod oauth_save;
+mod oauth_seeding;
+mod robustness;
+mod runtime_chat;
+mod runtime_explain;
+mod runtime_lib;
+mod runtime_oauth;
+mod secret_audit;
+mod seeding;
+mod selection;
+mod untrusted;
+mod wizard;
+mod wizard_cli;
+mod wizard_pty;
