@@ -11,6 +11,7 @@ pub mod context;
 pub mod error;
 pub mod files;
 pub mod home;
+pub mod model;
 pub mod oauth;
 pub mod ops;
 pub mod pool;

@@ -5,12 +5,12 @@
 use crate::context::Epoch;
 use crate::error::{Error, Result};
 use crate::home::{Home, PoolRef};
+use crate::model::entry::{self, AuthType, LastStatus, NewEntry};
+use crate::model::AuthDoc;
 use crate::pool::cooldown::{self, Decision, Outcome};
-use crate::pool::entry::{self, AuthType, LastStatus, NewEntry};
 use crate::pool::status::Status;
 use crate::pool::view::{PoolView, TargetError, ViewEntry};
 use crate::secret::{Redactor, Secret};
-use crate::store::AuthDoc;
 use crate::time;
 use serde_json::Value;
 
@@ -148,7 +148,7 @@ pub fn remove(home: &Home, pool: &PoolRef, target: &str) -> Result<Removed> {
         view.write(doc);
         let source = gone.entry.source.clone();
         let mut suppressed = false;
-        if source == crate::pool::seed::DEVICE_CODE && matches!(pool.key.as_str(), "nous" | "openai-codex") {
+        if source == crate::pool::candidate::DEVICE_CODE && matches!(pool.key.as_str(), "nous" | "openai-codex") {
             doc.remove_provider_state(&pool.key);
             if pool.key == "openai-codex" {
                 suppressed = suppress(doc, &pool.key, &source);
@@ -288,7 +288,7 @@ pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
             source: v.entry.source.clone(),
             needs_refresh: matches!(v.status, Status::NeedsRefresh { .. }),
             expired: v.entry.auth_type == AuthType::OAuth
-                && crate::oauth::access_expiry(&pool.key, &v.entry, v.secret.as_ref()).expired(now),
+                && crate::pool::expiry::access_expiry(&pool.key, &v.entry, v.secret.as_ref()).expired(now),
         };
         view.write(doc);
         Ok(Some(pick))

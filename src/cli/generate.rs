@@ -3,7 +3,6 @@
 
 use crate::cli::printer::Printer;
 use crate::error::{Error, Result};
-use clap::CommandFactory;
 use std::path::{Path, PathBuf};
 
 /// Print a shell completion script.
@@ -32,16 +31,16 @@ pub struct ManArgs {
     pub dir: Option<PathBuf>,
 }
 
-pub fn completions(args: CompletionsArgs, out: &mut Printer) -> Result<()> {
-    let mut cmd = super::Cli::command();
+/// Shell completions of `cmd` (the whole command line, [`super::Cli::command`]).
+pub fn completions(args: CompletionsArgs, mut cmd: clap::Command, out: &mut Printer) -> Result<()> {
     let mut buf = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "hermes", &mut buf);
     out.out(&String::from_utf8_lossy(&buf));
     Ok(())
 }
 
-pub fn man(args: ManArgs, out: &mut Printer) -> Result<()> {
-    let mut cmd = super::Cli::command();
+/// Man pages of `cmd` (the whole command line).
+pub fn man(args: ManArgs, mut cmd: clap::Command, out: &mut Printer) -> Result<()> {
     cmd.build();
     match args.dir {
         None => {

@@ -9,11 +9,12 @@ pub mod printer;
 pub mod prompt;
 pub mod reference;
 pub mod setup;
+mod steps;
 pub mod wizard;
 
 use crate::context::Context;
 use crate::error::Error;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use printer::Printer;
 
 /// Manage pools of LLM provider credentials.
@@ -120,8 +121,8 @@ pub fn run(cli: Cli, ctx: Context) -> i32 {
     let result = match cli.command {
         Command::Auth(args) => auth::run(args, ctx, &mut out),
         Command::Setup(args) => setup::run_cli(args, ctx, &mut out),
-        Command::Completions(args) => generate::completions(args, &mut out),
-        Command::Man(args) => generate::man(args, &mut out),
+        Command::Completions(args) => generate::completions(args, Cli::command(), &mut out),
+        Command::Man(args) => generate::man(args, Cli::command(), &mut out),
         Command::Chat(args) => chat::run(args, ctx, &mut out),
     };
     match result {

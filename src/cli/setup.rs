@@ -13,7 +13,7 @@
 
 use crate::cli::printer::Printer;
 use crate::cli::prompt::Prompter;
-use crate::cli::wizard;
+use crate::cli::steps;
 use crate::config::edit;
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -145,7 +145,7 @@ fn steps(args: &Args, home: &Home, ask: bool, prompter: &mut dyn Prompter, out: 
     let current_key = current.as_ref().map(|p| p.key.clone());
     let pool = match provider_flag {
         Some(p) => Some(p),
-        None if ask => Some(wizard::pick_provider(home, prompter, "Default provider", current_key.as_deref())?),
+        None if ask => Some(steps::pick_provider(home, prompter, "Default provider", current_key.as_deref())?),
         None => current,
     };
     let current_model = home.config().model.default.clone();
@@ -171,7 +171,7 @@ fn steps(args: &Args, home: &Home, ask: bool, prompter: &mut dyn Prompter, out: 
     let strategy = match (&pool, strategy_flag) {
         (Some(_), Some(s)) => Some(s),
         (Some(p), None) if ask && entry_count(home, &p.key)? > 1 => {
-            Some(wizard::ask_strategy(home, &p.key, prompter, out)?)
+            Some(steps::ask_strategy(home, &p.key, prompter, out)?)
         }
         _ => None,
     };
@@ -202,7 +202,7 @@ fn steps(args: &Args, home: &Home, ask: bool, prompter: &mut dyn Prompter, out: 
         out.err(&format!("Saved {}", parts.join(", ")));
     }
     if let (Some(p), Some(s)) = (&pool, strategy) {
-        changed |= save_strategy(home, &p.key, s, out)?;
+        changed |= steps::save_strategy(home, &p.key, s, out)?;
     }
     if let Some(chain) = fallbacks {
         if edit::set_fallbacks(&path, &chain)? {
@@ -268,7 +268,7 @@ fn ensure_credential(
         out.err(&format!("No credential added; add one later with: {}", add_command(pool)));
         return Ok(());
     }
-    match wizard::add_to_pool(home, pool, prompter, out) {
+    match steps::add_to_pool(home, pool, prompter, out) {
         Ok(()) => Ok(()),
         Err(Error::Interrupted) => Err(Error::Interrupted),
         Err(e) => {
@@ -311,7 +311,7 @@ fn ask_fallbacks(home: &Home, prompter: &mut dyn Prompter, out: &mut Printer) ->
     let mut chain = Vec::new();
     loop {
         let n = chain.len() + 1;
-        let pool = wizard::pick_provider(home, prompter, &format!("Fallback provider #{n}"), None)?;
+        let pool = steps::pick_provider(home, prompter, &format!("Fallback provider #{n}"), None)?;
         let model = loop {
             let answer = prompter.input(&format!("Model for {}", pool.key), None)?;
             let answer = answer.trim();
@@ -325,28 +325,6 @@ fn ask_fallbacks(home: &Home, prompter: &mut dyn Prompter, out: &mut Printer) ->
             return Ok(Some(chain));
         }
     }
-}
-
-/// Write `credential_pool_strategies.<key>` (only that line) and say so; returns whether the
-/// file changed. A key spelled differently in the file (an alias, other case, quoted) is
-/// overwritten in place rather than shadowed by a second one.
-pub fn save_strategy(home: &Home, key: &str, strategy: Strategy, out: &mut Printer) -> Result<bool> {
-    let customs = home.sources.customs();
-    let raw = home
-        .config()
-        .strategies
-        .iter()
-        .rev()
-        .map(|(k, _)| k)
-        .find(|k| providers::resolve(k, &customs).map_or_else(|_| k.trim().to_lowercase(), |r| r.key()) == key)
-        .map_or(key, String::as_str);
-    let changed = edit::set_strategy(&home.config().path, raw, strategy.as_str())?;
-    if changed {
-        out.err(&format!("Saved {key} rotation strategy: {strategy}"));
-    } else {
-        out.err(&format!("{key} rotation strategy is already {strategy}; config.yaml unchanged"));
-    }
-    Ok(changed)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! cooldowns, set the rotation strategy, quit. After each action the status view comes back
 //! with the menu. Each action first gathers its answers through a [`Prompter`] and only then
 //! calls the same code as the matching subcommand ([`ops::add_api_key`], [`add::oauth_login`],
-//! [`ops::remove`], [`ops::reset`], [`setup::save_strategy`]), so leaving at any prompt leaves
+//! [`ops::remove`], [`ops::reset`], [`steps::save_strategy`]), so leaving at any prompt leaves
 //! auth.json and config.yaml exactly as they were.
 //!
 //! Leaving (ruling 10): Esc, Ctrl-C or Ctrl-D at the menu ends the wizard with exit 0; at a
@@ -12,18 +12,15 @@
 //! fails for another reason (a label already used, an empty key) prints its error and the menu
 //! comes back. Without a terminal nothing is asked: the error names the commands to use.
 
-use crate::cli::auth::{add, list, remove, reset};
+use crate::cli::auth::{list, remove, reset};
 use crate::cli::printer::Printer;
 use crate::cli::prompt::Prompter;
-use crate::cli::setup;
+use crate::cli::steps;
 use crate::context::{Context, Epoch};
 use crate::error::{Error, Result};
 use crate::home::{Home, PoolRef};
 use crate::ops;
-use crate::pool::strategy::Strategy;
 use crate::pool::view::PoolView;
-use crate::providers::{self, CUSTOM_PREFIX};
-use crate::store::AuthDoc;
 
 /// What bare `hermes auth` says without a terminal (exit 2).
 pub const NO_TERMINAL: &str = "the interactive wizard needs a terminal; use instead: \
@@ -83,7 +80,7 @@ fn flush_warnings(home: &Home, out: &mut Printer, shown: &mut Vec<String>) {
 pub fn show_status(home: &Home, out: &mut Printer, colour: bool) -> Result<()> {
     let doc = home.store.read()?;
     let now = home.now();
-    let views = views_with_entries(home, &doc, now);
+    let views = steps::views_with_entries(home, &doc, now);
     if views.is_empty() {
         out.err("No credentials yet.");
         return Ok(());
@@ -100,66 +97,6 @@ pub fn show_status(home: &Home, out: &mut Printer, colour: bool) -> Result<()> {
     Ok(())
 }
 
-/// The views of the pools hermes manages that have at least one entry, in pool-key order.
-fn views_with_entries(home: &Home, doc: &AuthDoc, now: Epoch) -> Vec<PoolView> {
-    home.pool_keys(doc)
-        .iter()
-        .filter(|k| home.pool(k).is_ok())
-        .map(|k| home.view(doc, k, now))
-        .filter(|v| !v.entries.is_empty())
-        .collect()
-}
-
-/// One line of a provider picker.
-struct ProviderChoice {
-    key: String,
-    text: String,
-}
-
-/// Every provider a credential can be added to: pools that already have entries first, then
-/// the registry in §5.1 order, then `custom:*` pools configured in config.yaml. Each line shows
-/// the aliases (or the configured name) so that typing any of them finds it.
-fn provider_choices(home: &Home, doc: &AuthDoc, now: Epoch) -> Vec<ProviderChoice> {
-    let mut keys: Vec<String> = views_with_entries(home, doc, now).into_iter().map(|v| v.key).collect();
-    for p in providers::all() {
-        keys.push(p.id.to_string());
-    }
-    for c in &home.config().custom_providers {
-        keys.push(providers::custom_key(&c.name));
-    }
-    let mut seen: Vec<String> = Vec::new();
-    let mut choices = Vec::new();
-    for key in keys {
-        if seen.contains(&key) {
-            continue;
-        }
-        let Ok(pool) = home.pool(&key) else { continue };
-        seen.push(key.clone());
-        let text = match (pool.provider, &pool.custom) {
-            (Some(p), _) if !p.aliases.is_empty() => format!("{key} ({})", p.aliases.join(", ")),
-            (None, Some((name, _))) if providers::slug(name) != *name => format!("{key} ({name})"),
-            _ => key.clone(),
-        };
-        choices.push(ProviderChoice { key, text });
-    }
-    choices
-}
-
-/// Ask for a provider from the fuzzy list; `preferred` (a pool key) is preselected.
-pub(crate) fn pick_provider(
-    home: &Home,
-    prompter: &mut dyn Prompter,
-    prompt: &str,
-    preferred: Option<&str>,
-) -> Result<PoolRef> {
-    let doc = home.store.read()?;
-    let choices = provider_choices(home, &doc, home.now());
-    let items: Vec<String> = choices.iter().map(|c| c.text.clone()).collect();
-    let default = preferred.and_then(|p| choices.iter().position(|c| c.key == p)).unwrap_or(0);
-    let i = prompter.fuzzy_select(prompt, &items, default)?;
-    home.pool(&choices[i].key)
-}
-
 /// Ask for one of the pools that have entries; None (after saying so) when there are none.
 fn pick_pool_with_entries(
     home: &Home,
@@ -168,7 +105,7 @@ fn pick_pool_with_entries(
     out: &mut Printer,
 ) -> Result<Option<(PoolRef, PoolView)>> {
     let doc = home.store.read()?;
-    let mut views = views_with_entries(home, &doc, home.now());
+    let mut views = steps::views_with_entries(home, &doc, home.now());
     if views.is_empty() {
         out.err("No credentials yet.");
         return Ok(None);
@@ -233,34 +170,8 @@ fn target_for(view: &PoolView, i: usize) -> String {
 
 fn add_action(home: &Home, prompter: &mut dyn Prompter, out: &mut Printer) -> Result<()> {
     let preferred = home.config().model.provider.clone();
-    let pool = pick_provider(home, prompter, "Add a credential to which provider?", preferred.as_deref())?;
-    add_to_pool(home, &pool, prompter, out)
-}
-
-/// The add flow for one pool (the wizard and `setup`): API key or OAuth login where both
-/// exist, then the hidden key and an optional label (default shown), or the login.
-pub(crate) fn add_to_pool(home: &Home, pool: &PoolRef, prompter: &mut dyn Prompter, out: &mut Printer) -> Result<()> {
-    if pool.provider.is_none() && !pool.key.starts_with(CUSTOM_PREFIX) {
-        return Err(Error::Usage(format!("{} is not supported by hermes; use hermes-agent", pool.key)));
-    }
-    let kind = add::choose_kind(pool, None, false, prompter)?;
-    if kind == add::Kind::OAuth {
-        let added = add::oauth_login(home, pool, &add::OAuthOptions::default(), prompter, out)?;
-        add::print_added(&added, "OAuth ", "oauth", false, out);
-        return Ok(());
-    }
-    let secret = add::check_key(&prompter.password("Paste your API key")?)?;
-    let doc = home.store.read()?;
-    let default_label = ops::default_label(&home.view(&doc, &pool.key, home.now()), "api-key");
-    let answer = prompter.input("Label", Some(&default_label))?;
-    let answer = answer.trim();
-    // The default is picked again inside the transaction, so a concurrent add cannot make it
-    // clash; a label the user typed is checked there for uniqueness (ruling 7).
-    let label = (!answer.is_empty() && answer != default_label).then_some(answer);
-    add::warn_unconfigured(pool, out);
-    let added = ops::add_api_key(home, pool, &secret, label)?;
-    add::print_added(&added, "", "api_key", false, out);
-    Ok(())
+    let pool = steps::pick_provider(home, prompter, "Add a credential to which provider?", preferred.as_deref())?;
+    steps::add_to_pool(home, &pool, prompter, out)
 }
 
 fn remove_action(home: &Home, prompter: &mut dyn Prompter, out: &mut Printer) -> Result<()> {
@@ -300,25 +211,11 @@ fn reset_action(home: &Home, prompter: &mut dyn Prompter, out: &mut Printer) -> 
 
 fn strategy_action(home: &Home, prompter: &mut dyn Prompter, out: &mut Printer) -> Result<()> {
     let doc = home.store.read()?;
-    let first = views_with_entries(home, &doc, home.now()).into_iter().next().map(|v| v.key);
-    let pool = pick_provider(home, prompter, "Set the rotation strategy of which provider?", first.as_deref())?;
-    let strategy = ask_strategy(home, &pool.key, prompter, out)?;
-    setup::save_strategy(home, &pool.key, strategy, out)?;
+    let first = steps::views_with_entries(home, &doc, home.now()).into_iter().next().map(|v| v.key);
+    let pool = steps::pick_provider(home, prompter, "Set the rotation strategy of which provider?", first.as_deref())?;
+    let strategy = steps::ask_strategy(home, &pool.key, prompter, out)?;
+    steps::save_strategy(home, &pool.key, strategy, out)?;
     Ok(())
-}
-
-/// `Current strategy for <key>: <s>`, then the four strategies with their meaning and ` ←` on
-/// the current one (scenario 104). Returns the choice; nothing is written here.
-pub(crate) fn ask_strategy(home: &Home, key: &str, prompter: &mut dyn Prompter, out: &mut Printer) -> Result<Strategy> {
-    let current = home.strategy(key);
-    out.err(&format!("Current strategy for {key}: {current}"));
-    let items: Vec<String> = Strategy::ALL
-        .iter()
-        .map(|s| format!("{} — {}{}", s.as_str(), s.description(), if *s == current { " ←" } else { "" }))
-        .collect();
-    let default = Strategy::ALL.iter().position(|s| *s == current).unwrap_or(0);
-    let i = prompter.select(&format!("Rotation strategy for {key}"), &items, default)?;
-    Ok(Strategy::ALL[i])
 }
 
 #[cfg(test)]
@@ -339,7 +236,7 @@ mod tests {
         let (_d, home) =
             home_with("custom_providers:\n  - name: My Local LLM\n    base_url: http://127.0.0.1:8080/v1\n");
         let doc = home.store.read().unwrap();
-        let choices = provider_choices(&home, &doc, home.now());
+        let choices = steps::provider_choices(&home, &doc, home.now());
         assert_eq!(choices[0].text, "openrouter (or, open-router)");
         assert!(choices.iter().any(|c| c.key == "openai-codex"));
         assert!(!choices.iter().any(|c| c.key == "xai-oauth"), "unmanaged providers are not offered");

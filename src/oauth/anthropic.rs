@@ -7,11 +7,12 @@
 //! when the first is unreachable or answers 404.
 
 use super::http::{self, Answer, Transport};
-use super::refresh::{Failure, NewTokens};
-use super::{callback, jwt, LoginOptions, LoginUi, OAuthError};
+use super::tokens::{Failure, NewTokens};
+use super::{callback, LoginOptions, LoginUi, OAuthError};
 use crate::error::{Error, Result};
 use crate::home::Home;
-use crate::pool::entry;
+use crate::model::entry;
+use crate::model::jwt;
 use crate::secret::Secret;
 use crate::{time, vars};
 use base64::Engine;

@@ -6,12 +6,13 @@
 //! measures the 15-minute limit, so tests run the whole flow without waiting.
 
 use super::http;
-use super::refresh::{Failure, NewTokens};
-use super::{jwt, LoginOptions, LoginUi, OAuthError};
+use super::tokens::{Failure, NewTokens};
+use super::{LoginOptions, LoginUi, OAuthError};
 use crate::error::{Error, Result};
 use crate::home::Home;
-use crate::pool::entry;
-use crate::pool::seed::CODEX_BASE_URL;
+use crate::model::entry;
+use crate::model::jwt;
+use crate::pool::candidate::CODEX_BASE_URL;
 use crate::secret::Secret;
 use crate::{time, vars};
 use serde_json::{json, Value};

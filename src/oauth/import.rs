@@ -12,12 +12,13 @@
 //!   openai-codex `manual:device_code`; an anthropic `hermes_pkce` row → `manual:hermes_pkce`.
 //!   The `device_code` / `hermes_pkce` source is suppressed; `providers.*` is left as it is.
 
-use super::{jwt, save, ImportFrom, Login, LoginUi, OAuthError};
+use super::{save, ImportFrom, Login, LoginUi, OAuthError};
 use crate::error::{Error, Result};
 use crate::home::{Home, PoolRef};
+use crate::model::entry;
+use crate::model::jwt;
 use crate::ops::Added;
-use crate::pool::entry;
-use crate::pool::seed::{CLAUDE_CODE, CODEX_BASE_URL, DEVICE_CODE};
+use crate::pool::candidate::{CLAUDE_CODE, CODEX_BASE_URL, DEVICE_CODE};
 use crate::secret::Secret;
 use serde_json::{Map, Value};
 

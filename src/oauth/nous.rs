@@ -7,12 +7,13 @@
 //! never written.
 
 use super::http::{self, Answer};
-use super::refresh::{Failure, NewTokens};
-use super::{jwt, LoginOptions, LoginUi, OAuthError};
+use super::tokens::{Failure, NewTokens};
+use super::{LoginOptions, LoginUi, OAuthError};
 use crate::context::Epoch;
 use crate::error::{Error, Result};
 use crate::home::{Home, PoolRef};
-use crate::pool::entry;
+use crate::model::entry;
+use crate::model::jwt;
 use crate::secret::Secret;
 use crate::{time, vars};
 use serde_json::{json, Value};

@@ -16,14 +16,15 @@
 //! through [`ops::mark`]; every other failure is transient and marks nothing (ruling 4): the
 //! entry keeps serving its access token until it expires and the next pick tries again.
 
-use super::http::{Answer, Transport};
-use super::{access_expiry, anthropic, blocking, codex, nous, OAuthError};
+use super::tokens::{Failure, NewTokens};
+use super::{anthropic, blocking, codex, nous};
 use crate::context::Epoch;
 use crate::error::{Error, Result};
 use crate::home::{Home, PoolRef};
+use crate::model::entry::{self, AuthType, LastStatus};
 use crate::ops::{self, Pick};
-use crate::pool::cooldown::{is_terminal_reason, Outcome};
-use crate::pool::entry::{self, AuthType, LastStatus};
+use crate::pool::cooldown::Outcome;
+use crate::pool::expiry::access_expiry;
 use crate::pool::status::Status;
 use crate::pool::view::ViewEntry;
 use crate::secret::Secret;
@@ -60,44 +61,6 @@ pub enum RefreshResult {
     NotRefreshable { reason: String },
 }
 
-/// New tokens from a provider's token endpoint.
-pub(crate) struct NewTokens {
-    pub access: Secret,
-    /// `None`: the endpoint sent no new refresh token; the old one stays.
-    pub refresh: Option<Secret>,
-    /// Expiry and provider fields to write into the entry.
-    pub fields: Vec<(&'static str, Value)>,
-    /// A new inference base URL (Nous), already checked.
-    pub base_url: Option<String>,
-}
-
-/// Why a provider refresh failed.
-#[derive(Debug, Clone)]
-pub(crate) enum Failure {
-    /// A terminal reason (§7.2): the entry becomes dead.
-    Terminal { reason: String, message: Option<String> },
-    /// Anything else: try again later.
-    Transient(String),
-}
-
-impl Failure {
-    pub(crate) fn from_transport(t: Transport) -> Failure {
-        Failure::Transient(format!("cannot reach {}: {}", t.url, t.detail))
-    }
-
-    /// An error answer: terminal when its reason is one of §7.2's, else transient.
-    pub(crate) fn from_answer(a: &Answer, what: &str, secrets: &[&Secret]) -> Failure {
-        let reason = super::clean_reason(a.reason(), secrets);
-        let message = a.message().map(|m| super::clean_message(&m, secrets));
-        match reason {
-            Some(r) if is_terminal_reason(&r) => Failure::Terminal { reason: r, message },
-            reason => Failure::Transient(
-                OAuthError::Rejected { what: what.into(), status: a.status, reason, message }.to_string(),
-            ),
-        }
-    }
-}
-
 /// The 2-hex-digit grant hash of a refresh token (§10.1 step 1).
 pub fn grant_hash(refresh_token: &Secret) -> String {
     hex::encode(Sha256::digest(refresh_token.expose().as_bytes()))[..2].to_string()
@@ -110,7 +73,7 @@ fn not_refreshable(pool: &PoolRef, v: &ViewEntry) -> Option<String> {
         return Some("it is an API key; there is nothing to refresh".into());
     }
     if v.read_only {
-        let fix = if v.entry.source == crate::pool::seed::CLAUDE_CODE {
+        let fix = if v.entry.source == crate::pool::candidate::CLAUDE_CODE {
             format!("run Claude Code, or import it: hermes auth add {key} --type oauth --import claude-code")
         } else {
             format!("import it: hermes auth add {key} --type oauth --import hermes-agent")

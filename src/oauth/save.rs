@@ -10,11 +10,12 @@
 //! * `active_provider` is set only when it is null.
 //! * `providers.*` is never written (ruling 14).
 
-use super::{jwt, Login};
+use super::Login;
 use crate::error::Result;
 use crate::home::{Home, PoolRef};
+use crate::model::entry::{self, AuthType, NewEntry};
+use crate::model::jwt;
 use crate::ops::{self, Added};
-use crate::pool::entry::{self, AuthType, NewEntry};
 use crate::pool::view::{is_refreshable_source, PoolView, ViewEntry};
 use serde_json::{Map, Value};
 

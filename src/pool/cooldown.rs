@@ -7,12 +7,11 @@
 //! Ruling 4 applies: a transient refresh failure (network, 5xx, token endpoint 429, grant-lock
 //! timeout) never marks; only terminal reasons make an entry dead.
 use crate::context::Epoch;
-use crate::pool::entry::{self, Entry, LastStatus};
+use crate::model::entry::{self, Entry, LastStatus};
 use crate::pool::status;
 use serde_json::{Map, Value};
 
-/// 429 cooldowns by streak: 60 s, 5 min, 25 min, then 1 h.
-pub const LADDER: [f64; 4] = [60.0, 300.0, 1500.0, 3600.0];
+pub use crate::pool::status::LADDER;
 /// The longest hint-less bench of the pool's only selectable entry for 429 and 401.
 pub const SOLE_CAP: f64 = 60.0;
 /// Reset hints further ahead than this are clamped to it (§7.3).

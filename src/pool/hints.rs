@@ -7,8 +7,8 @@
 //! same message.
 
 use crate::context::Epoch;
+use crate::model::entry::{normalise_epoch, parse_epoch_str};
 use crate::pool::cooldown::MAX_HINT_SECS;
-use crate::pool::entry::{normalise_epoch, parse_epoch_str};
 use serde_json::{Map, Value};
 use std::iter::once_with;
 

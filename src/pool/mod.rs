@@ -1,12 +1,13 @@
-//! Credential pools: entries, their status, cooldown marks, strategies, seeding and the view.
+//! Credential pools: status, cooldown marks, strategies, reset hints and the view.
 //!
-//! Decisions (`status`, `cooldown`, `strategy`, `hints`) are pure functions of (state, now,
-//! input). `seed` and `view` assemble what the commands see; they never touch the file.
+//! Everything here is a pure function of (state, now, input): no file, no environment, no
+//! clock. `candidate` is the data seeding produces ([`crate::home::sources`] does the reading);
+//! `view` assembles what the commands see from the document and the candidates.
 
+pub mod candidate;
 pub mod cooldown;
-pub mod entry;
+pub mod expiry;
 pub mod hints;
-pub mod seed;
 pub mod status;
 pub mod strategy;
 pub mod view;

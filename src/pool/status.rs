@@ -4,11 +4,13 @@
 //! deadline has passed is `ok` again without any write. The deadline rules also cover rows written
 //! by hermes-agent, which may carry no `last_error_reset_at`.
 use crate::context::Epoch;
-use crate::pool::cooldown::LADDER;
-use crate::pool::entry::{AuthType, Entry, LastStatus};
+use crate::model::entry::{AuthType, Entry, LastStatus};
 
 /// Cooldown of a 401 mark without a stored deadline.
 const TTL_401: f64 = 300.0;
+/// 429 cooldowns by streak: 60 s, 5 min, 25 min, then 1 h (the marks in [`crate::pool::cooldown`]
+/// store them; the deadline of a mark without a stored reset time is read from here).
+pub const LADDER: [f64; 4] = [60.0, 300.0, 1500.0, 3600.0];
 /// Cooldown of any mark other than 401 and 429 without a stored deadline.
 const TTL_DEFAULT: f64 = 3600.0;
 

@@ -4,13 +4,13 @@
 //! built from, inside the same store transaction.
 
 use crate::context::Epoch;
-use crate::oauth::jwt;
-use crate::pool::entry::{self, AuthType, Entry, LastStatus, NewEntry};
-use crate::pool::seed::{Candidate, Sources, CLAUDE_CODE, DEVICE_CODE};
+use crate::model::entry::{self, AuthType, Entry, LastStatus, NewEntry};
+use crate::model::jwt;
+use crate::model::AuthDoc;
+use crate::pool::candidate::{self, Candidate, CLAUDE_CODE, DEVICE_CODE};
 use crate::pool::status::{self, Status, StatusInput};
 use crate::pool::strategy::{self, Strategy};
 use crate::secret::Secret;
-use crate::store::AuthDoc;
 use serde_json::{Map, Value};
 
 /// Skew before expiry at which hermes refreshes its own OAuth entries.
@@ -87,7 +87,7 @@ impl ViewEntry {
         } else if self.owned || self.secret.is_some() {
             None
         } else {
-            Some(Sources::missing_detail(&self.entry.source))
+            Some(candidate::missing_detail(&self.entry.source))
         };
         let (input, refreshable, read_only) = status_input(pool_key, &self.entry, self.secret.as_ref(), missing, now);
         self.status = status::compute(&self.entry, &input, now);

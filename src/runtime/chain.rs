@@ -7,7 +7,7 @@
 use crate::config::FallbackEntry;
 use crate::error::{Error, Result};
 use crate::home::{Home, PoolRef};
-use crate::pool::entry::AuthType;
+use crate::model::entry::AuthType;
 use crate::providers::{self, Wire, CUSTOM_PREFIX};
 use crate::secret::Secret;
 

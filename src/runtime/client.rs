@@ -11,7 +11,7 @@
 
 use super::classify::{HttpResponse, TransportError, TransportErrorKind};
 use super::refresh::BoxFuture;
-use crate::pool::entry::AuthType;
+use crate::model::entry::AuthType;
 use crate::providers::Wire;
 use crate::secret::Secret;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};

@@ -5,10 +5,10 @@ use super::chain::{self, Step};
 use crate::context::Epoch;
 use crate::error::Result;
 use crate::home::{Home, PoolRef};
+use crate::model::AuthDoc;
 use crate::pool::status::Status;
 use crate::pool::strategy::Strategy;
 use crate::pool::view::{PoolView, ViewEntry};
-use crate::store::AuthDoc;
 use crate::time;
 use serde_json::{json, Value};
 

@@ -12,10 +12,9 @@
 //!   auth.json is written 0600 (the rename replaces the file), a new home is created 0700, and
 //!   loose modes found on anything else are reported by [`Store::mode_warnings`], not chmodded.
 
-pub mod doc;
 pub mod lock;
 
-pub use doc::AuthDoc;
+pub use crate::model::AuthDoc;
 pub use lock::{LockError, LockFile, LockGuard, TryAcquire};
 
 use crate::context::Epoch;
@@ -441,7 +440,7 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pool::entry::{self, NewEntry};
+    use crate::model::entry::{self, NewEntry};
     use crate::secret::Secret;
     use serde_json::{json, Value};
     use std::time::SystemTime;

@@ -10,7 +10,7 @@
 //! nor invented. Temp files that killed writers leave behind must not matter to anything.
 
 use crate::common::*;
-use hermes::store::AuthDoc;
+use hermes::model::AuthDoc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;

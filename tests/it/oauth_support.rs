@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// An unsigned JWT with these claims.
 pub fn jwt(claims: Value) -> String {
-    hermes::oauth::jwt::unsigned(&claims)
+    hermes::model::jwt::unsigned(&claims)
 }
 
 /// An owned, refreshable anthropic login expiring at `expires_at` (epoch seconds).

@@ -7,8 +7,8 @@
 use crate::common::{Sealed, T0};
 use hermes::context::{FixedClock, RecordingSleeper};
 use hermes::home::{Home, PoolRef};
+use hermes::model::entry;
 use hermes::ops;
-use hermes::pool::entry;
 use hermes::providers::Wire;
 use hermes::runtime::{
     BoxFuture, ChatRequest, HttpResponse, RefreshResult, RefreshWhy, Refresher, Runtime, ScriptedTransport, Target,

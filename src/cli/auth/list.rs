@@ -197,8 +197,8 @@ pub fn pool_json(v: &PoolView, now: Epoch) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::AuthDoc;
     use crate::pool::strategy::Strategy;
-    use crate::store::AuthDoc;
 
     const NOW: Epoch = 1_782_896_400.0;
 

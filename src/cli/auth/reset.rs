@@ -40,7 +40,7 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
             if let Ok(i) = view.find(t) {
                 let e = &view.entries[i].entry;
                 let by_index = e.id != *t && !e.label.eq_ignore_ascii_case(t);
-                if by_index && e.last_status == Some(crate::pool::entry::LastStatus::Dead) {
+                if by_index && e.last_status == Some(crate::model::entry::LastStatus::Dead) {
                     let dead = ops::DeadEntry {
                         key: p.key.clone(),
                         id: e.id.clone(),

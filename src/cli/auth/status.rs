@@ -5,8 +5,9 @@ use crate::cli::printer::{self, Printer};
 use crate::context::Epoch;
 use crate::error::Result;
 use crate::home::Home;
-use crate::oauth::{self, Expiry};
-use crate::pool::entry::AuthType;
+use crate::model::entry::AuthType;
+use crate::oauth;
+use crate::pool::expiry::{self, Expiry};
 use crate::pool::status::Status;
 use crate::pool::view::{PoolView, ViewEntry};
 use crate::time;
@@ -40,7 +41,7 @@ struct Row {
 
 fn row(key: &str, v: &ViewEntry, now: Epoch) -> Row {
     let oauth = v.entry.auth_type == AuthType::OAuth;
-    let expiry = if oauth { oauth::access_expiry(key, &v.entry, v.secret.as_ref()) } else { Expiry::Unknown };
+    let expiry = if oauth { expiry::access_expiry(key, &v.entry, v.secret.as_ref()) } else { Expiry::Unknown };
     let last_refresh =
         v.entry.last_refresh.clone().or_else(|| v.map.get("obtained_at").and_then(Value::as_str).map(str::to_string));
     let dead_reason = match &v.status {
@@ -69,7 +70,7 @@ fn refresh_cell(v: &ViewEntry, r: &Row, now: Epoch) -> String {
         },
         (false, false) => "never (read-only)".into(),
         (false, true) => match r.expiry.at() {
-            Some(t) => format!("in {} (automatic)", time::format_wait(t - oauth::SKEW - now)),
+            Some(t) => format!("in {} (automatic)", time::format_wait(t - expiry::SKEW - now)),
             None => "on demand (no expiry known)".into(),
         },
     }

@@ -2,11 +2,13 @@
 //! the seeding sources, plus the warnings found while reading them. Every front end (CLI,
 //! wizard, runtime) goes through this type, so they all see the same pools.
 
+pub mod sources;
+
 use crate::config::dotenv::DotEnv;
 use crate::config::Config;
 use crate::context::{Context, Epoch};
 use crate::error::{Error, Result};
-use crate::pool::seed::{Candidate, Sources};
+use crate::pool::candidate::Candidate;
 use crate::pool::strategy::Strategy;
 use crate::pool::view::PoolView;
 use crate::providers::{self, Provider, Resolved};
@@ -14,6 +16,7 @@ use crate::secret::Redactor;
 use crate::store::{AuthDoc, Store};
 use crate::vars;
 use serde_json::Value;
+use sources::Sources;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;

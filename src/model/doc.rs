@@ -11,7 +11,7 @@
 //! the short descriptions of non-secret scalars that [`Entry::parse`] makes are passed on.
 
 use crate::context::Epoch;
-use crate::pool::entry::{self, is_owned, is_secret_looking, Entry};
+use crate::model::entry::{self, is_owned, is_secret_looking, Entry};
 use serde_json::{Map, Value};
 
 /// Top-level key: absent or `1` on read, always `1` on write.

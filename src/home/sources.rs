@@ -1,36 +1,20 @@
 //! Seeding (§6): candidates derived from `.env`, the environment, config.yaml, `providers.*`
-//! and the Claude Code file. Seeding only reads; the view decides what to show and a mutation
-//! decides what to store.
+//! and the Claude Code file. This is the I/O half of seeding: it reads variables and files and
+//! returns [`Candidate`]s; the pool view (pure) decides what to show and a mutation decides what
+//! to store.
 
 use crate::config::dotenv::DotEnv;
 use crate::config::Config;
 use crate::context::Context;
-use crate::oauth::jwt;
-use crate::pool::entry::{self, AuthType};
+use crate::model::entry::{self, AuthType};
+use crate::model::jwt;
+use crate::model::AuthDoc;
+use crate::pool::candidate::{is_placeholder, Candidate, CLAUDE_CODE, CODEX_BASE_URL, DEVICE_CODE, MODEL_CONFIG};
 use crate::providers::{self, AuthKind, Resolved};
 use crate::secret::Secret;
-use crate::store::AuthDoc;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::OnceLock;
-
-pub const CLAUDE_CODE: &str = "claude_code";
-pub const MODEL_CONFIG: &str = "model_config";
-pub const DEVICE_CODE: &str = "device_code";
-pub const CODEX_BASE_URL: &str = "https://chatgpt.com/backend-api/codex";
-
-/// A credential discovered outside auth.json, exactly as it would be stored.
-#[derive(Debug, Clone)]
-pub struct Candidate {
-    pub source: String,
-    pub label: String,
-    pub auth_type: AuthType,
-    pub base_url: Option<String>,
-    /// The live secret (API key or access token).
-    pub secret: Secret,
-    /// Further fields the stored entry carries (expiry, owned singleton tokens, Nous metadata).
-    pub extra: Map<String, Value>,
-}
 
 /// Claude Code's login, read from `~/.claude/.credentials.json` (never written).
 #[derive(Debug, Clone)]
@@ -48,27 +32,6 @@ pub struct Sources {
     pub config: Config,
     claude_path: Option<PathBuf>,
     claude: OnceLock<Option<ClaudeCreds>>,
-}
-
-const PLACEHOLDERS: &[&str] = &[
-    "*",
-    "**",
-    "***",
-    "changeme",
-    "your_api_key",
-    "your_api_key_here",
-    "your-api-key",
-    "placeholder",
-    "example",
-    "dummy",
-    "null",
-    "none",
-];
-
-/// A value that only stands in for a key (§6).
-pub fn is_placeholder(value: &str) -> bool {
-    let v = value.trim();
-    v.chars().count() < 4 || PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(v))
 }
 
 impl Sources {
@@ -316,21 +279,6 @@ impl Sources {
         }
     }
 
-    /// Why a stored borrowed entry has no live value (`source missing: …`).
-    pub fn missing_detail(source: &str) -> String {
-        if let Some(var) = source.strip_prefix("env:") {
-            format!("{var} not set")
-        } else if let Some(name) = source.strip_prefix("config:") {
-            format!("{name} not in config.yaml")
-        } else if source == MODEL_CONFIG {
-            "model_config not in config.yaml".into()
-        } else if source == CLAUDE_CODE {
-            "Claude Code file missing".into()
-        } else {
-            format!("hermes does not read {source}")
-        }
-    }
-
     /// Pool keys that have at least one candidate (for `list` without a provider).
     pub fn seeded_pool_keys(&self, doc: &AuthDoc) -> Vec<String> {
         let mut keys: Vec<String> = Vec::new();
@@ -356,9 +304,16 @@ impl Sources {
     }
 }
 
-/// Read Claude Code's credentials file; any problem means "no login".
+/// Read Claude Code's credentials file; any problem means "no login". Only a regular file of
+/// a sane size is read (a FIFO there would block every command).
 fn read_claude_file(path: &std::path::Path) -> Option<ClaudeCreds> {
-    let bytes = std::fs::read(path).ok()?;
+    use std::io::Read;
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > crate::config::MAX_TEXT_BYTES {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).ok()?.take(crate::config::MAX_TEXT_BYTES).read_to_end(&mut bytes).ok()?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
     let o = v.get("claudeAiOauth")?.as_object()?;
     let access = o.get("accessToken")?.as_str().filter(|s| !s.is_empty())?;
@@ -367,27 +322,4 @@ fn read_claude_file(path: &std::path::Path) -> Option<ClaudeCreds> {
         refresh_token: o.get("refreshToken").and_then(Value::as_str).map(Secret::new),
         expires_at_ms: o.get("expiresAt").and_then(Value::as_f64).map(|x| x as i64),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders() {
-        for v in ["changeme", "DUMMY", "***", "none", "abc", "  ab  ", "your-api-key", ""] {
-            assert!(is_placeholder(v), "{v}");
-        }
-        for v in ["sk-or-v1-abc", "abcd"] {
-            assert!(!is_placeholder(v), "{v}");
-        }
-    }
-
-    #[test]
-    fn missing_details() {
-        assert_eq!(Sources::missing_detail("env:OPENROUTER_API_KEY"), "OPENROUTER_API_KEY not set");
-        assert_eq!(Sources::missing_detail("config:My LLM"), "My LLM not in config.yaml");
-        assert_eq!(Sources::missing_detail("claude_code"), "Claude Code file missing");
-        assert_eq!(Sources::missing_detail("gh_cli"), "hermes does not read gh_cli");
-    }
 }
