@@ -30,7 +30,7 @@ LAYERS = [
     {"pool"},
     {"model"},
     {"config", "providers"},
-    {"secret", "time", "context", "vars", "files"},
+    {"secret", "text", "time", "context", "vars", "files"},
 ]
 
 

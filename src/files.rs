@@ -13,3 +13,67 @@ pub fn match_owner(file: &File, like: &Path) {
         let _ = std::os::unix::fs::fchown(file, Some(want.uid()), Some(want.gid()));
     }
 }
+
+/// Why [`read_regular`] read nothing.
+#[derive(Debug)]
+pub enum ReadError {
+    /// A directory.
+    Directory,
+    /// A FIFO, socket or device (what it is, for the message).
+    NotRegular,
+    /// Larger than the limit (the size found).
+    TooLarge(u64),
+    /// Any other failure (permission denied, I/O).
+    Io(std::io::Error),
+}
+
+/// Read the regular file at `path` (symlinks followed), at most `max` bytes. `Ok(None)` when it
+/// does not exist. The file is opened non-blocking and its type checked on the open descriptor,
+/// so a FIFO never blocks and nothing can swap the file between the check and the read.
+pub fn read_regular(path: &Path, max: u64) -> Result<Option<Vec<u8>>, ReadError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let nonblock = nix::fcntl::OFlag::O_NONBLOCK.bits();
+    let file = match fs::OpenOptions::new().read(true).custom_flags(nonblock).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => return Err(ReadError::Directory),
+        Err(e) => return Err(ReadError::Io(e)),
+    };
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if meta.is_dir() {
+        return Err(ReadError::Directory);
+    }
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    if meta.len() > max {
+        return Err(ReadError::TooLarge(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max + 1).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(ReadError::TooLarge(bytes.len() as u64));
+    }
+    Ok(Some(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_of_a_bounded_size_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a");
+        assert!(matches!(read_regular(&f, 10), Ok(None)));
+        fs::write(&f, "hello").unwrap();
+        assert_eq!(read_regular(&f, 10).unwrap().unwrap(), b"hello");
+        assert!(matches!(read_regular(&f, 3), Err(ReadError::TooLarge(5))));
+        assert!(matches!(read_regular(dir.path(), 10), Err(ReadError::Directory)));
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(matches!(read_regular(&fifo, 10), Err(ReadError::NotRegular)));
+        assert!(matches!(read_regular(Path::new("/dev/zero"), 10), Err(ReadError::NotRegular)));
+    }
+}

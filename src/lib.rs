@@ -19,5 +19,6 @@ pub mod providers;
 pub mod runtime;
 pub mod secret;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod vars;

@@ -11,6 +11,7 @@ use crate::pool::cooldown::{self, Decision, Outcome};
 use crate::pool::status::Status;
 use crate::pool::view::{PoolView, TargetError, ViewEntry};
 use crate::secret::{Redactor, Secret};
+use crate::text::one_line;
 use crate::time;
 use serde_json::Value;
 
@@ -366,7 +367,13 @@ pub fn nothing_usable_text(_home: &Home, views: &[(String, PoolView)], now: Epoc
             .collect();
         lines.push(format!("{key}: {}", summary.join(", ")));
         for (i, v) in view.entries.iter().enumerate() {
-            lines.push(format!("  #{} {} \"{}\": {}", i + 1, v.entry.id, v.entry.label, v.status.describe(now)));
+            lines.push(format!(
+                "  #{} {} \"{}\": {}",
+                i + 1,
+                one_line(&v.entry.id),
+                one_line(&v.entry.label),
+                one_line(&v.status.describe(now))
+            ));
         }
         if let Some(d) = view.earliest_deadline() {
             if earliest.is_none_or(|(e, _)| d < e) {

@@ -70,9 +70,11 @@ pub fn parse_error(e: clap::Error, args: &[String]) -> i32 {
     }
     let mut text = e.render().to_string();
     let mut masked_any = false;
-    for a in args.iter().skip(1).filter(|a| looks_like_secret(a)) {
-        if text.contains(a.as_str()) {
-            text = text.replace(a.as_str(), &crate::secret::mask(a));
+    // A whole argument, or the value of `--flag=VALUE`.
+    let values = args.iter().skip(1).flat_map(|a| [Some(a.as_str()), a.split_once('=').map(|(_, v)| v)]).flatten();
+    for a in values.filter(|a| looks_like_secret(a)) {
+        if text.contains(a) {
+            text = text.replace(a, &crate::secret::mask(a));
             masked_any = true;
         }
     }
@@ -105,7 +107,7 @@ pub fn parse_error(e: clap::Error, args: &[String]) -> i32 {
 /// An argument shaped like an API key or token: a known key prefix, or a long run of key
 /// characters mixing letters and digits.
 fn looks_like_secret(arg: &str) -> bool {
-    let key_chars = arg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let key_chars = arg.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '/' | '='));
     if !key_chars || arg.starts_with('-') || arg.len() < 16 {
         return false;
     }
@@ -139,7 +141,7 @@ fn report_error(out: &mut Printer, e: &Error, json: bool) -> i32 {
     out.err(&format!("error: {e}"));
     if json {
         let doc = serde_json::json!({"error": {"kind": e.json_kind(), "message": e.to_string()}});
-        out.json(&doc);
+        out.json_error(&doc);
     }
     e.exit_code()
 }

@@ -2,7 +2,6 @@
 //! whether colour is allowed, and exits quietly when stdout is a closed pipe.
 
 use crate::context::Context;
-use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 pub struct Printer {
@@ -71,6 +70,11 @@ impl Printer {
     /// Write the one answer a command exists for (the secret of `auth token`), exactly as it
     /// is. Unlike [`Printer::out`], a failed write is an error: the answer was not delivered.
     pub fn answer(&mut self, text: &str) -> crate::error::Result<()> {
+        if self.stdout_tty && text.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(crate::error::Error::Failed(
+                "the secret contains control characters; refusing to print it on a terminal (pipe it instead)".into(),
+            ));
+        }
         self.write_stdout(text)
             .map_err(|e| crate::error::Error::Failed(format!("could not write the answer to stdout: {e}")))
     }
@@ -90,9 +94,18 @@ impl Printer {
     }
 
     /// One JSON document on stdout.
+    ///
+    /// The text is valid JSON carrying the exact strings; every control character in it is a
+    /// JSON escape (see [`crate::text::json_pretty`]).
     pub fn json(&mut self, v: &serde_json::Value) {
-        let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into());
-        self.out(&text);
+        let text = crate::text::json_pretty(v);
+        self.out_raw(&text);
+    }
+
+    /// The `--json` error document of a failed command: written like [`Printer::json`], but a
+    /// closed stdout does not end the process (its exit code is the error's, not 0).
+    pub fn json_error(&mut self, v: &serde_json::Value) {
+        let _ = self.write_stdout(&crate::text::json_pretty(v));
     }
 
     /// A message, warning or error on stderr, control characters other than newline and tab
@@ -116,33 +129,7 @@ impl Printer {
     }
 }
 
-/// The one display function for untrusted text (labels, pool names, provider codes and messages,
-/// arguments echoed back): every control character except newline and tab is shown as its
-/// escape (`\u{1b}`), so nothing that came from a provider or a file can drive the terminal.
-/// Every [`Printer`] output goes through it; `--json` keeps the exact text (JSON escapes it).
-pub fn safe(text: &str) -> Cow<'_, str> {
-    escape_controls(text, |c| c == '\n' || c == '\t')
-}
-
-/// [`safe`] for text that must stay on one line (a table cell): newlines and tabs are escaped too.
-pub fn safe_line(text: &str) -> Cow<'_, str> {
-    escape_controls(text, |_| false)
-}
-
-fn escape_controls(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() && !keep(c)) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() && !keep(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
+pub use crate::text::{one_line as safe_line, safe};
 
 /// A borderless table with this header: cells left-aligned, padded to the widest cell.
 pub fn table(header: &[&str]) -> comfy_table::Table {
@@ -189,15 +176,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn untrusted_text_cannot_drive_the_terminal() {
-        let evil = "a\u{1b}]0;x\u{7}\u{1b}[2J\rb\n\tc";
-        assert_eq!(safe(evil), "a\\u{1b}]0;x\\u{7}\\u{1b}[2J\\rb\n\tc");
-        assert_eq!(safe_line(evil), "a\\u{1b}]0;x\\u{7}\\u{1b}[2J\\rb\\n\\tc");
-        assert!(matches!(safe("plain ←"), Cow::Borrowed(_)));
+    fn every_output_path_escapes_untrusted_text() {
+        let evil = "a\u{1b}]0;x\u{7}\u{1b}[2J\rb";
         let mut p = Printer::capturing();
         p.out(evil);
         p.err(evil);
+        p.json(&serde_json::json!({"t": format!("{evil}\u{7f}\u{9b}")}));
         let c = p.captured();
-        assert!(!c.stdout.contains('\u{1b}') && !c.stderr.contains('\u{1b}'));
+        assert!(!c.stdout.chars().any(|c| c.is_control() && c != '\n'), "{:?}", c.stdout);
+        assert!(!c.stderr.chars().any(|c| c.is_control() && c != '\n'), "{:?}", c.stderr);
     }
 }

@@ -117,32 +117,23 @@ pub const MAX_TEXT_BYTES: u64 = 4 * 1024 * 1024;
 /// Only a regular file (or a symlink to one) is read, and at most [`MAX_TEXT_BYTES`]: a FIFO
 /// would block every command and `/dev/zero` would be read until memory runs out.
 pub(crate) fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
-    use std::io::Read;
+    use crate::files::{read_regular, ReadError};
     let invalid = |problem: String| ConfigError::Invalid { path: path.to_path_buf(), problem };
-    // Check the type before opening: opening a FIFO for reading blocks until a writer comes.
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(ConfigError::Io { path: path.to_path_buf(), source }),
-        Ok(m) if m.is_dir() => {
+    let bytes = match read_regular(path, MAX_TEXT_BYTES) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Ok(None),
+        Err(ReadError::Directory) => {
             let source = std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory, not a file");
             return Err(ConfigError::Io { path: path.to_path_buf(), source });
         }
-        Ok(m) if !m.is_file() => return Err(invalid("is not a regular file (a FIFO, socket or device?)".into())),
-        Ok(m) if m.len() > MAX_TEXT_BYTES => {
-            return Err(invalid(format!("is {} bytes; the limit is {MAX_TEXT_BYTES}", m.len())))
+        Err(ReadError::NotRegular) => {
+            return Err(invalid("is not a regular file (a FIFO, socket or device?)".into()));
         }
-        Ok(_) => {}
-    }
-    let mut bytes = Vec::new();
-    let read = std::fs::File::open(path).and_then(|f| f.take(MAX_TEXT_BYTES + 1).read_to_end(&mut bytes));
-    match read {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(ConfigError::Io { path: path.to_path_buf(), source }),
-    }
-    if bytes.len() as u64 > MAX_TEXT_BYTES {
-        return Err(invalid(format!("is larger than the limit of {MAX_TEXT_BYTES} bytes")));
-    }
+        Err(ReadError::TooLarge(n)) => {
+            return Err(invalid(format!("is {n} bytes or more; the limit is {MAX_TEXT_BYTES}")))
+        }
+        Err(ReadError::Io(source)) => return Err(ConfigError::Io { path: path.to_path_buf(), source }),
+    };
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Some(text)),
         Err(e) => Err(ConfigError::Invalid {
@@ -294,14 +285,23 @@ fn read_config(root: &Value) -> Result<Config, String> {
 
     // The fallback chain is read leniently: a shape hermes cannot use is warned about and
     // ignored, so commands that never use the chain (list, add, token) keep working.
+    let mut chain_unreadable = false;
     if let Some(v) = get(root, "fallback_providers") {
         match read_fallbacks(v, "fallback_providers", 0) {
-            Ok(entries) => config.fallback_providers = Some(entries),
-            Err(problem) => config.warnings.push(format!("{problem}; the fallback_providers chain is ignored")),
+            Ok((entries, skipped)) => {
+                config.warnings.extend(skipped);
+                config.fallback_providers = Some(entries);
+            }
+            Err(problem) => {
+                chain_unreadable = true;
+                config.warnings.push(format!("{problem}; no fallback is used"));
+            }
         }
     }
 
-    if let Some(v) = get(root, "fallback_model") {
+    // The legacy single fallback stands in only for an absent or empty chain, never for one
+    // that is there but unreadable.
+    if let Some(v) = get(root, "fallback_model").filter(|_| !chain_unreadable) {
         match read_fallback(v, "fallback_model") {
             Ok(entry) => config.fallback_model = Some(entry),
             Err(problem) => config.warnings.push(format!("{problem}; fallback_model is ignored")),
@@ -327,12 +327,20 @@ fn read_config(root: &Value) -> Result<Config, String> {
 /// `fallback_providers` in every shape hermes-agent accepts: a list of steps; a single mapping
 /// (one step); or a string holding such a list or mapping, as `hermes config set
 /// fallback_providers '[...]'` of hermes-agent writes it.
-fn read_fallbacks(v: &Value, path: &str, depth: u8) -> Result<Vec<FallbackEntry>, String> {
+fn read_fallbacks(v: &Value, path: &str, depth: u8) -> Result<(Vec<FallbackEntry>, Vec<String>), String> {
     match v {
+        // Each step stands alone: one hermes cannot read is skipped with a warning.
         Value::Sequence(list) => {
-            list.iter().enumerate().map(|(i, item)| read_fallback(item, &format!("{path}[{i}]"))).collect()
+            let (mut steps, mut skipped) = (Vec::new(), Vec::new());
+            for (i, item) in list.iter().enumerate() {
+                match read_fallback(item, &format!("{path}[{i}]")) {
+                    Ok(step) => steps.push(step),
+                    Err(problem) => skipped.push(format!("{problem}; that step is skipped")),
+                }
+            }
+            Ok((steps, skipped))
         }
-        Value::Mapping(_) => Ok(vec![read_fallback(v, path)?]),
+        Value::Mapping(_) => Ok((vec![read_fallback(v, path)?], Vec::new())),
         Value::String(text) if depth == 0 => match serde_yaml::from_str::<Value>(text) {
             Ok(inner @ (Value::Sequence(_) | Value::Mapping(_))) => read_fallbacks(&inner, path, 1),
             _ => Err(format!("{path}: expected a list of steps, found a string that does not hold one")),
@@ -513,10 +521,17 @@ mod tests {
             ("fallback_model:\n  key_env: true\n", "fallback_model.key_env: expected a string, found a boolean"),
         ] {
             let c = load_text(text).unwrap();
-            assert!(c.fallback_providers.is_none() && c.fallback_model.is_none(), "{text:?}");
+            assert!(c.fallback_providers.as_ref().is_none_or(|f| f.len() <= 1), "{text:?}");
+            assert!(c.fallback_model.is_none(), "{text:?}");
             assert_eq!(c.warnings.len(), 1, "{text:?}");
             assert!(c.warnings[0].starts_with(want), "{text:?}: {}", c.warnings[0]);
         }
+        // A bad step is skipped alone; the good one stays.
+        let c = load_text("fallback_providers:\n  - provider: a\n    model: b\n  - model: {x: y}\n").unwrap();
+        assert_eq!(c.fallback_providers.unwrap().len(), 1);
+        // An unreadable chain does not hand over to the legacy fallback_model.
+        let c = load_text("fallback_providers: 3\nfallback_model: {provider: nous, model: m}\n").unwrap();
+        assert!(c.fallback_providers.is_none() && c.fallback_model.is_none());
     }
 
     #[test]

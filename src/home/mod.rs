@@ -148,8 +148,15 @@ impl Home {
     }
 
     /// The view of one pool over `doc`.
+    ///
+    /// Stored provider text is shown sanitised against every secret of the home (see
+    /// [`PoolView::clean_provider_text`]); the stored objects are not touched.
     pub fn view(&self, doc: &AuthDoc, key: &str, now: Epoch) -> PoolView {
-        PoolView::build(doc, key, &self.candidates(doc, key), self.strategy(key), now)
+        let mut view = PoolView::build(doc, key, &self.candidates(doc, key), self.strategy(key), now);
+        if view.has_provider_text() {
+            view.clean_provider_text(&self.redactor(doc), now);
+        }
+        view
     }
 
     /// Every pool with stored or seeded entries, sorted by key.
@@ -225,18 +232,21 @@ impl Home {
     }
 }
 
-/// A variable name that holds a secret by convention.
+/// A variable name that holds a secret by convention (`OPENAI_API_KEY`, `HF_TOKEN`,
+/// `DB_PASSWORD`; not `MAX_TOKENS`).
 fn secret_like_name(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
-    ["KEY", "TOKEN", "SECRET", "PASSWORD"].iter().any(|w| n.contains(w))
+    ["KEY", "TOKEN", "SECRET", "PASSWORD"].iter().any(|w| n == *w || n.ends_with(&format!("_{w}")))
 }
 
-/// Every string stored under a key named like a token or key (`access_token`, `refresh_token`,
-/// `agent_key`, `api_key`, …), anywhere in the document.
+/// The entry and provider-state fields that hold a secret.
+const SECRET_FIELDS: [&str; 5] = ["access_token", "refresh_token", "agent_key", "api_key", "id_token"];
+
+/// Every string stored under a secret field, anywhere in the document.
 fn collect_map_secrets(m: &serde_json::Map<String, Value>, r: &mut Redactor) {
     for (k, v) in m {
         match v {
-            Value::String(s) if secret_like_name(k) && !k.ends_with("fingerprint") => r.add(s),
+            Value::String(s) if SECRET_FIELDS.contains(&k.as_str()) => r.add(s),
             _ => collect_value_secrets(v, r),
         }
     }

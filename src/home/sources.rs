@@ -307,13 +307,7 @@ impl Sources {
 /// Read Claude Code's credentials file; any problem means "no login". Only a regular file of
 /// a sane size is read (a FIFO there would block every command).
 fn read_claude_file(path: &std::path::Path) -> Option<ClaudeCreds> {
-    use std::io::Read;
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > crate::config::MAX_TEXT_BYTES {
-        return None;
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path).ok()?.take(crate::config::MAX_TEXT_BYTES).read_to_end(&mut bytes).ok()?;
+    let bytes = crate::files::read_regular(path, crate::config::MAX_TEXT_BYTES).ok()??;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
     let o = v.get("claudeAiOauth")?.as_object()?;
     let access = o.get("accessToken")?.as_str().filter(|s| !s.is_empty())?;

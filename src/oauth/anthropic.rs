@@ -204,8 +204,14 @@ pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Re
             Some(Ok(Err(e))) => return Err(Error::Failed(format!("the login callback listener failed: {e}"))),
             Some(Ok(Ok(cb))) => cb,
         };
+        // Anything on this machine can call the listener: only an answer that carries this
+        // login's state is believed, and its text is provider text (sanitised, one line).
+        if cb.state.as_deref() != Some(pkce.state.as_str()) {
+            return Err(OAuthError::StateMismatch.into());
+        }
         if let Some(err) = cb.error {
             let detail = cb.error_description.map_or(err.clone(), |d| format!("{err}: {d}"));
+            let detail = super::clean_message(&detail, Some(home), &[]);
             return Err(OAuthError::Denied { provider: "anthropic".into(), detail: Some(detail) }.into());
         }
         (cb.code.unwrap_or_default(), cb.state, redirect)
@@ -232,7 +238,7 @@ async fn exchange(home: &Home, code: &str, pkce: &Pkce, redirect: &str) -> Resul
     let code_secret = Secret::new(code);
     let verifier = Secret::new(pkce.verifier.clone());
     if !answer.ok() {
-        return Err(http::rejected(WHAT, &answer, &[&code_secret, &verifier]));
+        return Err(http::rejected(WHAT, &answer, home, &[&code_secret, &verifier]));
     }
     let (Some(access), Some(refresh)) = (answer.str("access_token"), answer.str("refresh_token")) else {
         return Err(
@@ -273,7 +279,7 @@ pub(crate) async fn refresh(home: &Home, refresh_token: &Secret) -> std::result:
     let body = json!({"grant_type": "refresh_token", "refresh_token": refresh_token.expose(), "client_id": CLIENT_ID});
     let answer = post_token(home, &body, REFRESH_TIMEOUT).await.map_err(Failure::from_transport)?;
     if !answer.ok() {
-        return Err(Failure::from_answer(&answer, "anthropic refresh", &[refresh_token]));
+        return Err(Failure::from_answer(&answer, "anthropic refresh", home, &[refresh_token]));
     }
     let Some(access) = answer.str("access_token") else {
         return Err(Failure::Transient("anthropic refresh: the answer had no access_token".into()));

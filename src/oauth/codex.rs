@@ -73,7 +73,7 @@ pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Re
         break a;
     };
     if !answer.ok() {
-        return Err(http::rejected(WHAT_CODE, &answer, &[]));
+        return Err(http::rejected(WHAT_CODE, &answer, home, &[]));
     }
     let (Some(user_code), Some(device_auth_id)) = (answer.str("user_code"), answer.str("device_auth_id")) else {
         return Err(
@@ -84,6 +84,7 @@ pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Re
 
     // 2. Show the code.
     let verify = format!("{i}/codex/device");
+    let user_code = crate::text::one_line(&user_code).into_owned();
     ui.say(&format!("To log in to OpenAI Codex (ChatGPT): open {verify} and enter code {user_code}"));
     if !opts.no_browser {
         ui.open_browser(&verify);
@@ -112,7 +113,7 @@ pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Re
     let req = client.post(&url).header("Accept", "application/json").form(&form);
     let a = http::send(req, &url, REQUEST_TIMEOUT).await.map_err(|t| http::unreachable(WHAT_TOKEN, t))?;
     if !a.ok() {
-        return Err(http::rejected(WHAT_TOKEN, &a, &[&code, &verifier]));
+        return Err(http::rejected(WHAT_TOKEN, &a, home, &[&code, &verifier]));
     }
     let (Some(access), Some(refresh)) = (a.str("access_token"), a.str("refresh_token")) else {
         return Err(OAuthError::BadAnswer {
@@ -188,10 +189,10 @@ async fn poll(
             _ => {
                 let reason = a.reason();
                 if reason.as_deref().is_some_and(|r| r.contains("denied")) {
-                    let detail = a.message().or(reason).map(|m| super::clean_message(&m, &[]));
+                    let detail = a.message().or(reason).map(|m| super::clean_message(&m, Some(home), &[]));
                     return Err(OAuthError::Denied { provider: "openai-codex".into(), detail }.into());
                 }
-                return Err(http::rejected(WHAT, &a, &[]));
+                return Err(http::rejected(WHAT, &a, home, &[]));
             }
         }
     }
@@ -222,7 +223,7 @@ pub(crate) async fn refresh(home: &Home, refresh_token: &Secret) -> std::result:
         return Err(Failure::Transient("openai-codex refresh: codex_rate_limited (HTTP 429)".into()));
     }
     if !a.ok() {
-        return Err(Failure::from_answer(&a, "openai-codex refresh", &[refresh_token]));
+        return Err(Failure::from_answer(&a, "openai-codex refresh", home, &[refresh_token]));
     }
     let Some(access) = a.str("access_token") else {
         return Err(Failure::Transient("openai-codex refresh: the answer had no access_token".into()));

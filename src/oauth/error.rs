@@ -1,7 +1,8 @@
 //! Why an OAuth step failed, and the sanitising of what token endpoints say.
 
 use crate::error::Error;
-use crate::secret::Secret;
+use crate::home::Home;
+use crate::secret::{Redactor, Secret};
 
 /// Why an OAuth step failed. Each text is one line and never contains a token.
 #[derive(Debug, thiserror::Error)]
@@ -48,19 +49,20 @@ impl From<OAuthError> for Error {
     }
 }
 
-/// Provider text from a token endpoint, sanitised: every secret in `secrets` (and anything
-/// shaped like a key) masked, control characters gone, at most 300 characters.
-pub(crate) fn clean_message(text: &str, secrets: &[&Secret]) -> String {
-    redactor(secrets).message(Some(text)).unwrap_or_default()
+/// Provider text from a token endpoint, sanitised: every secret the home knows, every secret in
+/// `secrets` (the tokens this flow holds) and anything shaped like a key masked, control
+/// characters gone, at most 300 characters.
+pub(crate) fn clean_message(text: &str, home: Option<&Home>, secrets: &[&Secret]) -> String {
+    redactor(home, secrets).message(Some(text)).unwrap_or_default()
 }
 
 /// A provider's error code or type from a token endpoint, sanitised like [`clean_message`].
-pub(crate) fn clean_reason(text: Option<String>, secrets: &[&Secret]) -> Option<String> {
-    redactor(secrets).reason(text.as_deref())
+pub(crate) fn clean_reason(text: Option<String>, home: Option<&Home>, secrets: &[&Secret]) -> Option<String> {
+    redactor(home, secrets).reason(text.as_deref())
 }
 
-fn redactor(secrets: &[&Secret]) -> crate::secret::Redactor {
-    let mut r = crate::secret::Redactor::new();
+fn redactor(home: Option<&Home>, secrets: &[&Secret]) -> Redactor {
+    let mut r = home.map(Home::redactor_now).unwrap_or_default();
     for s in secrets {
         r.add_secret(s);
     }
@@ -74,9 +76,9 @@ mod tests {
     #[test]
     fn messages_are_masked_and_cut() {
         let s = Secret::new("rt-very-secret-refresh");
-        let m = clean_message("  bad token rt-very-secret-refresh  ", &[&s]);
+        let m = clean_message("  bad token rt-very-secret-refresh  ", None, &[&s]);
         assert_eq!(m, "bad token rt-v…resh");
-        assert_eq!(clean_message(&"x".repeat(400), &[]).chars().count(), 300);
+        assert_eq!(clean_message(&"x".repeat(400), None, &[]).chars().count(), 300);
     }
 
     #[test]

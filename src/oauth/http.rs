@@ -176,12 +176,17 @@ pub(super) fn unreachable(what: &str, t: Transport) -> crate::error::Error {
 }
 
 /// The error for an endpoint that answered with an error; `secrets` are masked in its message.
-pub(super) fn rejected(what: &str, a: &Answer, secrets: &[&crate::secret::Secret]) -> crate::error::Error {
+pub(super) fn rejected(
+    what: &str,
+    a: &Answer,
+    home: &crate::home::Home,
+    secrets: &[&crate::secret::Secret],
+) -> crate::error::Error {
     super::OAuthError::Rejected {
         what: what.into(),
         status: a.status,
-        reason: super::clean_reason(a.reason(), secrets),
-        message: a.message().map(|m| super::clean_message(&m, secrets)),
+        reason: super::clean_reason(a.reason(), Some(home), secrets),
+        message: a.message().map(|m| super::clean_message(&m, Some(home), secrets)),
     }
     .into()
 }

@@ -97,6 +97,21 @@ pub fn classify_poll(status: u16, is_json: bool, reason: Option<&str>, has_token
     }
 }
 
+/// Whether `url` may be shown and opened: https, or http on a loopback host; no spaces or
+/// control characters, and not something a browser launcher could read as an option.
+fn browsable(url: &str) -> bool {
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) || url.starts_with('-') {
+        return false;
+    }
+    let Ok(u) = url::Url::parse(url) else { return false };
+    let host = u.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    match u.scheme() {
+        "https" => !host.is_empty(),
+        "http" => matches!(host.as_str(), "127.0.0.1" | "::1" | "localhost"),
+        _ => false,
+    }
+}
+
 /// The device login (§10.5).
 pub async fn login(home: &Home, pool: &PoolRef, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Result<super::Login> {
     let p = portal(home, None);
@@ -110,7 +125,7 @@ pub async fn login(home: &Home, pool: &PoolRef, opts: &LoginOptions, ui: &mut dy
         client.post(&url).header("Accept", "application/json").form(&[("client_id", CLIENT_ID), ("scope", SCOPE)]);
     let a = http::send(req, &url, to).await.map_err(|t| http::unreachable(WHAT_CODE, t))?;
     if !a.ok() {
-        return Err(http::rejected(WHAT_CODE, &a, &[]));
+        return Err(http::rejected(WHAT_CODE, &a, home, &[]));
     }
     let (Some(device_code), Some(user_code)) = (a.str("device_code"), a.str("user_code")) else {
         return Err(
@@ -118,7 +133,14 @@ pub async fn login(home: &Home, pool: &PoolRef, opts: &LoginOptions, ui: &mut dy
         );
     };
     let device_code = Secret::new(device_code);
-    let verify = a.str("verification_uri_complete").or_else(|| a.str("verification_uri")).unwrap_or_else(|| p.clone());
+    // The portal's URL and code are shown and handed to a browser: only an https URL (or a
+    // loopback http one, for a local portal) is accepted, and both are shown on one line.
+    let verify = a
+        .str("verification_uri_complete")
+        .or_else(|| a.str("verification_uri"))
+        .filter(|u| browsable(u))
+        .unwrap_or_else(|| p.clone());
+    let user_code = crate::text::one_line(&user_code).into_owned();
     let expires_in = a.num("expires_in").filter(|x| *x > 0.0).unwrap_or(DEFAULT_DEVICE_EXPIRES);
     // §10.5: poll every second whatever `interval` says; the portal answers `slow_down` (which
     // adds a second) when that is too fast.
@@ -205,7 +227,7 @@ async fn poll(
                 ui.debug(&format!("HTTP {}: backing off {wait}s", a.status));
             }
             PollStep::Denied(_) => {
-                let detail = a.message().map(|m| super::clean_message(&m, &[device_code]));
+                let detail = a.message().map(|m| super::clean_message(&m, Some(home), &[device_code]));
                 return Err(OAuthError::Denied { provider: "nous".into(), detail }.into());
             }
             PollStep::Expired => {
@@ -215,7 +237,7 @@ async fn poll(
                 }
                 .into())
             }
-            PollStep::Fatal => return Err(http::rejected(WHAT, &a, &[device_code])),
+            PollStep::Fatal => return Err(http::rejected(WHAT, &a, home, &[device_code])),
         }
     }
 }
@@ -277,7 +299,7 @@ pub(crate) async fn refresh(
         .form(&[("grant_type", "refresh_token"), ("client_id", CLIENT_ID)]);
     let a = http::send(req, &url, to).await.map_err(Failure::from_transport)?;
     if !a.ok() {
-        return Err(Failure::from_answer(&a, "nous refresh", &[refresh_token]));
+        return Err(Failure::from_answer(&a, "nous refresh", home, &[refresh_token]));
     }
     let Some(access) = a.str("access_token") else {
         return Err(Failure::Transient("nous refresh: the answer had no access_token".into()));

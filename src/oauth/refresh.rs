@@ -29,6 +29,7 @@ use crate::pool::status::Status;
 use crate::pool::view::ViewEntry;
 use crate::secret::Secret;
 use crate::store::lock::{refresh_lock_path, LockFile, LockGuard, TryAcquire, POLL_INTERVAL, REFRESH_LOCK_TIMEOUT};
+use crate::text::one_line;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::time::Instant;
@@ -294,7 +295,7 @@ pub async fn pick_ready(home: &Home, pool: &PoolRef) -> Result<Pick> {
         if !p.needs_refresh {
             return Ok(p);
         }
-        let what = format!("{} credential {} \"{}\"", p.key, p.id, p.label);
+        let what = format!("{} credential {} \"{}\"", p.key, one_line(&p.id), one_line(&p.label));
         match refresh_entry(home, pool, &p.id, false).await? {
             RefreshResult::Refreshed(f) | RefreshResult::Adopted(f) => {
                 return Ok(Pick {

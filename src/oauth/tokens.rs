@@ -2,6 +2,7 @@
 
 use super::error::OAuthError;
 use super::http::{Answer, Transport};
+use crate::home::Home;
 use crate::pool::cooldown::is_terminal_reason;
 use crate::secret::Secret;
 use serde_json::Value;
@@ -32,9 +33,9 @@ impl Failure {
     }
 
     /// An error answer: terminal when its reason is one of §7.2's, else transient.
-    pub(crate) fn from_answer(a: &Answer, what: &str, secrets: &[&Secret]) -> Failure {
-        let reason = super::error::clean_reason(a.reason(), secrets);
-        let message = a.message().map(|m| super::error::clean_message(&m, secrets));
+    pub(crate) fn from_answer(a: &Answer, what: &str, home: &Home, secrets: &[&Secret]) -> Failure {
+        let reason = super::error::clean_reason(a.reason(), Some(home), secrets);
+        let message = a.message().map(|m| super::error::clean_message(&m, Some(home), secrets));
         match reason {
             Some(r) if is_terminal_reason(&r) => Failure::Terminal { reason: r, message },
             reason => Failure::Transient(

@@ -11,6 +11,7 @@ use crate::pool::candidate::{self, Candidate, CLAUDE_CODE, DEVICE_CODE};
 use crate::pool::status::{self, Status, StatusInput};
 use crate::pool::strategy::{self, Strategy};
 use crate::secret::Secret;
+use crate::text::one_line;
 use serde_json::{Map, Value};
 
 /// Skew before expiry at which hermes refreshes its own OAuth entries.
@@ -383,6 +384,32 @@ impl PoolView {
         PoolView { key: key.to_string(), strategy, entries, merged }
     }
 
+    /// Whether any entry holds provider text (a stored reason or message).
+    pub fn has_provider_text(&self) -> bool {
+        self.entries.iter().any(|v| v.entry.last_error_reason.is_some() || v.entry.last_error_message.is_some())
+    }
+
+    /// Sanitise the provider text of every entry for showing it: text another tool (or an older
+    /// hermes) stored may hold a key or terminal escapes. `known` is every secret of the home;
+    /// the entry's own live secret is added. Only the typed entries change, never the stored
+    /// objects, so nothing of this is written.
+    pub fn clean_provider_text(&mut self, known: &crate::secret::Redactor, now: Epoch) {
+        let key = self.key.clone();
+        for v in &mut self.entries {
+            if v.entry.last_error_reason.is_none() && v.entry.last_error_message.is_none() {
+                continue;
+            }
+            let r = known.with(v.secret.as_ref());
+            let reason = r.reason(v.entry.last_error_reason.as_deref());
+            let message = r.message(v.entry.last_error_message.as_deref());
+            if reason != v.entry.last_error_reason || message != v.entry.last_error_message {
+                v.entry.last_error_reason = reason;
+                v.entry.last_error_message = message;
+                v.recompute(&key, now);
+            }
+        }
+    }
+
     /// Write the view back into `doc` (materialisation, §4.5): stored entries keep their file
     /// order, virtual ones are appended, merged duplicates and removed entries disappear.
     pub fn write(&self, doc: &mut AuthDoc) {
@@ -487,7 +514,14 @@ impl PoolView {
     pub fn choice_lines(&self, indices: impl IntoIterator<Item = usize>) -> String {
         indices
             .into_iter()
-            .map(|i| format!("  #{} {} {}", i + 1, self.entries[i].entry.id, self.entries[i].entry.label))
+            .map(|i| {
+                format!(
+                    "  #{} {} {}",
+                    i + 1,
+                    one_line(&self.entries[i].entry.id),
+                    one_line(&self.entries[i].entry.label)
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }

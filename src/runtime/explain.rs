@@ -9,6 +9,7 @@ use crate::model::AuthDoc;
 use crate::pool::status::Status;
 use crate::pool::strategy::Strategy;
 use crate::pool::view::{PoolView, ViewEntry};
+use crate::text::one_line;
 use crate::time;
 use serde_json::{json, Value};
 
@@ -167,7 +168,10 @@ fn fallback_why(home: &Home, doc: &AuthDoc, step: &Step, now: Epoch) -> Fallback
             match next_index(&view) {
                 Some(n) => {
                     let e = &view.entries[n];
-                    (true, format!("usable: next #{} {} \"{}\"", n + 1, e.entry.id, e.entry.label))
+                    (
+                        true,
+                        format!("usable: next #{} {} \"{}\"", n + 1, one_line(&e.entry.id), one_line(&e.entry.label)),
+                    )
                 }
                 None if view.entries.iter().any(|v| v.status.selectable() && v.secret.is_some()) => {
                     (true, "usable (random pick)".to_string())
@@ -200,8 +204,14 @@ impl Explanation {
             self.strategy
         );
         match self.entries.iter().find(|e| e.chosen) {
-            Some(e) => out
-                .push_str(&format!("next: #{} {} \"{}\" ({}): {}\n", e.index, e.id, e.label, e.secret, self.next_why)),
+            Some(e) => out.push_str(&format!(
+                "next: #{} {} \"{}\" ({}): {}\n",
+                e.index,
+                one_line(&e.id),
+                one_line(&e.label),
+                e.secret,
+                self.next_why
+            )),
             None => {
                 out.push_str(&format!("next: {}", self.next_why));
                 if let Some(t) = self.next_usable_at {
@@ -215,7 +225,7 @@ impl Explanation {
             }
         }
         for e in &self.entries {
-            out.push_str(&format!("  #{} {} \"{}\": {}\n", e.index, e.id, e.label, e.why));
+            out.push_str(&format!("  #{} {} \"{}\": {}\n", e.index, one_line(&e.id), one_line(&e.label), e.why));
         }
         if self.fallbacks.is_empty() {
             out.push_str("fallback: none configured (fallback_providers in config.yaml)\n");

@@ -18,6 +18,7 @@ use crate::model::AuthDoc;
 use crate::ops;
 use crate::pool::strategy::Strategy;
 use crate::pool::view::{self, ViewEntry};
+use crate::text::one_line;
 use crate::time;
 use rand::SeedableRng;
 use serde_json::{json, Value};
@@ -360,7 +361,7 @@ impl Simulation {
             out.push_str(&format!("  no credentials in {}\n", self.provider));
         }
         for e in &self.after {
-            out.push_str(&format!("  #{} {} \"{}\": {}\n", e.index, e.id, e.label, e.describe));
+            out.push_str(&format!("  #{} {} \"{}\": {}\n", e.index, one_line(&e.id), one_line(&e.label), e.describe));
         }
         out
     }

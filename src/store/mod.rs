@@ -18,8 +18,9 @@ pub use crate::model::AuthDoc;
 pub use lock::{LockError, LockFile, LockGuard, TryAcquire};
 
 use crate::context::Epoch;
+use crate::files::ReadError;
 use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +29,8 @@ use std::time::Duration;
 pub const AUTH_FILE: &str = "auth.json";
 /// The store lock's file name, next to the (resolved) auth.json.
 pub const LOCK_FILE: &str = "auth.lock";
+/// The largest auth.json read (a 200-entry store is about 100 KB).
+pub const MAX_STORE_BYTES: u64 = 64 * 1024 * 1024;
 /// How long a mutation waits for the store lock (§3).
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -231,12 +234,22 @@ impl Store {
         let mut out = Vec::new();
         if let Ok(meta) = fs::metadata(&self.home) {
             let mode = meta.permissions().mode() & 0o7777;
-            if meta.is_dir() && mode & 0o022 != 0 && !self.home_is_exempt() {
-                out.push(format!(
-                    "warning: {} is writable by other users (mode {mode:04o}); hermes leaves it as it is (to fix: chmod 700 {})",
-                    self.home.display(),
-                    self.home.display()
-                ));
+            // Group-writable homes are normal where each user has a group of their own (umask
+            // 002); only a home anyone may write to is worth a word on every command.
+            if meta.is_dir() && mode & 0o002 != 0 && !self.home_is_exempt() {
+                let shared = mode & 0o1000 != 0;
+                out.push(if shared {
+                    format!(
+                        "warning: {} is a shared directory (mode {mode:04o}); hermes leaves its mode alone, but other users can create files next to your keys: use a private HERMES_HOME (for example ~/.hermes)",
+                        self.home.display()
+                    )
+                } else {
+                    format!(
+                        "warning: {} is writable by every user (mode {mode:04o}); hermes leaves it as it is (to fix: chmod o-w {})",
+                        self.home.display(),
+                        self.home.display()
+                    )
+                });
             }
         }
         let auth = self.path();
@@ -320,26 +333,25 @@ impl Store {
     /// not exist; errors name the configured auth.json path.
     fn load(&self, file: &Path) -> Result<Option<AuthDoc>, StoreError> {
         let shown = self.path();
-        let not_found = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
-        // Check the type before opening: opening a FIFO for reading would block.
-        match fs::metadata(file) {
-            Err(e) if not_found(&e) => return Ok(None),
-            Err(e) => return Err(self.io_err(&shown, "cannot read", e)),
-            Ok(meta) if meta.is_dir() => {
+        // Opened non-blocking and checked on the descriptor: a FIFO never blocks, a device is
+        // never read.
+        let bytes = match crate::files::read_regular(file, MAX_STORE_BYTES) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(None),
+            Err(ReadError::Directory) => {
                 return Err(StoreError::Io { path: shown, message: "is a directory, not a file".into() })
             }
-            Ok(meta) if !meta.is_file() => {
+            Err(ReadError::NotRegular) => {
                 return Err(StoreError::Io { path: shown, message: "is not a regular file".into() })
             }
-            Ok(_) => {}
-        }
-        let mut bytes = Vec::new();
-        match File::open(file).and_then(|mut f| f.read_to_end(&mut bytes)) {
-            Ok(_) => {}
-            // Renamed away between the two calls: it is missing now.
-            Err(e) if not_found(&e) => return Ok(None),
-            Err(e) => return Err(self.io_err(&shown, "cannot read", e)),
-        }
+            Err(ReadError::TooLarge(n)) => {
+                return Err(StoreError::Invalid {
+                    path: shown,
+                    problem: format!("{n} bytes or more; the limit is {MAX_STORE_BYTES}"),
+                })
+            }
+            Err(ReadError::Io(e)) => return Err(self.io_err(&shown, "cannot read", e)),
+        };
         AuthDoc::parse(&bytes).map(Some).map_err(|problem| StoreError::Invalid { path: shown, problem })
     }
 
@@ -610,7 +622,8 @@ mod tests {
         assert_eq!(fs::read(store.path()).unwrap(), before);
         let w = store.mode_warnings();
         assert_eq!(w.len(), 2, "{w:?}");
-        assert!(w[0].contains("mode 1777") && w[1].contains("mode 0644"), "{w:?}");
+        assert!(w[0].contains("mode 1777") && w[0].contains("private HERMES_HOME"), "{w:?}");
+        assert!(w[1].contains("mode 0644"), "{w:?}");
         // A write replaces auth.json with a 0600 file; the shared directory keeps its bits.
         add(&store, "a").unwrap();
         assert_eq!(mode(&store.path()), 0o600);
@@ -649,7 +662,7 @@ mod tests {
         store.read().unwrap();
         assert_eq!(fs::metadata(&home).unwrap().permissions().mode() & 0o7777, 0o2775);
         assert_eq!(mode(&store.path()), 0o600);
-        assert_eq!(store.mode_warnings().len(), 1);
+        assert!(store.mode_warnings().is_empty(), "a group-writable home is normal with umask 002");
     }
 
     #[test]

@@ -452,20 +452,20 @@ fn loose_modes_are_warned_about_and_a_write_makes_auth_json_0600() {
     let s = Sealed::new();
     s.add_key("openrouter", K1, None);
     std::fs::set_permissions(s.auth_path(), std::fs::Permissions::from_mode(0o644)).unwrap();
-    std::fs::set_permissions(&s.home, std::fs::Permissions::from_mode(0o775)).unwrap();
+    std::fs::set_permissions(&s.home, std::fs::Permissions::from_mode(0o777)).unwrap();
     let before = s.auth_bytes();
     let o = s.run(&["auth", "list"]);
     assert_eq!(o.code, 0);
     assert_eq!(s.auth_bytes(), before);
     // A read changes no mode; it says what is loose and how to fix it.
     assert_eq!(mode(&s.auth_path()), 0o644);
-    assert_eq!(mode(&s.home), 0o775);
+    assert_eq!(mode(&s.home), 0o777);
     assert!(o.stderr.contains("mode 0644") && o.stderr.contains("chmod 600"), "{}", o.stderr);
-    assert!(o.stderr.contains("mode 0775") && o.stderr.contains("chmod 700"), "{}", o.stderr);
+    assert!(o.stderr.contains("mode 0777") && o.stderr.contains("chmod o-w"), "{}", o.stderr);
     // A change rewrites auth.json as a new 0600 file; the directory keeps its mode.
     s.add_key("openrouter", K2, None);
     assert_eq!(mode(&s.auth_path()), 0o600);
-    assert_eq!(mode(&s.home), 0o775);
+    assert_eq!(mode(&s.home), 0o777);
 }
 
 #[test]

@@ -149,11 +149,19 @@ async fn anthropic_callback_with_wrong_state_or_denial_saves_nothing() {
     let server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).expect(0).mount(&server).await;
     let s = sealed_with("HERMES_ANTHROPIC_OAUTH_URL", &server);
-    for (query_string, want) in [("code=x&state=forged", "state mismatch"), ("error=access_denied", "was denied")] {
+    // A denial is believed only with this login's state: anything on the machine can call the
+    // listener.
+    for (query_string, want) in [
+        ("code=x&state=forged", "state mismatch"),
+        ("error=access_denied&state=forged", "state mismatch"),
+        ("error=access_denied&state={state}", "was denied"),
+    ] {
         let mut run = Running::start(&s, &["auth", "add", "anthropic", "--type", "oauth"]);
         let line = run.wait_line("https://claude.ai/oauth/authorize?");
-        let (port, _) = callback_port(&word_starting(&line, "https://"));
-        get(port, &format!("/callback?{query_string}"));
+        let url = word_starting(&line, "https://");
+        let (port, _) = callback_port(&url);
+        let state = url.split("state=").nth(1).unwrap_or_default().split('&').next().unwrap_or_default().to_string();
+        get(port, &format!("/callback?{}", query_string.replace("{state}", &state)));
         let o = run.finish();
         assert_eq!(o.code, 1, "{}", o.stderr);
         assert!(o.stderr.contains(want), "{}", o.stderr);

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-const K_OWNED: &str = "sk-owned-AAAA-1111-secret-value";
-const K_ENV: &str = "sk-env-BBBB-2222-secret-value";
-const K_DOTENV: &str = "xai-dotenv-CCCC-3333-secret-value";
+// Only two of these look like keys: the others are masked because hermes knows them.
+const K_OWNED: &str = "owned-AAAA-1111-secret-value";
+const K_ENV: &str = "envkey-BBBB-2222-secret-value";
+const K_DOTENV: &str = "dotenvkey-CCCC-3333-secret-value";
 const K_CONFIG: &str = "cfg-config-DDDD-4444-secret-value";
 const K_FALL: &str = "fb-fallback-EEEE-5555-secret-value";
 const ALL: [&str; 5] = [K_OWNED, K_ENV, K_DOTENV, K_CONFIG, K_FALL];
@@ -246,7 +247,9 @@ fn a_read_never_changes_modes_and_shared_bits_survive_writes() {
         let o = s.run(&["auth", "list"]);
         assert_eq!(o.code, 0);
         assert_eq!(mode_of(&s.home), dir_mode, "a read chmodded the home");
-        assert!(o.stderr.contains(&format!("mode {dir_mode:04o}")), "{}", o.stderr);
+        // A home anyone may write to is worth a warning; a group-writable one (umask 002) is not.
+        let warned = o.stderr.contains(&format!("mode {dir_mode:04o}"));
+        assert_eq!(warned, dir_mode & 0o002 != 0, "{}", o.stderr);
         s.add_key("openrouter", K_OWNED, None);
         assert_eq!(mode_of(&s.home), dir_mode, "a write dropped the shared bits");
         assert_eq!(mode_of(&s.auth_path()), 0o600);
@@ -416,7 +419,7 @@ fn a_read_only_home_says_permission_denied() {
         Out::from(c.args(["auth", "remove", "openrouter", "1"]).stdin(std::process::Stdio::null()).output().unwrap());
     std::fs::set_permissions(&s.home, std::fs::Permissions::from_mode(0o700)).unwrap();
     assert_eq!(o.code, 1, "{}", o.stderr);
-    assert!(o.stderr.contains("Permission denied"), "{}", o.stderr);
+    assert!(o.stderr.contains("auth.lock") && o.stderr.contains("Permission denied"), "{}", o.stderr);
     assert!(!o.stderr.contains("No such file"), "{}", o.stderr);
     assert_eq!(s.pool("openrouter").len(), 1);
 }
@@ -440,15 +443,32 @@ fn an_undelivered_token_is_a_failure() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("could not write"), "{err}");
     assert!(!err.contains(K_OWNED));
+    // The same with --json, whose error document cannot be written either.
+    let mut child = s
+        .process()
+        .args(["auth", "token", "openrouter", "--json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]
 fn a_key_typed_as_an_argument_is_masked_in_the_usage_error() {
     let s = Sealed::new();
-    for args in [vec!["auth", "add", "deepseek", K_ENV], vec!["auth", "add", "deepseek", K_ENV, "--json"]] {
+    const TYPED: &str = "sk-env-BBBB-2222-secret-value";
+    for args in [
+        vec!["auth", "add", "deepseek", TYPED],
+        vec!["auth", "add", "deepseek", TYPED, "--json"],
+        vec!["auth", "add", "deepseek", "--type=sk-env-BBBB-2222-secret-value"],
+    ] {
         let o = s.run(&args);
         assert_eq!(o.code, 2, "{}", o.stderr);
-        assert!(!o.stderr.contains(K_ENV) && !o.stdout.contains(K_ENV), "{}{}", o.stderr, o.stdout);
+        assert!(!o.stderr.contains(TYPED) && !o.stdout.contains(TYPED), "{}{}", o.stderr, o.stdout);
         assert!(o.stderr.contains("sk-e…alue"), "{}", o.stderr);
         assert!(o.stderr.contains("--api-key -"), "{}", o.stderr);
     }
@@ -479,4 +499,38 @@ fn an_unreadable_store_is_an_error_never_an_empty_store() {
     std::fs::set_permissions(s.auth_path(), std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::set_permissions(&s.home, std::fs::Permissions::from_mode(0o700)).unwrap();
     assert_eq!(std::fs::read(s.auth_path()).unwrap(), before, "nothing wrote over it");
+}
+
+#[test]
+fn newlines_and_c1_controls_in_stored_text_stay_on_their_line() {
+    let s = Sealed::new();
+    let label = "two\nlines\u{9b}2J\u{7f}";
+    s.write_auth(&json!({"version": 1, "credential_pool": {"openrouter": [
+        {"id": "aaaaaa", "label": label, "auth_type": "api_key", "priority": 0, "source": "manual",
+         "access_token": K_OWNED, "last_status": "exhausted", "last_status_at": T0, "last_error_code": 402,
+         "last_error_reason": "forged\nerror: line", "last_error_message": format!("key {K_OWNED}\nagain"),
+         "last_error_reset_at": T0 + 600.0}]}}));
+    for args in [
+        vec!["auth", "list"],
+        vec!["auth", "status", "openrouter"],
+        vec!["auth", "explain", "openrouter"],
+        vec!["auth", "token", "openrouter"],
+        vec!["auth", "report", "openrouter", "aaaaaa", "--status", "402"],
+        vec!["auth", "list", "--json"],
+        vec!["auth", "explain", "openrouter", "--json"],
+    ] {
+        let o = s.run(&args);
+        for (name, text) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
+            assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{args:?} {name}: {text:?}");
+            assert!(!text.lines().any(|l| l.starts_with("lines") || l.starts_with("error: line")), "{args:?}: {text}");
+            assert!(!text.contains(K_OWNED) || args[1] == "token", "{args:?} showed a stored key: {text}");
+        }
+        if args.contains(&"--json") {
+            // Valid JSON, and the label comes back exactly.
+            let doc = o.json();
+            if args[1] == "list" {
+                assert_eq!(doc["providers"][0]["entries"][0]["label"], label);
+            }
+        }
+    }
 }

@@ -256,12 +256,18 @@ pub fn print_added(added: &ops::Added, kind_word: &str, auth_type: &str, json: b
     if added.replaced {
         out.err(&format!(
             "Updated {} {kind_word}credential #{} (id {}): \"{}\" (same account; tokens replaced)",
-            added.key, added.index, added.id, added.label
+            added.key,
+            added.index,
+            added.id,
+            crate::text::one_line(&added.label)
         ));
     } else {
         out.err(&format!(
             "Added {} {kind_word}credential #{} (id {}): \"{}\"",
-            added.key, added.index, added.id, added.label
+            added.key,
+            added.index,
+            added.id,
+            crate::text::one_line(&added.label)
         ));
     }
     if json {

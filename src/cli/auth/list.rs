@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::home::Home;
 use crate::pool::status::Status;
 use crate::pool::view::{PoolView, ViewEntry};
+use crate::secret::Redactor;
 use crate::time;
 use serde_json::{json, Value};
 
@@ -28,6 +29,11 @@ pub struct Args {
     pub json: bool,
 }
 
+/// Whether a stored entry object holds a provider reason or message.
+fn has_provider_text(v: &serde_json::Value) -> bool {
+    ["last_error_reason", "last_error_message"].iter().any(|k| v.get(k).is_some_and(|t| !t.is_null()))
+}
+
 const FOOTNOTE: &str = "* not yet saved; discovered from the environment/config";
 
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
@@ -41,12 +47,19 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     // `providers`), so every pool's candidates come first; then each pool's entries are moved
     // into its view rather than copied, since nothing reads the document after this.
     let candidates: Vec<_> = keys.iter().map(|k| home.candidates(&doc, k)).collect();
-    let views: Vec<PoolView> = keys
-        .iter()
-        .zip(&candidates)
-        .map(|(k, c)| PoolView::build_taking(&mut doc, k, c, home.strategy(k), now))
-        .filter(|v| !v.entries.is_empty())
-        .collect();
+    // The secrets to mask in stored provider text are gathered before any pool is taken.
+    let any_text = keys.iter().any(|k| doc.pool(k).iter().any(has_provider_text));
+    let known: Option<Redactor> = any_text.then(|| home.redactor(&doc));
+    let mut views: Vec<PoolView> = Vec::with_capacity(keys.len());
+    for (k, c) in keys.iter().zip(&candidates) {
+        let mut v = PoolView::build_taking(&mut doc, k, c, home.strategy(k), now);
+        if let Some(r) = known.as_ref().filter(|_| v.has_provider_text()) {
+            v.clean_provider_text(r, now);
+        }
+        if !v.entries.is_empty() {
+            views.push(v);
+        }
+    }
     if args.json {
         let providers: Vec<Value> = views.iter().map(|v| pool_json(v, now)).collect();
         out.json(&json!({ "providers": providers }));

@@ -4,6 +4,7 @@ use crate::cli::printer::Printer;
 use crate::error::Result;
 use crate::home::Home;
 use crate::ops;
+use crate::text::one_line;
 use serde_json::json;
 
 /// Remove a credential by 1-based index, id or label.
@@ -39,7 +40,7 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
 
 /// The report of §12.4 on stderr (`remove` and the wizard).
 pub fn print_removed(r: &ops::Removed, out: &mut Printer) {
-    out.err(&format!("Removed {} credential #{} ({})", r.key, r.index, r.label));
+    out.err(&format!("Removed {} credential #{} ({})", r.key, r.index, one_line(&r.label)));
     if let Some(var) = r.source.strip_prefix("env:") {
         out.err(&format!(
             "{var} is still set in .env/your environment; hermes will ignore it for {} until you run: hermes auth add {}",

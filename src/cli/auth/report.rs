@@ -6,6 +6,7 @@ use crate::home::Home;
 use crate::ops;
 use crate::pool::cooldown::Outcome;
 use crate::pool::hints;
+use crate::text::one_line;
 
 /// Record how a request made with an entry went.
 ///
@@ -70,7 +71,13 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     if args.json {
         out.json(&super::list::entry_json(&e, index, now, false));
     } else {
-        out.out(&format!("{} #{index} {} \"{}\": {}", pool.key, e.entry.id, e.entry.label, e.status.describe(now)));
+        out.out(&format!(
+            "{} #{index} {} \"{}\": {}",
+            pool.key,
+            one_line(&e.entry.id),
+            one_line(&e.entry.label),
+            one_line(&e.status.describe(now))
+        ));
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ use crate::cli::printer::Printer;
 use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::ops;
+use crate::text::one_line;
 use serde_json::json;
 
 /// Clear cooldowns of every pool, one pool, or exactly one entry.
@@ -79,8 +80,11 @@ pub fn print_reset(r: &ops::ResetReport, pool: Option<&str>, out: &mut Printer) 
         None => out.err(&format!("Reset {} cooldown(s) across {} pools", r.changed, r.pools)),
     }
     if !r.dead.is_empty() {
-        let list: Vec<String> =
-            r.dead.iter().map(|d| format!("{} {} ({}) {}", d.key, d.id, d.label, d.reason)).collect();
+        let list: Vec<String> = r
+            .dead
+            .iter()
+            .map(|d| format!("{} {} ({}) {}", d.key, one_line(&d.id), one_line(&d.label), one_line(&d.reason)))
+            .collect();
         let first = &r.dead[0];
         out.err(&format!(
             "{} dead credential(s) not reset: {} — to reset one: hermes auth reset {} {}",

@@ -116,8 +116,8 @@ fn render(view: &PoolView, now: Epoch) -> String {
         let r = row(&view.key, v, now);
         table.add_row(vec![
             (i + 1).to_string(),
-            v.entry.id.clone(),
-            v.entry.label.clone(),
+            crate::text::one_line(&v.entry.id).into_owned(),
+            crate::text::one_line(&v.entry.label).into_owned(),
             v.entry.auth_type.as_str().to_string(),
             v.source_display(),
             expires_cell(&r, now),

@@ -5,6 +5,7 @@ use crate::cli::printer::Printer;
 use crate::error::Result;
 use crate::home::Home;
 use crate::oauth;
+use crate::text::one_line;
 use serde_json::json;
 
 /// Pick the next credential and print its secret on stdout.
@@ -29,7 +30,7 @@ pub struct Args {
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let pool = home.pool(&args.provider)?;
     let p = oauth::block_on(oauth::pick_ready(home, &pool))??;
-    out.debug(&format!("picked {} {} \"{}\" ({})", p.key, p.id, p.label, p.secret.mask()));
+    out.debug(&format!("picked {} {} \"{}\" ({})", p.key, one_line(&p.id), one_line(&p.label), p.secret.mask()));
     if args.json {
         let doc = json!({
             "provider": p.key, "id": p.id, "label": p.label, "auth_type": p.auth_type.as_str(),

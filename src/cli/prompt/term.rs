@@ -365,8 +365,13 @@ impl Prompter for TermPrompter {
     }
 
     fn input(&mut self, prompt: &str, default: Option<&str>) -> Result<String> {
-        let default = default.map(|d| safe_line(d).into_owned());
-        self.line(&safe_line(prompt), default.as_deref(), false)
+        // The default is shown escaped; accepting it gives back the default itself.
+        let shown = default.map(|d| safe_line(d).into_owned());
+        let answer = self.line(&safe_line(prompt), shown.as_deref(), false)?;
+        Ok(match (default, shown) {
+            (Some(d), Some(s)) if answer == s => d.to_string(),
+            _ => answer,
+        })
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
