@@ -80,7 +80,8 @@ fn status(e: &mut Map<String, Value>, cooling: bool) {
     }
 }
 
-fn main() {
+fn main() -> anyhow::Result<()> {
+    use anyhow::Context;
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 2 {
         usage();
@@ -144,12 +145,15 @@ fn main() {
         "updated_at": "2026-07-01T08:59:00.000000+00:00",
     });
 
-    std::fs::create_dir_all(&home).unwrap_or_else(|e| panic!("{}: {e}", home.display()));
-    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).expect("chmod home");
+    std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("chmod {}", home.display()))?;
     let path = home.join("auth.json");
-    let mut text = serde_json::to_string_pretty(&doc).expect("serialise");
+    let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod auth.json");
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("chmod {}", path.display()))?;
     eprintln!("wrote {} ({n} entries, {p} providers)", path.display());
+    Ok(())
 }

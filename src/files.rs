@@ -1,7 +1,9 @@
 //! Small file-system rules shared by every writer of the home (auth.json, its lock, config.yaml).
 
 use std::fs::{self, File};
-use std::path::Path;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 
 /// Give `file` (just created by us) the owner and group of `like` when they differ, so that a
 /// root run never takes a file of the home from its owner. Only root can give a file away; for
@@ -11,6 +13,56 @@ pub fn match_owner(file: &File, like: &Path) {
     let (Ok(want), Ok(have)) = (fs::metadata(like), file.metadata()) else { return };
     if (want.uid(), want.gid()) != (have.uid(), have.gid()) {
         let _ = std::os::unix::fs::fchown(file, Some(want.uid()), Some(want.gid()));
+    }
+}
+
+/// The temp-file prefix of an atomic write of `name`: `auth.json.tmp.<pid>.` (the writer's pid
+/// lets a later writer tell a dead writer's leftovers from a live one's file).
+pub fn temp_prefix(name: &str) -> String {
+    format!("{name}.tmp.{}.", std::process::id())
+}
+
+/// The directory and file name of `target`.
+pub fn split_target(target: &Path) -> std::io::Result<(PathBuf, String)> {
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path does not end in a file name"))?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((dir, name.to_string()))
+}
+
+/// Replace `target` with `bytes` atomically: a new file (mode `mode`, owner of `target` or of its
+/// directory) next to it, written and fsynced, renamed over `target`, then the directory
+/// fsynced. Readers see the old file or the new one, never a part. On failure the temp file is
+/// removed and `target` is as it was. The one write path of auth.json and config.yaml.
+pub fn write_atomic(target: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let (dir, name) = split_target(target)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&temp_prefix(&name))
+        .rand_bytes(16)
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(&dir)?;
+    // A root run must not take the file from its owner.
+    match_owner(tmp.as_file(), if target.exists() { target } else { &dir });
+    // The umask may have narrowed the mode given at creation.
+    tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(target).map_err(|e| e.error)?;
+    sync_dir(&dir);
+    Ok(())
+}
+
+/// Make a rename durable. Best effort: by now the new file is in place and visible, and some
+/// filesystems refuse to fsync a directory; reporting a failure for a change that did land
+/// would make the caller print a wrong message.
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
     }
 }
 

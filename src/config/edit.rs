@@ -11,10 +11,9 @@
 //! mode; a new file, or one holding an `api_key`, is written 0600 (ruling 22).
 
 use super::{kind, parse_yaml, read_text, ConfigError};
-use serde_yaml::{Mapping, Value};
+use serde_yaml_ng::{Mapping, Value};
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 const STRATEGIES: &str = "credential_pool_strategies";
@@ -755,40 +754,7 @@ fn write_atomic(path: &Path, text: &str, holds_api_key: bool) -> Result<(), Conf
         // The home is created 0700 when hermes first has something to write (§1).
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(io_err)?;
     }
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "config.yaml".into());
-
-    let (tmp, mut file) = create_temp(&dir, &name).map_err(io_err)?;
-    crate::files::match_owner(&file, if target.exists() { &target } else { &dir });
-    let written = (|| {
-        file.write_all(text.as_bytes())?;
-        // Set explicitly: the mode given at creation is reduced by the umask.
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, &target)
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err(e));
-    }
-    // Make the rename itself durable; not every filesystem supports syncing a directory.
-    if let Ok(d) = fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-fn create_temp(dir: &Path, name: &str) -> std::io::Result<(PathBuf, fs::File)> {
-    let mut attempt = 0u32;
-    loop {
-        let tmp = dir.join(format!(".{name}.tmp-{}-{attempt}", std::process::id()));
-        match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp) {
-            Ok(f) => return Ok((tmp, f)),
-            // A leftover from a crashed run with the same pid, or a concurrent edit.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
-            Err(e) => return Err(e),
-        }
-    }
+    crate::files::write_atomic(&target, text.as_bytes(), mode).map_err(io_err)
 }
 
 #[cfg(test)]

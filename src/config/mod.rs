@@ -9,7 +9,7 @@ pub mod dotenv;
 pub mod edit;
 
 use crate::secret::Secret;
-use serde_yaml::{Mapping, Value};
+use serde_yaml_ng::{Mapping, Value};
 use std::path::{Path, PathBuf};
 
 /// The file name of the configuration inside the hermes home.
@@ -146,7 +146,7 @@ pub(crate) fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
 /// Parse YAML text into a tree; an empty document or a top-level null is an empty mapping, and
 /// any other non-mapping top level is an error.
 pub(crate) fn parse_yaml(path: &Path, text: &str) -> Result<Value, ConfigError> {
-    let value: Value = serde_yaml::from_str(text).map_err(|e| ConfigError::Invalid {
+    let value: Value = serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Invalid {
         path: path.to_path_buf(),
         problem: match e.location() {
             Some(loc) => format!(
@@ -170,7 +170,7 @@ pub(crate) fn parse_yaml(path: &Path, text: &str) -> Result<Value, ConfigError> 
 
 /// serde_yaml's message, with any quoted scalar removed: "invalid value: string \"sk-…\"" can
 /// echo a secret that a bad tag (`api_key: !!int sk-…`) made unparseable.
-fn sanitize_yaml_message(e: &serde_yaml::Error) -> String {
+fn sanitize_yaml_message(e: &serde_yaml_ng::Error) -> String {
     let msg = e.to_string();
     if !(msg.contains("invalid value") || msg.contains("invalid type")) {
         return msg;
@@ -341,7 +341,7 @@ fn read_fallbacks(v: &Value, path: &str, depth: u8) -> Result<(Vec<FallbackEntry
             Ok((steps, skipped))
         }
         Value::Mapping(_) => Ok((vec![read_fallback(v, path)?], Vec::new())),
-        Value::String(text) if depth == 0 => match serde_yaml::from_str::<Value>(text) {
+        Value::String(text) if depth == 0 => match serde_yaml_ng::from_str::<Value>(text) {
             Ok(inner @ (Value::Sequence(_) | Value::Mapping(_))) => read_fallbacks(&inner, path, 1),
             _ => Err(format!("{path}: expected a list of steps, found a string that does not hold one")),
         },

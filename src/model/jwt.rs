@@ -11,7 +11,7 @@ pub fn claims(token: &str) -> Map<String, Value> {
         return Map::new();
     }
     let mut payload = parts[1].trim_end_matches('=').to_string();
-    while payload.len() % 4 != 0 {
+    while !payload.len().is_multiple_of(4) {
         payload.push('=');
     }
     let Ok(bytes) = base64::engine::general_purpose::URL_SAFE.decode(payload.as_bytes()) else {

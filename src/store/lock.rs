@@ -1,7 +1,7 @@
 //! File locks: the store lock (`<dir>/auth.lock`, §3) and the per-grant OAuth refresh locks
 //! (`<home>/locks/refresh-<provider>-<hh>.lock`, §10.1).
 //!
-//! Both are exclusive `flock`s (through `fd-lock`) on a small file that is created on demand and
+//! Both are exclusive `flock`s (std's `File::try_lock`) on a small file that is created on demand and
 //! never deleted: deleting a lock file would let a later process lock a fresh inode while an
 //! earlier one still holds the old one. Attempts are non-blocking and polled, so a caller can
 //! give up after a deadline and an async caller can poll with its own sleep.
@@ -128,21 +128,13 @@ impl LockFile {
     /// One non-blocking attempt. An async caller loops over this with its own sleep of
     /// [`retry_pause`]; an I/O error other than contention ends the attempt.
     pub fn try_acquire(self) -> io::Result<TryAcquire> {
-        let locked = {
-            let mut lock = fd_lock::RwLock::new(&self.file);
-            let attempt = lock.try_write();
-            match attempt {
-                Ok(guard) => {
-                    // fd-lock's guard borrows its lock, so it could neither leave a polling loop
-                    // nor be held across `.await`. Forgetting it keeps the flock (its only effect
-                    // on drop would be LOCK_UN); the lock then lasts as long as `self.file` is
-                    // open, which the owned `LockGuard` decides.
-                    std::mem::forget(guard);
-                    true
-                }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => false,
-                Err(e) => return Err(e),
-            }
+        // An exclusive `flock` on the descriptor this value owns: the lock lasts exactly as long
+        // as the file stays open, which the owned `LockGuard` decides.
+        let locked = match self.file.try_lock() {
+            Ok(()) => true,
+            Err(std::fs::TryLockError::WouldBlock) => false,
+            Err(std::fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Interrupted => false,
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
         };
         Ok(if locked {
             TryAcquire::Acquired(LockGuard { path: self.path, _file: self.file })

@@ -19,9 +19,9 @@ pub use lock::{LockError, LockFile, LockGuard, TryAcquire};
 
 use crate::context::Epoch;
 use crate::files::ReadError;
-use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, DirBuilder};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -360,46 +360,15 @@ impl Store {
     }
 }
 
-/// The directory and file name of a resolved auth.json.
-fn split_target(target: &Path) -> io::Result<(PathBuf, String)> {
-    let name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the store path does not end in a file name"))?;
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    Ok((dir, name.to_string()))
-}
+use crate::files::{split_target, sync_dir};
 
-/// Write `bytes` to `<target>.tmp.<pid>.<random hex>` (O_EXCL, 0600), fsync it, rename it over
-/// `target` and fsync the directory. On failure the temp file is removed and `target` is as it
-/// was.
+/// Write the new store next to `target` and rename it into place (see
+/// [`crate::files::write_atomic`]): mode 0600, the replaced file's owner.
 fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
-    let (dir, name) = split_target(target)?;
-    let tmp = dir.join(format!("{name}.tmp.{}.{}", std::process::id(), hex::encode(rand::random::<[u8; 8]>())));
-    // create_new: never reuse a file another process may be writing (or left behind).
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-    // A root run must not take the store from its owner: the new file gets the owner of the
-    // file it replaces, or of the directory for a first write.
-    crate::files::match_owner(&file, if target.exists() { target } else { &dir });
-    let written = (|| {
-        // The umask may have narrowed the mode; 0600 is what the store promises.
-        file.set_permissions(Permissions::from_mode(0o600))?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, target)
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    sync_dir(&dir);
-    Ok(())
+    crate::files::write_atomic(target, bytes, 0o600)
 }
 
-/// Remove `<target>.tmp.<pid>.<hex>` files whose writer is gone (no such process) or that are
+/// Remove `<target>.tmp.<pid>.<random>` files whose writer is gone (no such process) or that are
 /// older than `max_age`. Call only under the store lock. Best effort: a file that cannot be
 /// removed stays, and the write goes on.
 fn remove_stale_temps(target: &Path, max_age: Duration) -> Vec<PathBuf> {
@@ -410,9 +379,9 @@ fn remove_stale_temps(target: &Path, max_age: Duration) -> Vec<PathBuf> {
     for item in listing.flatten() {
         let file_name = item.file_name();
         let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
-        let Some((pid, hex)) = rest.split_once('.') else { continue };
+        let Some((pid, random)) = rest.split_once('.') else { continue };
         let Ok(pid) = pid.parse::<u32>() else { continue };
-        if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        if random.is_empty() || !random.chars().all(|c| c.is_ascii_alphanumeric()) {
             continue;
         }
         let Ok(meta) = item.path().symlink_metadata() else { continue };
@@ -440,21 +409,13 @@ fn process_alive(pid: u32) -> bool {
     !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }
 
-/// Make a rename durable. Best effort: by now the new file is in place and visible, and some
-/// filesystems refuse to fsync a directory; reporting a failure for a change that did land
-/// would make the caller print a wrong message.
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::entry::{self, NewEntry};
     use crate::secret::Secret;
     use serde_json::{json, Value};
+    use std::fs::Permissions;
     use std::time::SystemTime;
 
     const NOW: Epoch = 1751360000.5;

@@ -25,11 +25,12 @@ fn example_keys() -> BTreeSet<String> {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let v: serde_yaml::Value = serde_yaml::from_str(&uncommented).expect("example parses with its comments opened");
+    let v: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&uncommented).expect("example parses with its comments opened");
     let mut keys = BTreeSet::new();
-    fn walk(v: &serde_yaml::Value, prefix: &str, keys: &mut BTreeSet<String>, depth: usize) {
+    fn walk(v: &serde_yaml_ng::Value, prefix: &str, keys: &mut BTreeSet<String>, depth: usize) {
         match v {
-            serde_yaml::Value::Mapping(m) => {
+            serde_yaml_ng::Value::Mapping(m) => {
                 for (k, val) in m {
                     let k = k.as_str().unwrap_or_default();
                     let path = if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
@@ -43,7 +44,7 @@ fn example_keys() -> BTreeSet<String> {
                     }
                 }
             }
-            serde_yaml::Value::Sequence(items) => {
+            serde_yaml_ng::Value::Sequence(items) => {
                 for item in items {
                     walk(item, &format!("{prefix}[]"), keys, depth);
                 }
