@@ -35,7 +35,7 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
     let now = home.now();
     let base_url = home.default_base_url(pool, Some(secret.expose())).unwrap_or_default();
     let fp = secret.fingerprint();
-    home.store.update(now, |doc| {
+    home.state().update(now, |doc| {
         let reenabled = doc.suppressed(&pool.key);
         doc.set_suppressed(&pool.key, Vec::new());
         let view = home.view(doc, &pool.key, now);
@@ -141,7 +141,7 @@ pub fn remove(home: &Home, pool: &PoolRef, target: &str) -> Result<Removed> {
         return Err(Error::Usage("TARGET is empty; give an index, id or label".into()));
     }
     let now = home.now();
-    home.store.update(now, |doc| {
+    home.state().update(now, |doc| {
         let mut view = home.view(doc, &pool.key, now);
         let i = view.find(target).map_err(|e| target_error(&view, target, e))?;
         let gone = view.entries.remove(i);
@@ -197,7 +197,7 @@ pub struct ResetReport {
 /// Reset cooldowns (§7.4): a pool, every pool (`pool` None), or exactly one entry.
 pub fn reset(home: &Home, pool: Option<&PoolRef>, target: Option<&str>) -> Result<ResetReport> {
     let now = home.now();
-    home.store.update(now, |doc| {
+    home.state().update(now, |doc| {
         let keys = match pool {
             Some(p) => vec![p.key.clone()],
             None => doc.pool_keys(),
@@ -261,12 +261,12 @@ pub struct Pick {
 pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
     let now = home.now();
     // A read first: nothing selectable means no transaction (and no file created).
-    let snapshot = home.store.read()?;
+    let snapshot = home.state().read()?;
     let view = home.view(&snapshot, &pool.key, now);
     if !has_choice(&view, exclude) {
         return Err(nothing_usable(home, &[(pool.key.clone(), view)], now));
     }
-    let result = home.store.update(now, |doc| -> Result<Option<Pick>> {
+    let result = home.state().update(now, |doc| -> Result<Option<Pick>> {
         let mut view = home.view(doc, &pool.key, now);
         let Some(j) = view.pick(exclude, &mut rand::thread_rng()) else {
             return Ok(None);
@@ -297,7 +297,7 @@ pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
     match result {
         Some(p) => Ok(p),
         None => {
-            let doc = home.store.read()?;
+            let doc = home.state().read()?;
             let view = home.view(&doc, &pool.key, now);
             Err(nothing_usable(home, &[(pool.key.clone(), view)], now))
         }
@@ -401,7 +401,7 @@ pub fn mark(
     outcome: &Outcome,
 ) -> Result<Option<ViewEntry>> {
     let now = home.now();
-    home.store.update(now, |doc| {
+    home.state().update(now, |doc| {
         let mut view = home.view(doc, &pool.key, now);
         let Some(i) = view.position_of(id) else { return Ok(None) };
         let fp = view.entries[i].fingerprint();
@@ -482,7 +482,7 @@ fn sanitise_outcome(outcome: &Outcome, r: &Redactor) -> Outcome {
 /// `report` (§12.9): find TARGET and apply the outcome. Unknown target → error, nothing marked.
 pub fn report(home: &Home, pool: &PoolRef, target: &str, outcome: &Outcome) -> Result<(usize, ViewEntry)> {
     let now = home.now();
-    home.store.update(now, |doc| {
+    home.state().update(now, |doc| {
         let mut view = home.view(doc, &pool.key, now);
         let i = view.find(target).map_err(|e| target_error(&view, target, e))?;
         let known = outcome_redactor(home, doc, outcome);

@@ -233,7 +233,7 @@ fn current_provider(home: &Home) -> Option<PoolRef> {
 }
 
 fn entry_count(home: &Home, key: &str) -> Result<usize> {
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     Ok(home.view(&doc, key, home.now()).entries.len())
 }
 

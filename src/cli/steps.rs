@@ -67,7 +67,7 @@ pub(crate) fn pick_provider(
     prompt: &str,
     preferred: Option<&str>,
 ) -> Result<PoolRef> {
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     let choices = provider_choices(home, &doc, home.now());
     let items: Vec<String> = choices.iter().map(|c| c.text.clone()).collect();
     let default = preferred.and_then(|p| choices.iter().position(|c| c.key == p)).unwrap_or(0);
@@ -88,7 +88,7 @@ pub(crate) fn add_to_pool(home: &Home, pool: &PoolRef, prompter: &mut dyn Prompt
         return Ok(());
     }
     let secret = add::check_key(&prompter.password("Paste your API key")?)?;
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     let default_label = ops::default_label(&home.view(&doc, &pool.key, home.now()), "api-key");
     let answer = prompter.input("Label", Some(&default_label))?;
     let answer = answer.trim();

@@ -78,7 +78,7 @@ fn flush_warnings(home: &Home, out: &mut Printer, shown: &mut Vec<String>) {
 /// Every pool with entries, as `auth list` shows them (next pick marked `←`), on stderr.
 /// A read: no lock, no write.
 pub fn show_status(home: &Home, out: &mut Printer, colour: bool) -> Result<()> {
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     let now = home.now();
     let views = steps::views_with_entries(home, &doc, now);
     if views.is_empty() {
@@ -104,7 +104,7 @@ fn pick_pool_with_entries(
     prompt: &str,
     out: &mut Printer,
 ) -> Result<Option<(PoolRef, PoolView)>> {
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     let mut views = steps::views_with_entries(home, &doc, home.now());
     if views.is_empty() {
         out.err("No credentials yet.");
@@ -210,7 +210,7 @@ fn reset_action(home: &Home, prompter: &mut dyn Prompter, out: &mut Printer) -> 
 }
 
 fn strategy_action(home: &Home, prompter: &mut dyn Prompter, out: &mut Printer) -> Result<()> {
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     let first = steps::views_with_entries(home, &doc, home.now()).into_iter().next().map(|v| v.key);
     let pool = steps::pick_provider(home, prompter, "Set the rotation strategy of which provider?", first.as_deref())?;
     let strategy = steps::ask_strategy(home, &pool.key, prompter, out)?;
@@ -235,7 +235,7 @@ mod tests {
     fn provider_choices_list_registry_then_customs_with_aliases() {
         let (_d, home) =
             home_with("custom_providers:\n  - name: My Local LLM\n    base_url: http://127.0.0.1:8080/v1\n");
-        let doc = home.store.read().unwrap();
+        let doc = home.state().read().unwrap();
         let choices = steps::provider_choices(&home, &doc, home.now());
         assert_eq!(choices[0].text, "openrouter (or, open-router)");
         assert!(choices.iter().any(|c| c.key == "openai-codex"));
@@ -253,7 +253,7 @@ mod tests {
         let pool = home.pool("openrouter").unwrap();
         ops::add_api_key(&home, &pool, &crate::secret::Secret::new("sk-or-v1-aaaa1111"), Some("a")).unwrap();
         ops::add_api_key(&home, &pool, &crate::secret::Secret::new("sk-or-v1-bbbb2222"), Some("longer-label")).unwrap();
-        let doc = home.store.read().unwrap();
+        let doc = home.state().read().unwrap();
         let view = home.view(&doc, "openrouter", home.now());
         let items = entry_items(&view, home.now(), true);
         assert_eq!(items.len(), 2);

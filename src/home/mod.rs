@@ -13,12 +13,13 @@ use crate::pool::strategy::Strategy;
 use crate::pool::view::PoolView;
 use crate::providers::{self, Provider, Resolved};
 use crate::secret::Redactor;
+use crate::store::state::PoolState;
 use crate::store::{AuthDoc, Store};
 use crate::vars;
 use serde_json::Value;
 use sources::Sources;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A pool key with what the registry or config.yaml says about it.
@@ -39,7 +40,9 @@ impl PoolRef {
 #[derive(Debug)]
 pub struct Home {
     pub dir: PathBuf,
-    pub store: Store,
+    /// Where the pools live: the file store of `dir` unless the home was opened over another
+    /// [`PoolState`] ([`Home::with_state`]).
+    state: Arc<dyn PoolState>,
     pub sources: Sources,
     warnings: Mutex<Vec<String>>,
 }
@@ -61,7 +64,31 @@ impl Home {
         }
         warnings.extend(store.mode_warnings());
         let sources = Sources::new(ctx, dotenv, config);
-        Ok(Home { dir, store, sources, warnings: Mutex::new(warnings) })
+        Ok(Home { dir, state: Arc::new(store), sources, warnings: Mutex::new(warnings) })
+    }
+
+    /// Open the home of `ctx` (config.yaml, `.env`, the seeding sources) with its pools in
+    /// `state` instead of auth.json: an in-memory state for tests and embedding programs, a
+    /// shared backend, or a layer over the file store.
+    pub fn with_state(ctx: Context, state: Arc<dyn PoolState>) -> Result<Home> {
+        let mut home = Home::open(ctx)?;
+        home.state = state;
+        Ok(home)
+    }
+
+    /// Where the pools live: every read and transaction goes through this.
+    pub fn state(&self) -> &dyn PoolState {
+        self.state.as_ref()
+    }
+
+    /// The state as a shareable handle.
+    pub fn state_handle(&self) -> Arc<dyn PoolState> {
+        self.state.clone()
+    }
+
+    /// The file store, when the pools live in auth.json (maintenance: `auth repair`).
+    pub fn file_store(&self) -> Option<&Store> {
+        self.state.as_file()
     }
 
     pub fn ctx(&self) -> &Context {
@@ -219,7 +246,7 @@ impl Home {
     /// [`Home::redactor`] over a fresh read of the store (an unreadable store adds nothing: the
     /// other sources are still masked).
     pub fn redactor_now(&self) -> Redactor {
-        let doc = self.store.read().unwrap_or_else(|_| AuthDoc::empty());
+        let doc = self.state.read().unwrap_or_else(|_| AuthDoc::empty());
         self.redactor(&doc)
     }
 

@@ -90,7 +90,7 @@ fn str_of(m: &Map<String, Value>, k: &str) -> Option<String> {
 
 /// The first anthropic `hermes_pkce` row (by priority) that holds both tokens.
 fn hermes_pkce(home: &Home) -> Result<Login> {
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     let view = home.view(&doc, "anthropic", home.now());
     let row = view
         .entries
@@ -120,7 +120,7 @@ fn hermes_pkce(home: &Home) -> Result<Login> {
 
 /// `providers.nous` or `providers.openai-codex` (§2.4) as an owned `manual:device_code` login.
 fn singleton(home: &Home, pool: &PoolRef) -> Result<Login> {
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     let key = pool.key.as_str();
     let missing =
         || OAuthError::NothingToImport(format!("hermes-agent has no {key} login in auth.json (providers.{key})"));

@@ -28,7 +28,8 @@ use crate::pool::expiry::access_expiry;
 use crate::pool::status::Status;
 use crate::pool::view::ViewEntry;
 use crate::secret::Secret;
-use crate::store::lock::{refresh_lock_path, LockFile, LockGuard, TryAcquire, POLL_INTERVAL, REFRESH_LOCK_TIMEOUT};
+use crate::store::lock::{POLL_INTERVAL, REFRESH_LOCK_TIMEOUT};
+use crate::store::state::GrantGuard;
 use crate::text::one_line;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -116,15 +117,12 @@ fn gone(pool: &PoolRef, id: &str) -> Error {
 ///
 /// The wait is for another process, so it runs on the real clock (like the store lock), not
 /// through the injected sleeper: under `HERMES_TEST_NO_SLEEP` that would spin.
-async fn grant_lock(home: &Home, pool: &PoolRef, refresh_token: &Secret) -> Result<Option<LockGuard>> {
-    let path = refresh_lock_path(&home.dir, &pool.key, &grant_hash(refresh_token));
-    let io_err = |e: std::io::Error| Error::Failed(format!("{}: cannot lock: {e}", path.display()));
-    let mut file = LockFile::open(&path).map_err(io_err)?;
+async fn grant_lock(home: &Home, pool: &PoolRef, refresh_token: &Secret) -> Result<Option<GrantGuard>> {
+    let grant = grant_hash(refresh_token);
     let start = Instant::now();
     loop {
-        match file.try_acquire().map_err(io_err)? {
-            TryAcquire::Acquired(g) => return Ok(Some(g)),
-            TryAcquire::Busy(f) => file = f,
+        if let Some(g) = home.state().try_lock_grant(&pool.key, &grant)? {
+            return Ok(Some(g));
         }
         if start.elapsed() >= REFRESH_LOCK_TIMEOUT {
             return Ok(None);
@@ -141,7 +139,7 @@ async fn grant_lock(home: &Home, pool: &PoolRef, refresh_token: &Secret) -> Resu
 /// refresh outcome, failures included, is a [`RefreshResult`].
 pub async fn refresh_entry(home: &Home, pool: &PoolRef, id: &str, force: bool) -> Result<RefreshResult> {
     let find = |id: &str| -> Result<ViewEntry> {
-        let doc = blocking(|| home.store.read())?;
+        let doc = blocking(|| home.state().read())?;
         let view = home.view(&doc, &pool.key, home.now());
         view.entries.into_iter().find(|v| v.entry.id == id).ok_or_else(|| gone(pool, id))
     };
@@ -251,7 +249,7 @@ async fn save_rotated(
 /// from us, so ours are the grant's newest tokens.
 fn write_back(home: &Home, pool: &PoolRef, id: &str, spent: &Secret, new: &NewTokens) -> Result<Option<ViewEntry>> {
     let now = home.now();
-    home.store.update(now, |doc| {
+    home.state().update(now, |doc| {
         let mut view = home.view(doc, &pool.key, now);
         let Some(i) = view.position_of(id) else { return Ok(None) };
         let v = &mut view.entries[i];

@@ -88,7 +88,7 @@ pub fn save_login(
 ) -> Result<Added> {
     let now = home.now();
     let key = pool.key.as_str();
-    home.store.update(now, |doc| {
+    home.state().update(now, |doc| {
         let mut reenabled = doc.suppressed(key);
         doc.set_suppressed(key, Vec::new());
         let mut view = home.view(doc, key, now);

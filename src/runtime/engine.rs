@@ -567,7 +567,7 @@ impl Runtime {
     async fn pool_gone(&self, pool: &PoolRef) -> Gone {
         let (home, p) = (self.home.clone(), pool.clone());
         let view = blocking(move || {
-            let doc = home.store.read()?;
+            let doc = home.state().read()?;
             Ok(home.view(&doc, &p.key, home.now()))
         })
         .await;
@@ -588,7 +588,7 @@ impl Runtime {
         }
         let home = self.home.clone();
         let views = blocking(move || {
-            let doc = home.store.read()?;
+            let doc = home.state().read()?;
             let now = home.now();
             Ok(keys.iter().map(|k| (k.clone(), home.view(&doc, k, now))).collect::<Vec<_>>())
         })
@@ -657,7 +657,7 @@ fn needs_siblings(class: Class) -> bool {
 /// Whether entry `id` carries any status field or streak on disk, i.e. whether a success would
 /// have something to clear. A lock-free read: writes are atomic renames.
 fn has_status(home: &Home, pool: &PoolRef, id: &str) -> Result<bool> {
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     let found = doc
         .pool(&pool.key)
         .iter()
@@ -669,7 +669,7 @@ fn has_status(home: &Home, pool: &PoolRef, id: &str) -> Result<bool> {
 
 /// Whether another entry of the pool (not `id`, not excluded) is selectable now.
 fn other_selectable(home: &Home, pool: &PoolRef, id: &str, exclude: &[String]) -> Result<bool> {
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     let view = home.view(&doc, &pool.key, home.now());
     Ok(view
         .entries

@@ -61,7 +61,7 @@ pub struct Explanation {
 
 /// Explain the next pick of `pool` as of `now`.
 pub fn explain(home: &Home, pool: &PoolRef, now: Epoch) -> Result<Explanation> {
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     let view = home.view(&doc, &pool.key, now);
     let next = next_index(&view);
     let mut entries = Vec::with_capacity(view.entries.len());

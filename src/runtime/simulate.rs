@@ -151,7 +151,7 @@ struct Request {
 
 /// Run `events` against an in-memory copy of `pool` from `now`. Never writes the store.
 pub fn simulate(home: &Home, pool: &PoolRef, events: &[(String, Event)], now: Epoch) -> Result<Simulation> {
-    let mut doc: AuthDoc = home.store.read()?;
+    let mut doc: AuthDoc = home.state().read()?;
     let clock = FixedClock::new(now);
     let strategy = home.strategy(&pool.key);
     let (fallbacks, _) = chain::fallbacks(home);

@@ -13,6 +13,7 @@
 //!   loose modes found on anything else are reported by [`Store::mode_warnings`], not chmodded.
 
 pub mod lock;
+pub mod state;
 
 pub use crate::model::AuthDoc;
 pub use lock::{LockError, LockFile, LockGuard, TryAcquire};

@@ -320,7 +320,7 @@ fn stale_loader_marks_without_losing_a_concurrent_add() {
     let pool = home.pool("openrouter").unwrap();
 
     // A: load the pool and remember the entry and the secret it was handed.
-    let snapshot = home.store.read().unwrap();
+    let snapshot = home.state().read().unwrap();
     let view = home.view(&snapshot, &pool.key, home.now());
     assert_eq!(view.entries.len(), 1);
     let a_id = view.entries[0].entry.id.clone();

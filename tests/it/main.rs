@@ -2,6 +2,10 @@
 //! binary and the library, driven in a sealed home. `common` holds the sealed environment that
 //! process, in-process and pty tests share; each other module covers one area.
 
+// The harness builds the sealed environment from the real PATH and reads UPDATE_DOCS: the rule
+// that only src/context.rs reads the environment is the library's, not the tests'.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 mod oauth_support;
 
@@ -26,6 +30,7 @@ mod runtime_oauth;
 mod secret_audit;
 mod seeding;
 mod selection;
+mod state_suite;
 mod untrusted;
 mod wizard;
 mod wizard_cli;

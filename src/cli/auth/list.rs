@@ -37,7 +37,7 @@ fn has_provider_text(v: &serde_json::Value) -> bool {
 const FOOTNOTE: &str = "* not yet saved; discovered from the environment/config";
 
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
-    let mut doc = home.store.read()?;
+    let mut doc = home.state().read()?;
     let now = home.now();
     let keys = match &args.provider {
         Some(p) => vec![home.resolve(p)?.key()],

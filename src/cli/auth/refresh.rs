@@ -30,7 +30,7 @@ pub struct Args {
 
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let pool = home.pool(&args.provider)?;
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     let view = home.view(&doc, &pool.key, home.now());
     let targets: Vec<(usize, String, String)> = match &args.target {
         Some(t) => {

@@ -22,7 +22,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
-    let removed = home.store.clean_temp_files()?;
+    let Some(store) = home.file_store() else {
+        // Pools that do not live in auth.json have no file to repair.
+        home.state().read()?;
+        out.out("ok");
+        return Ok(());
+    };
+    let removed = store.clean_temp_files()?;
     if !removed.is_empty() {
         out.err(&format!(
             "removed {} left by interrupted writes (they may have held old keys)",
@@ -30,11 +36,11 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
         ));
     }
     if !args.force {
-        home.store.check()?;
+        store.check()?;
         out.out("ok");
         return Ok(());
     }
-    match home.store.repair_force(home.now())? {
+    match store.repair_force(home.now())? {
         Some(moved) => {
             let name = moved.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             out.err(&format!("moved {name} aside; starting with an empty store"));

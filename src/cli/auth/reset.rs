@@ -36,7 +36,7 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
         // Ruling 6: an index clears a cooldown only; reviving a dead entry needs its id or label.
         // An index naming a dead entry therefore changes nothing and says how to revive it.
         if let Some(p) = &pool {
-            let doc = home.store.read()?;
+            let doc = home.state().read()?;
             let view = home.view(&doc, &p.key, home.now());
             if let Ok(i) = view.find(t) {
                 let e = &view.entries[i].entry;

@@ -132,7 +132,7 @@ fn render(view: &PoolView, now: Epoch) -> String {
 
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let key = home.resolve(&args.provider)?.key();
-    let doc = home.store.read()?;
+    let doc = home.state().read()?;
     let now = home.now();
     let view = home.view(&doc, &key, now);
     if args.json {
