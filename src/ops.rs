@@ -3,7 +3,7 @@
 //! which is what actually changed on disk.
 
 use crate::context::Epoch;
-use crate::error::{Error, Result};
+use crate::error::{Conflict, EntrySummary, Error, NothingUsable, PoolSummary, Result, TargetMiss};
 use crate::home::{Home, PoolRef};
 use crate::model::entry::{self, AuthType, LastStatus, NewEntry};
 use crate::model::AuthDoc;
@@ -11,8 +11,6 @@ use crate::pool::cooldown::{self, Decision, Outcome};
 use crate::pool::status::Status;
 use crate::pool::view::{PoolView, TargetError, ViewEntry};
 use crate::secret::{Redactor, Secret};
-use crate::text::one_line;
-use crate::time;
 use serde_json::Value;
 
 /// A credential added by `add` or a login.
@@ -41,13 +39,12 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
         let view = home.view(doc, &pool.key, now);
         if let Some(i) = view.entries.iter().position(|v| v.fingerprint().as_deref() == Some(fp.as_str())) {
             let v = &view.entries[i];
-            return Err(Error::Failed(format!(
-                "this key is already in {} as #{} ({}, \"{}\")",
-                pool.key,
-                i + 1,
-                v.entry.id,
-                v.entry.label
-            )));
+            return Err(Error::Conflict(Conflict::DuplicateKey {
+                pool: pool.key.clone(),
+                index: i + 1,
+                id: v.entry.id.clone(),
+                label: v.entry.label.clone(),
+            }));
         }
         let label = match label {
             Some(l) => {
@@ -84,12 +81,12 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
 /// Refuse a label already used in the pool (ruling 7).
 pub fn check_label_free(view: &PoolView, label: &str) -> Result<()> {
     if let Some(i) = view.entries.iter().position(|v| v.entry.label == label) {
-        return Err(Error::Failed(format!(
-            "label \"{label}\" is already used in {} (#{} {})",
-            view.key,
-            i + 1,
-            view.entries[i].entry.id
-        )));
+        return Err(Error::Conflict(Conflict::LabelTaken {
+            pool: view.key.clone(),
+            label: label.to_string(),
+            index: i + 1,
+            id: view.entries[i].entry.id.clone(),
+        }));
     }
     Ok(())
 }
@@ -102,25 +99,19 @@ pub fn default_label(view: &PoolView, prefix: &str) -> String {
         .expect("an unused label exists")
 }
 
-/// Turn a target miss into the one-line error plus the valid choices (ruling 8).
+/// A target miss as data: what matched (when several did) and every valid choice.
 pub fn target_error(view: &PoolView, target: &str, err: TargetError) -> Error {
-    match err {
-        TargetError::NoMatch if view.entries.is_empty() => Error::Failed(format!(
-            "no credential matching \"{target}\" in {}; see: hermes auth list {} (the pool is empty)",
-            view.key, view.key
-        )),
-        TargetError::NoMatch => Error::Failed(format!(
-            "no credential matching \"{target}\" in {}; see: hermes auth list {}; valid choices:\n{}",
-            view.key,
-            view.key,
-            view.choice_lines(0..view.entries.len())
-        )),
-        TargetError::Ambiguous(hits) => Error::Failed(format!(
-            "\"{target}\" matches several credentials in {}; use the id:\n{}",
-            view.key,
-            view.choice_lines(hits)
-        )),
-    }
+    let row = |i: usize| (i + 1, view.entries[i].entry.id.clone(), view.entries[i].entry.label.clone());
+    let matches = match err {
+        TargetError::NoMatch => Vec::new(),
+        TargetError::Ambiguous(hits) => hits.into_iter().map(row).collect(),
+    };
+    Error::Target(Box::new(TargetMiss {
+        pool: view.key.clone(),
+        target: target.to_string(),
+        matches,
+        choices: (0..view.entries.len()).map(row).collect(),
+    }))
 }
 
 /// What `remove` did.
@@ -308,86 +299,40 @@ fn has_choice(view: &PoolView, exclude: &[String]) -> bool {
     view.entries.iter().any(|v| v.status.selectable() && v.secret.is_some() && !exclude.contains(&v.entry.id))
 }
 
-/// The "nothing usable" error (§9, ruling 5): every provider tried, each entry's state, and the
-/// earliest time one becomes usable.
-pub fn nothing_usable(home: &Home, views: &[(String, PoolView)], now: Epoch) -> Error {
-    Error::NothingUsable(nothing_usable_text(home, views, now))
+/// The "nothing usable" error: every pool tried, each entry's state, and the earliest time one
+/// becomes usable, as data.
+pub fn nothing_usable(_home: &Home, views: &[(String, PoolView)], now: Epoch) -> Error {
+    Error::NothingUsable(Box::new(nothing_usable_summary(views, now)))
 }
 
-pub fn nothing_usable_text(_home: &Home, views: &[(String, PoolView)], now: Epoch) -> String {
-    let mut lines = vec!["no usable credential".to_string()];
-    let mut earliest: Option<(Epoch, &str)> = None;
-    for (key, view) in views {
-        if view.entries.is_empty() {
-            lines.push(format!("{key}: no credentials (add one: hermes auth add {key})"));
-            continue;
-        }
-        // `2 cooling (rate-limited) until <time>, 1 dead (token_invalidated)` (§9).
-        struct Group {
-            name: String,
-            count: usize,
-            why: Vec<String>,
-            until: Option<Epoch>,
-        }
-        let mut groups: Vec<Group> = Vec::new();
-        for v in &view.entries {
-            let name = v.status.json_name().replace('_', " ");
-            let why = match &v.status {
-                Status::Cooling { class, .. } => Some(class.to_string()),
-                Status::Dead { .. } => v.status.reason().map(str::to_string).or(v.status.class().map(str::to_string)),
-                _ => None,
-            };
-            let g = match groups.iter_mut().position(|g| g.name == name) {
-                Some(i) => &mut groups[i],
-                None => {
-                    groups.push(Group { name, count: 0, why: Vec::new(), until: None });
-                    groups.last_mut().expect("just pushed")
+/// The data of [`nothing_usable`].
+pub fn nothing_usable_summary(views: &[(String, PoolView)], now: Epoch) -> NothingUsable {
+    let mut next: Option<(String, Epoch)> = None;
+    let pools = views
+        .iter()
+        .map(|(key, view)| {
+            if let Some(d) = view.earliest_deadline() {
+                if next.as_ref().is_none_or(|(_, e)| d < *e) {
+                    next = Some((key.clone(), d));
                 }
-            };
-            g.count += 1;
-            if let Some(w) = why.filter(|w| !g.why.contains(w)) {
-                g.why.push(w);
             }
-            if let Some(u) = v.status.until() {
-                g.until = Some(g.until.map_or(u, |e: Epoch| e.min(u)));
+            PoolSummary {
+                key: key.clone(),
+                entries: view
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| EntrySummary {
+                        index: i + 1,
+                        id: v.entry.id.clone(),
+                        label: v.entry.label.clone(),
+                        status: v.status.clone(),
+                    })
+                    .collect(),
             }
-        }
-        let summary: Vec<String> = groups
-            .iter()
-            .map(|g| {
-                let mut part = format!("{} {}", g.count, g.name);
-                if !g.why.is_empty() {
-                    part.push_str(&format!(" ({})", g.why.join(", ")));
-                }
-                if let Some(u) = g.until {
-                    part.push_str(&format!(" until {}", time::iso_z(u)));
-                }
-                part
-            })
-            .collect();
-        lines.push(format!("{key}: {}", summary.join(", ")));
-        for (i, v) in view.entries.iter().enumerate() {
-            lines.push(format!(
-                "  #{} {} \"{}\": {}",
-                i + 1,
-                one_line(&v.entry.id),
-                one_line(&v.entry.label),
-                one_line(&v.status.describe(now))
-            ));
-        }
-        if let Some(d) = view.earliest_deadline() {
-            if earliest.is_none_or(|(e, _)| d < e) {
-                earliest = Some((d, key));
-            }
-        }
-    }
-    match earliest {
-        Some((t, key)) => {
-            lines.push(format!("next usable: {key} at {} (in {})", time::iso_z(t), time::format_wait(t - now)))
-        }
-        None => lines.push("next usable: none without user action".into()),
-    }
-    lines.join("\n")
+        })
+        .collect();
+    NothingUsable { pools, next, refused_fixed: Vec::new(), now }
 }
 
 /// Apply an outcome to an entry (§7.2) as one transaction. `bound_fingerprint` is the secret the

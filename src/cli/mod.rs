@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod chat;
+pub mod errors;
 pub mod generate;
 pub mod panic;
 pub mod printer;
@@ -138,9 +139,10 @@ fn report_error(out: &mut Printer, e: &Error, json: bool) -> i32 {
         out.err("");
         return e.exit_code();
     }
-    out.err(&format!("error: {e}"));
+    let text = errors::render(e);
+    out.err(&format!("error: {text}"));
     if json {
-        let doc = serde_json::json!({"error": {"kind": e.json_kind(), "message": e.to_string()}});
+        let doc = serde_json::json!({"error": {"kind": e.json_kind(), "message": text}});
         out.json_error(&doc);
     }
     e.exit_code()

@@ -272,7 +272,7 @@ fn ensure_credential(
         Ok(()) => Ok(()),
         Err(Error::Interrupted) => Err(Error::Interrupted),
         Err(e) => {
-            out.err(&format!("error: {e}"));
+            out.err(&format!("error: {}", crate::cli::errors::render(&e)));
             out.err(&format!("add one later with: {}", add_command(pool)));
             Ok(())
         }

@@ -58,7 +58,7 @@ pub fn run(ctx: &Context, prompter: &mut dyn Prompter, out: &mut Printer, colour
         match result {
             Ok(()) => {}
             Err(Error::Interrupted) => return Err(Error::Interrupted),
-            Err(e) => out.err(&format!("error: {e}")),
+            Err(e) => out.err(&format!("error: {}", crate::cli::errors::render(&e))),
         }
         flush_warnings(&home, out, &mut shown_warnings);
         out.err("");

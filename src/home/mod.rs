@@ -50,9 +50,7 @@ pub struct Home {
 impl Home {
     /// Open the home of `ctx`: read config.yaml and `.env` (errors name the file).
     pub fn open(ctx: Context) -> Result<Home> {
-        let dir = ctx
-            .hermes_home()
-            .ok_or_else(|| Error::Failed("cannot find the home directory; set HERMES_HOME or HOME".into()))?;
+        let dir = ctx.hermes_home().ok_or(Error::NoHome)?;
         let config = Config::load(&dir)?;
         let dotenv = DotEnv::load(&dir.join(".env"))?;
         let mut warnings = dotenv.warnings.clone();

@@ -9,7 +9,7 @@
 use super::http::{self, Answer, Transport};
 use super::tokens::{Failure, NewTokens};
 use super::{callback, LoginOptions, LoginUi, OAuthError};
-use crate::error::{Error, Result};
+use crate::error::{Error, OAuthKind, Result};
 use crate::home::Home;
 use crate::model::entry;
 use crate::model::jwt;
@@ -168,16 +168,24 @@ pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Re
         let pasted = ui.read_code()?;
         let (code, state) = parse_pasted(&pasted);
         if code.is_empty() {
-            return Err(Error::Failed("no authorization code given; nothing was saved".into()));
+            return Err(Error::OAuth {
+                kind: OAuthKind::Other,
+                provider: Some("anthropic".into()),
+                message: "no authorization code given; nothing was saved".into(),
+            });
         }
         (code, state, CONSOLE_REDIRECT.to_string())
     } else {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(|e| Error::Failed(format!("cannot listen on 127.0.0.1 for the login callback: {e}")))?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| Error::System {
+            what: "cannot listen on 127.0.0.1 for the login callback",
+            detail: e.to_string(),
+        })?;
         let port = listener
             .local_addr()
-            .map_err(|e| Error::Failed(format!("cannot listen on 127.0.0.1 for the login callback: {e}")))?
+            .map_err(|e| Error::System {
+                what: "cannot listen on 127.0.0.1 for the login callback",
+                detail: e.to_string(),
+            })?
             .port();
         let redirect = format!("http://localhost:{port}/callback");
         let url = authorize_url(&pkce, &redirect);
@@ -201,7 +209,9 @@ pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Re
                 }
                 .into())
             }
-            Some(Ok(Err(e))) => return Err(Error::Failed(format!("the login callback listener failed: {e}"))),
+            Some(Ok(Err(e))) => {
+                return Err(Error::System { what: "the login callback listener failed", detail: e.to_string() })
+            }
             Some(Ok(Ok(cb))) => cb,
         };
         // Anything on this machine can call the listener: only an answer that carries this

@@ -9,7 +9,7 @@ pub fn block_on<F: Future>(f: F) -> Result<F::Output> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Failed(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| Error::System { what: "cannot start the async runtime", detail: e.to_string() })?;
     Ok(rt.block_on(f))
 }
 

@@ -1,6 +1,6 @@
 //! Why an OAuth step failed, and the sanitising of what token endpoints say.
 
-use crate::error::Error;
+use crate::error::{Error, OAuthKind};
 use crate::home::Home;
 use crate::secret::{Redactor, Secret};
 
@@ -45,7 +45,16 @@ fn reason_suffix(reason: &Option<String>, message: &Option<String>) -> String {
 
 impl From<OAuthError> for Error {
     fn from(e: OAuthError) -> Error {
-        Error::Failed(e.to_string())
+        let (kind, provider) = match &e {
+            OAuthError::StateMismatch => (OAuthKind::StateMismatch, None),
+            OAuthError::Denied { provider, .. } => (OAuthKind::Denied, Some(provider.clone())),
+            OAuthError::Expired { provider, .. } => (OAuthKind::Expired, Some(provider.clone())),
+            OAuthError::Rejected { .. } => (OAuthKind::Rejected, None),
+            OAuthError::Unreachable { .. } => (OAuthKind::Unreachable, None),
+            OAuthError::BadAnswer { .. } => (OAuthKind::BadAnswer, None),
+            OAuthError::NothingToImport(_) => (OAuthKind::NothingToImport, None),
+        };
+        Error::OAuth { kind, provider, message: e.to_string() }
     }
 }
 

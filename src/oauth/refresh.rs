@@ -19,7 +19,7 @@
 use super::tokens::{Failure, NewTokens};
 use super::{anthropic, blocking, codex, nous};
 use crate::context::Epoch;
-use crate::error::{Error, Result};
+use crate::error::{Error, OAuthKind, Result};
 use crate::home::{Home, PoolRef};
 use crate::model::entry::{self, AuthType, LastStatus};
 use crate::ops::{self, Pick};
@@ -110,7 +110,7 @@ fn fresh_of(pool: &PoolRef, v: &ViewEntry) -> Option<Fresh> {
 }
 
 fn gone(pool: &PoolRef, id: &str) -> Error {
-    Error::Failed(format!("no credential with id {id} in {}; see: hermes auth list {}", pool.key, pool.key))
+    Error::Gone { pool: pool.key.clone(), id: id.to_string() }
 }
 
 /// Wait for the grant lock, polling every 50 ms for at most 30 s. `None` on timeout.
@@ -231,11 +231,14 @@ async fn save_rotated(
                 home.ctx().sleeper.sleep(std::time::Duration::from_secs(1)).await;
             }
             Err(e) => {
-                return Err(Error::Failed(format!(
-                    "{}: the refresh succeeded but the new tokens could not be saved ({e}); the login is lost, \
-                     log in again: hermes auth add {} --type oauth",
-                    pool.key, pool.key
-                )))
+                return Err(Error::OAuth {
+                    kind: OAuthKind::LoginLost,
+                    provider: Some(pool.key.clone()),
+                    message: format!(
+                        "{}: the refresh succeeded but the new tokens could not be saved ({e}); the login is lost",
+                        pool.key
+                    ),
+                })
             }
         }
     }

@@ -5,7 +5,7 @@
 //! Also the `PROVIDER:MODEL` parser (ruling 21) that `--fallback` flags use.
 
 use crate::config::FallbackEntry;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Route};
 use crate::home::{Home, PoolRef};
 use crate::model::entry::AuthType;
 use crate::providers::{self, Wire, CUSTOM_PREFIX};
@@ -114,10 +114,7 @@ pub fn primary(home: &Home, provider: Option<&str>, model: Option<&str>) -> Resu
     let pool = resolve_pool(home, &input)?;
     let wire = wire_of(&pool);
     if wire == Wire::CodexResponses {
-        return Err(Error::Failed(format!(
-            "{} is not a chat target: it speaks the Codex Responses API; use another provider",
-            pool.key
-        )));
+        return Err(Error::Route(Route::NotAChatTarget { pool: pool.key.clone() }));
     }
     Ok(Step { pool, model, wire, base_url: None, fixed: None, origin: origin.to_string() })
 }
@@ -191,12 +188,8 @@ fn resolve_pool(home: &Home, input: &str) -> Result<PoolRef> {
         let url = home.config().model.base_url.clone().unwrap_or_default();
         return match providers::pool_for_base_url(&url, &home.sources.customs()) {
             Some(key) => home.pool(&key),
-            None if url.trim().is_empty() => Err(Error::Failed(
-                "model.provider is custom but model.base_url is not set; set it to a custom_providers base_url".into(),
-            )),
-            None => Err(Error::Failed(format!(
-                "model.provider is custom but model.base_url {url} matches no custom_providers entry in config.yaml"
-            ))),
+            None if url.trim().is_empty() => Err(Error::Route(Route::CustomWithoutBaseUrl { base_url: None })),
+            None => Err(Error::Route(Route::CustomWithoutBaseUrl { base_url: Some(url) })),
         };
     }
     home.pool(input)

@@ -13,7 +13,7 @@ use super::client::{self, ChatRequest, HttpTransport, Target, Transport};
 use super::policy::{self, Action, Credential, Decision, Facts, FailKind, RefreshEnd, StepState};
 use super::refresh::{OAuthRefresher, RefreshResult, RefreshWhy, Refresher};
 use crate::context::Epoch;
-use crate::error::{Error, Result};
+use crate::error::{ChainFailed, Error, Holder, Refused, RefusedWhat, Result, Route, StepFailure};
 use crate::home::{Home, PoolRef};
 use crate::model::entry::{self, AuthType};
 use crate::ops::{self, Pick};
@@ -127,7 +127,8 @@ impl Runtime {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s > 0.0)
             .map_or(client::DEFAULT_TIMEOUT, Duration::from_secs_f64);
-        let transport = HttpTransport::new(timeout).map_err(|e| Error::Failed(format!("cannot start HTTP: {e}")))?;
+        let transport = HttpTransport::new(timeout)
+            .map_err(|e| Error::System { what: "cannot start HTTP", detail: e.to_string() })?;
         Ok(Runtime::with_transport(home, Arc::new(transport)))
     }
 
@@ -311,7 +312,7 @@ impl Runtime {
                         })
                     }
                     Action::Fail(kind) => {
-                        let who = Who::Entry { pool, pick: &pick };
+                        let who = Who::Entry { pick: &pick };
                         return fail(kind, step, who, &c, &target.secret, answer);
                     }
                 }
@@ -599,31 +600,27 @@ impl Runtime {
         };
         let now = self.home.now();
         if gone.iter().all(|(_, g)| g.exhausted) {
-            let mut text = ops::nothing_usable_text(&self.home, &views, now);
-            let fixed: Vec<String> = gone
+            let mut summary = ops::nothing_usable_summary(&views, now);
+            summary.refused_fixed = gone
                 .iter()
                 .filter_map(|(s, g)| {
                     let f = s.fixed.as_ref()?;
-                    Some(format!("{}: the key from {} was refused ({})", s.provider(), f.origin, g.why))
+                    Some((s.provider().to_string(), f.origin.clone(), g.why.clone()))
                 })
                 .collect();
-            if !fixed.is_empty() {
-                // Keep the format of ruling 5: provider lines first, `next usable:` last.
-                let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-                let last = lines.pop().unwrap_or_default();
-                lines.extend(fixed);
-                lines.push(last);
-                text = lines.join("\n");
-            }
-            return Error::NothingUsable(text);
+            return Error::NothingUsable(Box::new(summary));
         }
-        let mut lines = vec!["no provider could answer".to_string()];
-        for (s, g) in gone {
-            let what = if g.exhausted { "no usable credential" } else { "failed" };
-            let until = g.until.map(|t| format!(" until {}", time::iso_z(t))).unwrap_or_default();
-            lines.push(format!("  {}: {what} ({}){until}", s.name(), g.why));
-        }
-        Error::Failed(lines.join("\n"))
+        Error::ChainFailed(ChainFailed {
+            steps: gone
+                .iter()
+                .map(|(s, g)| StepFailure {
+                    step: s.name(),
+                    exhausted: g.exhausted,
+                    why: g.why.clone(),
+                    until: g.until,
+                })
+                .collect(),
+        })
     }
 }
 
@@ -638,7 +635,9 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
     if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
         return tokio::task::block_in_place(f);
     }
-    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Failed(format!("internal error: {e}")))?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::System { what: "a blocking task failed", detail: e.to_string() })?
 }
 
 /// Classes whose decision depends on whether a sibling can serve.
@@ -708,20 +707,17 @@ fn reply(
 }
 
 fn no_base_url(pool: &PoolRef) -> Error {
-    let hint = match pool.provider.and_then(|p| p.url_var) {
-        Some(var) => format!("set {var}"),
-        None => "set its base_url under custom_providers in config.yaml".to_string(),
-    };
-    Error::Failed(format!("{} has no base URL; {hint}", pool.key))
+    Error::Route(Route::NoBaseUrl { pool: pool.key.clone(), url_var: pool.provider.and_then(|p| p.url_var) })
 }
 
 /// Who a failure is about.
 enum Who<'a> {
-    Entry { pool: &'a PoolRef, pick: &'a Pick },
+    Entry { pick: &'a Pick },
     Fixed { origin: &'a str },
 }
 
-/// The error a `Fail` decision ends the request with.
+/// The error a `Fail` decision ends the request with: the refusal as data (the provider's text
+/// is already sanitised).
 fn fail(
     kind: FailKind,
     step: &Step,
@@ -730,54 +726,30 @@ fn fail(
     secret: &Secret,
     answer: std::result::Result<HttpResponse, super::classify::TransportError>,
 ) -> StepEnd {
-    let said = c.message.as_deref().map(|m| format!("\n  provider message: {}", quote(m, secret))).unwrap_or_default();
-    let code = c.code.map_or_else(|| c.class.as_str().to_string(), |n| n.to_string());
+    let holder = match who {
+        Who::Entry { pick, .. } => {
+            Holder::Entry { id: pick.id.clone(), label: pick.label.clone(), oauth: pick.auth_type == AuthType::OAuth }
+        }
+        Who::Fixed { origin } => Holder::Fixed { origin: origin.to_string() },
+    };
+    let refused = |what: RefusedWhat| Refused {
+        provider: step.provider().to_string(),
+        step: step.name(),
+        what,
+        status: c.code,
+        class: c.class.as_str(),
+        holder: holder.clone(),
+        masked: secret.mask(),
+        reason: c.reason.clone(),
+        message: c.message.as_deref().map(|m| quote(m, secret)),
+        permanent: c.class == Class::AuthPermanent,
+    };
     match kind {
-        FailKind::AuthRejected => {
-            let problem = match (c.class, &who) {
-                (Class::Forbidden, _) => "the key is not allowed to make this request (forbidden)".to_string(),
-                (_, Who::Entry { pick, .. }) if pick.auth_type == AuthType::OAuth => {
-                    "the login is no longer valid".to_string()
-                }
-                _ => "the key is invalid or revoked".to_string(),
-            };
-            let problem = match (&c.reason, c.class) {
-                (Some(r), Class::AuthPermanent) => format!("{problem} ({r})"),
-                _ => problem,
-            };
-            let text = match who {
-                Who::Entry { pool, pick } => {
-                    let key = &pool.key;
-                    let fix = if pick.auth_type == AuthType::OAuth {
-                        format!("log in again: hermes auth add {key} --type oauth")
-                    } else {
-                        format!(
-                            "add a new one with: hermes auth add {key}, then remove the old one with: hermes auth remove {key} {}",
-                            pick.id
-                        )
-                    };
-                    format!(
-                        "{key} rejected credential \"{}\" ({}) with {code}: {problem}; {fix}",
-                        pick.label,
-                        secret.mask()
-                    )
-                }
-                Who::Fixed { origin } => format!(
-                    "{} rejected the key from {origin} ({}) with {code}: {problem}; fix it in config.yaml",
-                    step.provider(),
-                    secret.mask()
-                ),
-            };
-            StepEnd::Fail(Error::Failed(format!("{text}{said}")), None)
-        }
-        FailKind::ClientError => {
-            let reason = c.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
-            let text = format!("{} rejected the request with {code}{reason}{said}", step.name());
-            StepEnd::Fail(Error::Failed(text), answer.ok())
-        }
+        FailKind::AuthRejected => StepEnd::Fail(Error::Refused(Box::new(refused(RefusedWhat::Credential))), None),
+        FailKind::ClientError => StepEnd::Fail(Error::Refused(Box::new(refused(RefusedWhat::Request))), answer.ok()),
         FailKind::Invalid => {
             let why = c.message.as_deref().map(|m| quote(m, secret)).unwrap_or_default();
-            StepEnd::Fail(Error::Failed(format!("cannot send to {}: {why}", step.provider())), None)
+            StepEnd::Fail(Error::Network { provider: step.provider().to_string(), detail: why }, None)
         }
     }
 }

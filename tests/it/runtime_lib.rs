@@ -437,9 +437,14 @@ on_both_backends! {
         let chain = rt.chain(Some("anthropic"), Some("claude")).unwrap();
         let f = rt.complete(&chain, &ChatRequest::user("hi")).await.unwrap_err();
         assert_eq!(f.error.exit_code(), 1);
+        // The library's error is data; the fix is the CLI's wording.
+        let hermes::error::Error::Refused(r) = &f.error else { panic!("{:?}", f.error) };
+        assert_eq!((r.status, r.provider.as_str()), (Some(401), "anthropic"));
         let text = f.error.to_string();
         assert!(text.contains("rejected credential \"ANTHROPIC_TOKEN\" (sk-a…oken) with 401"), "{text}");
-        assert!(text.contains("log in again: hermes auth add anthropic --type oauth"), "{text}");
+        assert!(!text.contains("hermes auth"), "no CLI advice in the library: {text}");
+        let words = hermes::cli::errors::render(&f.error);
+        assert!(words.contains("log in again: hermes auth add anthropic --type oauth"), "{words}");
         assert_eq!(transport.calls().len(), 2);
         assert_eq!(refresher.calls.load(Ordering::SeqCst), 0);
         assert!(sleeper.slept.lock().unwrap().is_empty());

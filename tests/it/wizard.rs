@@ -643,7 +643,7 @@ fn setup_flag_errors_exit_before_anything_is_written() {
     for (args, code, want) in cases {
         let r = fx.setup(args, []);
         assert_eq!(r.code(), code, "{want}: {:?}", r.result);
-        let msg = r.result.unwrap_err().to_string();
+        let msg = hermes::cli::errors::render(&r.result.unwrap_err());
         assert!(msg.contains(want), "{want}: {msg}");
         assert_eq!(fx.config(), before);
     }
