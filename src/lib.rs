@@ -5,6 +5,7 @@
 //! cooldowns, strategies) are pure functions in [`pool`]; provider facts are in [`providers`];
 //! config.yaml and `.env` in [`config`]; OAuth flows in [`oauth`]; request recovery in [`runtime`].
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
 pub mod context;
