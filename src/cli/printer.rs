@@ -131,10 +131,17 @@ impl Printer {
 
 pub use crate::text::{one_line as safe_line, safe};
 
-/// A borderless table with this header: cells left-aligned, padded to the widest cell.
+/// A borderless table with this header: cells left-aligned, padded to the widest cell. The one
+/// table path of the CLI (`auth list`, `auth status`).
+///
+/// Laid out without any terminal probe: `ContentArrangement::Disabled` (no width negotiation)
+/// and a fixed width, so a large table costs the cell measuring and nothing else
+/// (docs/benchmarks.md has the figures).
 pub fn table(header: &[&str]) -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::NOTHING);
+    t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+    t.set_width(u16::MAX);
     t.set_header(header.to_vec());
     t
 }

@@ -1,12 +1,12 @@
 //! The parsed auth.json document: an ordered JSON tree plus typed accessors.
 //!
-//! auth.json is shared with hermes-agent, so the tree is the source of truth (ruling 24): key
+//! auth.json is shared with hermes-agent, so the tree is the source of truth (docs/design.md#store-format): key
 //! order, unknown keys and the exact text of every number survive a parse/serialise round trip
 //! (serde_json with `preserve_order` and `arbitrary_precision`; the one normalisation is that an
 //! exponent is written as `e+N`/`e-N`, which is how Python writes it anyway). Typed views such as
 //! [`Entry`] are read from it on demand, never round-tripped through structs.
 //!
-//! [`AuthDoc::parse`] validates the shape of §2.2 and migrates the two legacy forms of §2.1 in
+//! [`AuthDoc::parse`] validates the shape of docs/design.md#validation and migrates the two legacy forms of docs/design.md#store-format in
 //! memory. Its error text never quotes a string value from the file (secrets live there); only
 //! the short descriptions of non-secret scalars that [`Entry::parse`] makes are passed on.
 
@@ -20,13 +20,13 @@ pub const VERSION: &str = "version";
 pub const UPDATED_AT: &str = "updated_at";
 /// Top-level key: the provider hermes-agent considers in use (string or null).
 pub const ACTIVE_PROVIDER: &str = "active_provider";
-/// Top-level key: provider id → singleton OAuth state (§2.4).
+/// Top-level key: provider id → singleton OAuth state (docs/design.md#singleton-provider-state).
 pub const PROVIDERS: &str = "providers";
-/// Top-level key: pool key → array of entries (§4).
+/// Top-level key: pool key → array of entries (docs/design.md#entries).
 pub const CREDENTIAL_POOL: &str = "credential_pool";
-/// Top-level key: pool key → sources that are not seeded (§6.5).
+/// Top-level key: pool key → sources that are not seeded (docs/design.md#suppression).
 pub const SUPPRESSED_SOURCES: &str = "suppressed_sources";
-/// Legacy container of `nous_portal` (§2.1).
+/// Legacy container of `nous_portal` (docs/design.md#store-format).
 pub const SYSTEMS: &str = "systems";
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -63,7 +63,7 @@ impl AuthDoc {
         &mut self.root
     }
 
-    /// Parse and validate auth.json bytes, then migrate the legacy forms (§2.1, §2.2).
+    /// Parse and validate auth.json bytes, then migrate the legacy forms (docs/design.md#store-format, docs/design.md#validation).
     ///
     /// The error is the problem text without the file name, e.g.
     /// `credential_pool.openrouter[2].priority: expected an integer, found "high"`.
@@ -91,7 +91,7 @@ impl AuthDoc {
         Ok(doc)
     }
 
-    /// Check the shape rules of §2.2 on the tree as it is now (no migration).
+    /// Check the shape rules of docs/design.md#validation on the tree as it is now (no migration).
     pub fn validate(&self) -> Result<(), String> {
         let root = &self.root;
         match root.get(VERSION) {
@@ -210,7 +210,7 @@ impl AuthDoc {
         }
     }
 
-    /// Singleton state `providers.<id>` (§2.4), if present and an object.
+    /// Singleton state `providers.<id>` (docs/design.md#singleton-provider-state), if present and an object.
     pub fn provider_state(&self, id: &str) -> Option<&Map<String, Value>> {
         self.root.get(PROVIDERS)?.get(id)?.as_object()
     }
@@ -247,7 +247,7 @@ impl AuthDoc {
         }
     }
 
-    /// Sources not seeded into a pool (§6.5), in file order.
+    /// Sources not seeded into a pool (docs/design.md#suppression), in file order.
     pub fn suppressed(&self, key: &str) -> Vec<String> {
         match self.root.get(SUPPRESSED_SOURCES).and_then(|s| s.get(key)) {
             Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
@@ -256,7 +256,7 @@ impl AuthDoc {
     }
 
     /// Replace a pool's suppressed sources. An empty list deletes the key, and an emptied
-    /// `suppressed_sources` object is deleted too (§2.1).
+    /// `suppressed_sources` object is deleted too (docs/design.md#store-format).
     pub fn set_suppressed(&mut self, key: &str, sources: Vec<String>) {
         if sources.is_empty() {
             if let Some(Value::Object(s)) = self.root.get_mut(SUPPRESSED_SOURCES) {
@@ -277,7 +277,7 @@ impl AuthDoc {
         }
     }
 
-    /// Migrate the legacy forms of §2.1 in place. Shapes it does not recognise are left for
+    /// Migrate the legacy forms of docs/design.md#store-format in place. Shapes it does not recognise are left for
     /// [`AuthDoc::validate`] to report (or, for `systems`, left alone: it is not ours).
     fn migrate_legacy(&mut self) {
         // `suppressed_sources.<key>` as an object whose keys are the sources → a list.
@@ -349,7 +349,7 @@ impl AuthDoc {
         }
     }
 
-    /// What every write does to the document (§2.3, §3): run each borrowed entry through the
+    /// What every write does to the document (docs/design.md#serialisation, docs/design.md#write-protocol): run each borrowed entry through the
     /// disk filter, set `version` to 1 and stamp `updated_at`. Existing keys keep their place.
     pub(crate) fn prepare_write(&mut self, now: Epoch) {
         if let Some(Value::Object(pools)) = self.root.get_mut(CREDENTIAL_POOL) {
@@ -357,7 +357,7 @@ impl AuthDoc {
                 let Value::Array(items) = pool else { continue };
                 for item in items.iter_mut() {
                     let Value::Object(m) = item else { continue };
-                    // A missing or null source defaults to `manual` (§4.1), which is owned.
+                    // A missing or null source defaults to `manual` (docs/design.md#entries), which is owned.
                     let source = m.get(entry::SOURCE).and_then(Value::as_str).unwrap_or("manual");
                     if !is_owned(key, source) {
                         entry::filter_borrowed(m);
@@ -365,7 +365,7 @@ impl AuthDoc {
                 }
             }
         }
-        // §2.1: empty suppression lists, and an empty `suppressed_sources`, are deleted.
+        // docs/design.md#store-format: empty suppression lists, and an empty `suppressed_sources`, are deleted.
         if let Some(Value::Object(sup)) = self.root.get_mut(SUPPRESSED_SOURCES) {
             sup.retain(|_, v| !matches!(v, Value::Array(a) if a.is_empty()));
             if sup.is_empty() {
@@ -445,16 +445,45 @@ impl<'de> serde::de::Visitor<'de> for NoDuplicatesVisitor {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut seen = std::collections::HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
+        // Objects here are small (an entry has about 15 keys): a linear scan over keys borrowed
+        // from the input costs less than hashing owned copies (this walk runs on every read).
+        let mut seen: Vec<Key<'de>> = Vec::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if seen.iter().any(|k| k.0 == key.0) {
                 return Err(serde::de::Error::custom(format!(
-                    "duplicate key \"{key}\" (JSON keeps only one of them; remove or rename the other)"
+                    "duplicate key \"{}\" (JSON keeps only one of them; remove or rename the other)",
+                    key.0
                 )));
             }
+            seen.push(key);
             map.next_value::<NoDuplicateKeys>()?;
         }
         Ok(NoDuplicateKeys)
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object key")
+            }
+
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
     }
 }
 
@@ -681,7 +710,7 @@ mod tests {
         let keys: Vec<&String> = doc.root().keys().collect();
         assert_eq!(
             keys,
-            // The empty `suppressed_sources` object is deleted on write (§2.1).
+            // The empty `suppressed_sources` object is deleted on write (docs/design.md#store-format).
             ["version", "zeta", "providers", "credential_pool", "updated_at", "aaa_last"]
         );
         assert_eq!(doc.root()["updated_at"], json!("2025-07-01T08:53:20.500000+00:00"));

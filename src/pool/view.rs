@@ -1,4 +1,4 @@
-//! The pool view (§4.5): stored entries in priority order, hydrated with live secrets, merged
+//! The pool view (docs/design.md#the-pool-view): stored entries in priority order, hydrated with live secrets, merged
 //! with unsuppressed seed candidates shown as virtual entries. Reads never materialise; a
 //! mutation edits the view and then [`PoolView::write`]s it back into the document it was
 //! built from, inside the same store transaction.
@@ -19,12 +19,12 @@ pub const REFRESH_SKEW: f64 = 120.0;
 /// Margin for OAuth entries hermes may not refresh.
 pub const READ_ONLY_MARGIN: f64 = 60.0;
 
-/// Sources hermes refreshes itself (ruling 14: only its own `manual:*` logins).
+/// Sources hermes refreshes itself (docs/design.md#owned-and-borrowed: only its own `manual:*` logins).
 pub fn is_refreshable_source(source: &str) -> bool {
     matches!(source, "manual:hermes_pkce" | "manual:claude_code_import" | "manual:device_code")
 }
 
-/// Tokens another tool wrote, used but never refreshed (ruling 14).
+/// Tokens another tool wrote, used but never refreshed (docs/design.md#owned-and-borrowed).
 pub fn is_read_only_source(pool_key: &str, source: &str) -> bool {
     source == CLAUDE_CODE
         || source == "hermes_pkce"
@@ -201,7 +201,7 @@ fn status_input(
     (input, refreshable, read_only)
 }
 
-/// Whether a Nous access token serves as the inference key (§10.5).
+/// Whether a Nous access token serves as the inference key (docs/design.md#oauth-flows).
 pub fn nous_runtime_key_ok(token: &str, stored_scope: Option<&str>, now: Epoch) -> bool {
     if token.starts_with("sk-") {
         return true;
@@ -391,7 +391,7 @@ impl PoolView {
 
     /// Sanitise the provider text of every entry for showing it: text another tool (or an older
     /// hermes) stored may hold a key or terminal escapes. `known` is every secret of the home;
-    /// the entry's own live secret is added. Only the typed entries change, never the stored
+    /// that includes the entries' own live secrets. Only the typed entries change, never the stored
     /// objects, so nothing of this is written.
     pub fn clean_provider_text(&mut self, known: &crate::secret::Redactor, now: Epoch) {
         let key = self.key.clone();
@@ -399,9 +399,11 @@ impl PoolView {
             if v.entry.last_error_reason.is_none() && v.entry.last_error_message.is_none() {
                 continue;
             }
-            let r = known.with(v.secret.as_ref());
-            let reason = r.reason(v.entry.last_error_reason.as_deref());
-            let message = r.message(v.entry.last_error_message.as_deref());
+            // `known` holds every stored token and every borrowed key already (the entries' own
+            // included), so it is used as it is: cloning it per entry made a large list
+            // quadratic.
+            let reason = known.reason(v.entry.last_error_reason.as_deref());
+            let message = known.message(v.entry.last_error_message.as_deref());
             if reason != v.entry.last_error_reason || message != v.entry.last_error_message {
                 v.entry.last_error_reason = reason;
                 v.entry.last_error_message = message;
@@ -410,7 +412,7 @@ impl PoolView {
         }
     }
 
-    /// Write the view back into `doc` (materialisation, §4.5): stored entries keep their file
+    /// Write the view back into `doc` (materialisation, docs/design.md#the-pool-view): stored entries keep their file
     /// order, virtual ones are appended, merged duplicates and removed entries disappear.
     pub fn write(&self, doc: &mut AuthDoc) {
         let mut stored: Vec<&ViewEntry> = self.entries.iter().filter(|v| v.stored_pos.is_some()).collect();
@@ -433,7 +435,7 @@ impl PoolView {
         }
     }
 
-    /// One pick on the view (§8 step 3–4): the strategy's choice among selectable entries with a
+    /// One pick on the view (docs/design.md#strategies): the strategy's choice among selectable entries with a
     /// live secret and not in `exclude`, round_robin's move-to-end with renumbered priorities, and
     /// the request count. Returns the chosen entry's index after any reordering. The store's
     /// pick ([`crate::ops::pick`]) and `auth simulate` both use it.
@@ -487,7 +489,7 @@ impl PoolView {
         self.entries.iter().position(|v| v.entry.id == id)
     }
 
-    /// Match TARGET (§12.4): exact id, else a label (case-insensitive), else a 1-based index.
+    /// Match TARGET (docs/design.md#command-line): exact id, else a label (case-insensitive), else a 1-based index.
     pub fn find(&self, target: &str) -> Result<usize, TargetError> {
         let by_id: Vec<usize> = (0..self.entries.len()).filter(|&i| self.entries[i].entry.id == target).collect();
         let by_label: Vec<usize> = (0..self.entries.len())
@@ -527,7 +529,7 @@ impl PoolView {
     }
 }
 
-/// The singleton is authoritative for a stored `device_code` entry (§6.3): adopt newer tokens.
+/// The singleton is authoritative for a stored `device_code` entry (docs/design.md#seeding): adopt newer tokens.
 fn adopt_singleton(map: &mut Map<String, Value>, c: &Candidate) {
     let current = map.get(entry::ACCESS_TOKEN).and_then(Value::as_str);
     if current == Some(c.secret.expose()) {

@@ -117,50 +117,30 @@ pub fn render_pool(v: &PoolView, now: Epoch, colour: bool) -> String {
             ]
         })
         .collect();
-    let mut widths = HEADER.map(width);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(width(cell));
-        }
+    let mut t = printer::table(&HEADER);
+    for (row, e) in rows.into_iter().zip(&v.entries) {
+        let colour_of = match e.status {
+            Status::Ok => comfy_table::Color::Green,
+            Status::Cooling { .. } | Status::NeedsRefresh { .. } => comfy_table::Color::Yellow,
+            Status::Dead { .. } | Status::SourceMissing { .. } => comfy_table::Color::Red,
+        };
+        let cells: Vec<comfy_table::Cell> = row
+            .into_iter()
+            .enumerate()
+            .map(|(c, text)| {
+                let cell = comfy_table::Cell::new(text);
+                if colour && c == STATUS {
+                    cell.fg(colour_of)
+                } else {
+                    cell
+                }
+            })
+            .collect();
+        t.add_row(cells);
     }
     let mut s = format!("{} ({}, {})\n", one_line(&v.key), printer::count(n, "credential"), v.strategy.as_str());
-    let mut push_row = |cells: [&str; 9], style: Option<&console::Style>| {
-        let mut line = String::new();
-        for (c, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            match style.filter(|_| c == STATUS) {
-                Some(st) => line.push_str(&st.apply_to(cell).to_string()),
-                None => line.push_str(cell),
-            }
-            if c + 1 < cells.len() {
-                let pad = w - width(cell) + 2;
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        s.push_str(line.trim_end());
-        s.push('\n');
-    };
-    push_row(HEADER, None);
-    for (row, e) in rows.iter().zip(&v.entries) {
-        let style = colour.then(|| {
-            let st = console::Style::new().force_styling(true);
-            match e.status {
-                Status::Ok => st.green(),
-                Status::Cooling { .. } | Status::NeedsRefresh { .. } => st.yellow(),
-                Status::Dead { .. } | Status::SourceMissing { .. } => st.red(),
-            }
-        });
-        push_row(row.each_ref().map(String::as_str), style.as_ref());
-    }
+    s.push_str(&printer::render_table(t, colour));
     s
-}
-
-/// Display width of a cell (ASCII, the common case, is one column per byte).
-fn width(cell: &str) -> usize {
-    if cell.is_ascii() {
-        cell.len()
-    } else {
-        console::measure_text_width(cell)
-    }
 }
 
 /// A cell on one line: control characters (a newline or tab in a label another tool wrote, an
@@ -244,8 +224,9 @@ openrouter (4 credentials, fill_first)
 ";
         assert_eq!(render_pool(&view, NOW, false), want);
         let coloured = render_pool(&view, NOW, true);
-        assert!(coloured.contains("\u{1b}[32mok\u{1b}[0m"), "{coloured}");
-        assert!(coloured.contains("\u{1b}[31msource missing: NOPE not set\u{1b}[0m"), "{coloured}");
+        // Green for ok, red for source missing (comfy-table's colour codes).
+        assert!(coloured.contains("\u{1b}[38;5;10mok"), "{coloured:?}");
+        assert!(coloured.contains("\u{1b}[38;5;9msource missing: NOPE not set"), "{coloured:?}");
         // Colour codes take no room: stripped, the table is the same.
         assert_eq!(console::strip_ansi_codes(&coloured), want);
     }
