@@ -2,7 +2,7 @@
 # Every benchmark in one go, with the machine it ran on. Copy the output into docs/benchmarks.md.
 #
 # The stores live in $BENCH_DIR (default /tmp/hermes-bench, a disk here). Writes fsync the file
-# and the directory under the lock (§3), so their figures depend on the disk as much as on
+# and the directory under the lock (docs/design.md#write-protocol), so their figures depend on the disk as much as on
 # hermes; when /dev/shm is a tmpfs the write benchmarks run there too, where fsync is free, to
 # show what hermes itself costs.
 # shellcheck source=bench/lib.sh

@@ -5,7 +5,7 @@
 //! * `runtime_tmpfs`: the same request through `Runtime::complete` with the hermes home on tmpfs
 //!   (`/dev/shm` when present): pick transaction, attempt, classification, success mark.
 //! * `runtime_disk`: the same with the home in the default temp dir (a real disk: each pick
-//!   writes auth.json with fsync, as §3 requires).
+//!   writes auth.json with fsync, as docs/design.md#write-protocol requires).
 //! * `runtime_scripted_tmpfs`: `Runtime::complete` with a scripted transport (no HTTP at all):
 //!   the runtime's own work per request, without the loopback round trip.
 //! * `store_only_tmpfs`: the pick and a success mark alone, no HTTP: where that work goes.

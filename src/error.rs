@@ -1,6 +1,6 @@
 //! The library's error type: a variant per kind of failure a caller may want to branch on, each
 //! carrying its facts as data. `Display` gives the facts in one plain sentence (several lines
-//! for the summaries); hints for people ("run hermes auth add …") are the front end's to add:
+//! for the summaries); hints for people (which command to run next) are the front end's to add:
 //! the CLI's are in `cli/errors.rs`. The exit code class comes from the variant.
 
 use crate::config::ConfigError;

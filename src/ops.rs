@@ -1,4 +1,4 @@
-//! Pool operations, each one store transaction on a fresh read (§3). The CLI commands, the
+//! Pool operations, each one store transaction on a fresh read (docs/design.md#write-protocol). The CLI commands, the
 //! wizard and the runtime all call these; success messages are built from what they return,
 //! which is what actually changed on disk.
 
@@ -24,11 +24,11 @@ pub struct Added {
     /// Sources whose suppression was cleared.
     pub reenabled: Vec<String>,
     /// An OAuth login for an account already in the pool replaced that entry's tokens instead
-    /// of adding one (ruling 15).
+    /// of adding one (docs/design.md#account-matching).
     pub replaced: bool,
 }
 
-/// Add an API key as a `manual` entry (§12.2 step 4).
+/// Add an API key as a `manual` entry (docs/design.md#command-line).
 pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&str>) -> Result<Added> {
     let now = home.now();
     let base_url = home.default_base_url(pool, Some(secret.expose())).unwrap_or_default();
@@ -78,7 +78,7 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
     })
 }
 
-/// Refuse a label already used in the pool (ruling 7).
+/// Refuse a label already used in the pool (docs/design.md#ids-labels-priorities).
 pub fn check_label_free(view: &PoolView, label: &str) -> Result<()> {
     if let Some(i) = view.entries.iter().position(|v| v.entry.label == label) {
         return Err(Error::Conflict(Conflict::LabelTaken {
@@ -126,7 +126,7 @@ pub struct Removed {
     pub suppressed: bool,
 }
 
-/// Remove one entry (§12.4).
+/// Remove one entry (docs/design.md#command-line).
 pub fn remove(home: &Home, pool: &PoolRef, target: &str) -> Result<Removed> {
     if target.trim().is_empty() {
         return Err(Error::Usage("TARGET is empty; give an index, id or label".into()));
@@ -185,7 +185,7 @@ pub struct ResetReport {
     pub dead: Vec<DeadEntry>,
 }
 
-/// Reset cooldowns (§7.4): a pool, every pool (`pool` None), or exactly one entry.
+/// Reset cooldowns (docs/design.md#reset): a pool, every pool (`pool` None), or exactly one entry.
 pub fn reset(home: &Home, pool: Option<&PoolRef>, target: Option<&str>) -> Result<ResetReport> {
     let now = home.now();
     home.state().update(now, |doc| {
@@ -248,7 +248,7 @@ pub struct Pick {
     pub expired: bool,
 }
 
-/// One pick (§8) as one transaction; entries in `exclude` are skipped.
+/// One pick (docs/design.md#strategies) as one transaction; entries in `exclude` are skipped.
 pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
     let now = home.now();
     // A read first: nothing selectable means no transaction (and no file created).
@@ -335,7 +335,7 @@ pub fn nothing_usable_summary(views: &[(String, PoolView)], now: Epoch) -> Nothi
     NothingUsable { pools, next, refused_fixed: Vec::new(), now }
 }
 
-/// Apply an outcome to an entry (§7.2) as one transaction. `bound_fingerprint` is the secret the
+/// Apply an outcome to an entry (docs/design.md#cooldowns) as one transaction. `bound_fingerprint` is the secret the
 /// caller used: if the entry's secret changed since, nothing is marked. Returns the entry after
 /// the mark, or None when the target is gone or was replaced.
 pub fn mark(
@@ -424,7 +424,7 @@ fn sanitise_outcome(outcome: &Outcome, r: &Redactor) -> Outcome {
     }
 }
 
-/// `report` (§12.9): find TARGET and apply the outcome. Unknown target → error, nothing marked.
+/// `report` (docs/design.md#command-line): find TARGET and apply the outcome. Unknown target → error, nothing marked.
 pub fn report(home: &Home, pool: &PoolRef, target: &str, outcome: &Outcome) -> Result<(usize, ViewEntry)> {
     let now = home.now();
     home.state().update(now, |doc| {

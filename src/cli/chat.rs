@@ -1,10 +1,10 @@
-//! `hermes chat`: one request through the runtime (§9, §12.10), reply on stdout.
+//! `hermes chat`: one request through the runtime (docs/design.md#recovery, docs/design.md#command-line), reply on stdout.
 
 use crate::cli::printer::Printer;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::home::Home;
-use crate::runtime::{ChatRequest, Reply, Report, Runtime};
+use crate::runtime::{ChatRequest, Reply, RequestLog, Runtime};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -78,7 +78,7 @@ fn run_in(args: &Args, home: &Arc<Home>, out: &mut Printer) -> Result<()> {
 }
 
 /// The fallback status lines always; the decision trail with `-v`.
-fn print_report(report: &Report, out: &mut Printer) {
+fn print_report(report: &RequestLog, out: &mut Printer) {
     for line in &report.trail {
         out.debug(line);
     }

@@ -1,4 +1,4 @@
-//! `hermes setup`: the credential part of a first-run setup (§12.7).
+//! `hermes setup`: the credential part of a first-run setup (docs/design.md#command-line).
 //!
 //! Four steps: the default provider and model (`model.provider`, `model.default`); a credential
 //! in that provider's pool (offered when it is empty); the pool's rotation strategy (asked when
@@ -62,7 +62,7 @@ pub const NO_TERMINAL: &str = "hermes setup needs a terminal to ask its question
      --no-input and give the answers as flags: hermes setup --no-input --provider P --model M \
      [--strategy fill_first|round_robin|least_used|random] [--fallback PROVIDER:MODEL]...";
 
-/// Split a `--fallback` value into (PROVIDER, MODEL), both trimmed and non-empty (ruling 21).
+/// Split a `--fallback` value into (PROVIDER, MODEL), both trimmed and non-empty (docs/design.md#fallback).
 ///
 /// PROVIDER ends at the first `:`, or at the second when the value starts with `custom:`, so
 /// `custom:mock2:mock-model` is (`custom:mock2`, `mock-model`) and `lmstudio:qwen3:8b` is
@@ -220,7 +220,7 @@ fn steps(args: &Args, home: &Home, ask: bool, prompter: &mut dyn Prompter, out: 
     Ok(())
 }
 
-/// The pool `model.provider` names now; plain `custom` goes through `model.base_url` (§11.1).
+/// The pool `model.provider` names now; plain `custom` goes through `model.base_url` (docs/design.md#config).
 /// None when it is absent or not a pool hermes manages (e.g. hermes-agent's `auto`).
 fn current_provider(home: &Home) -> Option<PoolRef> {
     let model = &home.config().model;

@@ -32,7 +32,7 @@ pub(crate) struct ProviderChoice {
 }
 
 /// Every provider a credential can be added to: pools that already have entries first, then
-/// the registry in §5.1 order, then `custom:*` pools configured in config.yaml. Each line shows
+/// the registry in docs/design.md#providers order, then `custom:*` pools configured in config.yaml. Each line shows
 /// the aliases (or the configured name) so that typing any of them finds it.
 pub(crate) fn provider_choices(home: &Home, doc: &AuthDoc, now: Epoch) -> Vec<ProviderChoice> {
     let mut keys: Vec<String> = views_with_entries(home, doc, now).into_iter().map(|v| v.key).collect();
@@ -93,7 +93,7 @@ pub(crate) fn add_to_pool(home: &Home, pool: &PoolRef, prompter: &mut dyn Prompt
     let answer = prompter.input("Label", Some(&default_label))?;
     let answer = answer.trim();
     // The default is picked again inside the transaction, so a concurrent add cannot make it
-    // clash; a label the user typed is checked there for uniqueness (ruling 7).
+    // clash; a label the user typed is checked there for uniqueness (docs/design.md#ids-labels-priorities).
     let label = (!answer.is_empty() && answer != default_label).then_some(answer);
     add::warn_unconfigured(pool, out);
     let added = ops::add_api_key(home, pool, &secret, label)?;
@@ -102,7 +102,7 @@ pub(crate) fn add_to_pool(home: &Home, pool: &PoolRef, prompter: &mut dyn Prompt
 }
 
 /// `Current strategy for <key>: <s>`, then the four strategies with their meaning and ` ←` on
-/// the current one (scenario 104). Returns the choice; nothing is written here.
+/// the current one. Returns the choice; nothing is written here.
 pub(crate) fn ask_strategy(home: &Home, key: &str, prompter: &mut dyn Prompter, out: &mut Printer) -> Result<Strategy> {
     let current = home.strategy(key);
     out.err(&format!("Current strategy for {key}: {current}"));

@@ -1,4 +1,4 @@
-//! Bare `hermes auth` on a terminal: the interactive wizard (§12.6).
+//! Bare `hermes auth` on a terminal: the interactive wizard (docs/design.md#command-line).
 //!
 //! It shows a status view of every pool, then a menu: add a credential, remove one, reset
 //! cooldowns, set the rotation strategy, quit. After each action the status view comes back
@@ -7,7 +7,7 @@
 //! [`ops::remove`], [`ops::reset`], [`steps::save_strategy`]), so leaving at any prompt leaves
 //! auth.json and config.yaml exactly as they were.
 //!
-//! Leaving (ruling 10): Esc, Ctrl-C or Ctrl-D at the menu ends the wizard with exit 0; at a
+//! Leaving (docs/design.md#command-line): Esc, Ctrl-C or Ctrl-D at the menu ends the wizard with exit 0; at a
 //! prompt inside an action it ends it with [`Error::Interrupted`] (exit 130). An action that
 //! fails for another reason (a label already used, an empty key) prints its error and the menu
 //! comes back. Without a terminal nothing is asked: the error names the commands to use.
@@ -159,7 +159,7 @@ fn entry_items(view: &PoolView, now: Epoch, status: bool) -> Vec<String> {
         .collect()
 }
 
-/// A TARGET (§12.4) that names exactly entry `i`: its id, else its label, else its index.
+/// A TARGET (docs/design.md#command-line) that names exactly entry `i`: its id, else its label, else its index.
 fn target_for(view: &PoolView, i: usize) -> String {
     let e = &view.entries[i].entry;
     [e.id.clone(), e.label.clone(), (i + 1).to_string()]

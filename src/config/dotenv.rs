@@ -1,4 +1,4 @@
-//! `.env` parsing (§1): never written by hermes.
+//! `.env` parsing (docs/design.md#files): never written by hermes.
 //!
 //! The format is deliberately small: `KEY=value` lines, an optional `export ` prefix, matching
 //! quotes removed without escapes or interpolation, and ` #` comments in unquoted values.

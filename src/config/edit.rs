@@ -1,4 +1,4 @@
-//! Lossless edits of config.yaml (§11.3).
+//! Lossless edits of config.yaml (docs/design.md#config).
 //!
 //! config.yaml belongs to the user and to hermes-agent, so hermes changes it as text: only the
 //! lines of the keys it sets change, and comments, order, quoting and blank lines stay as they
@@ -8,7 +8,7 @@
 //! refused with [`ConfigError::UnsafeEdit`] and the file is not touched.
 //!
 //! The write is atomic (temp file in the same directory, fsync, rename) and keeps the file's
-//! mode; a new file, or one holding an `api_key`, is written 0600 (ruling 22).
+//! mode; a new file, or one holding an `api_key`, is written 0600 (docs/design.md#the-home-belongs-to-its-user).
 
 use super::{kind, parse_yaml, read_text, ConfigError};
 use serde_yaml_ng::{Mapping, Value};
@@ -263,7 +263,7 @@ impl Doc {
         content
     }
 
-    /// Set `<section>.<key>` (§11.3); `None` when the layout is not one the text edit handles.
+    /// Set `<section>.<key>` (docs/design.md#config); `None` when the layout is not one the text edit handles.
     fn set_scalar(&mut self, section: &str, key: &str, value: &str) -> Option<()> {
         let key_text = format_key(key);
         let value_text = format_scalar(value);
@@ -751,7 +751,7 @@ fn write_atomic(path: &Path, text: &str, holds_api_key: bool) -> Result<(), Conf
         _ => PathBuf::from("."),
     };
     if !dir.exists() {
-        // The home is created 0700 when hermes first has something to write (§1).
+        // The home is created 0700 when hermes first has something to write (docs/design.md#files).
         fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(io_err)?;
     }
     crate::files::write_atomic(&target, text.as_bytes(), mode).map_err(io_err)

@@ -1,4 +1,4 @@
-//! config.yaml: typed reads of the keys hermes uses (§11.1), and `.env` (§1).
+//! config.yaml: typed reads of the keys hermes uses (docs/design.md#config), and `.env` (docs/design.md#files).
 //! `edit` changes one key while keeping every other byte.
 //!
 //! config.yaml is shared with hermes-agent (Python), so it is read as a loose YAML tree and only
@@ -39,7 +39,7 @@ pub struct ModelConfig {
 }
 
 /// One step of the fallback chain (`fallback_providers[i]` or `fallback_model`). A missing
-/// `provider` or `model` is kept as `None`: the runtime skips the entry with a warning (§11.2).
+/// `provider` or `model` is kept as `None`: the runtime skips the entry with a warning (docs/design.md#fallback).
 #[derive(Debug, Clone, Default)]
 pub struct FallbackEntry {
     pub provider: Option<String>,
@@ -49,7 +49,7 @@ pub struct FallbackEntry {
     pub key_env: Option<String>,
 }
 
-/// One `custom_providers` entry (§5.3).
+/// One `custom_providers` entry (docs/design.md#custom-endpoints).
 #[derive(Debug, Clone)]
 pub struct CustomProvider {
     pub name: String,

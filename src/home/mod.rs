@@ -115,7 +115,7 @@ impl Home {
         std::mem::take(&mut *self.warnings.lock().expect("warnings poisoned"))
     }
 
-    /// Normalise a provider argument (§5.2).
+    /// Normalise a provider argument (docs/design.md#normalising-provider-input).
     pub fn resolve(&self, input: &str) -> Result<Resolved> {
         Ok(providers::resolve(input, &self.sources.customs())?)
     }

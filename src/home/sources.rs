@@ -1,4 +1,4 @@
-//! Seeding (§6): candidates derived from `.env`, the environment, config.yaml, `providers.*`
+//! Seeding (docs/design.md#seeding): candidates derived from `.env`, the environment, config.yaml, `providers.*`
 //! and the Claude Code file. This is the I/O half of seeding: it reads variables and files and
 //! returns [`Candidate`]s; the pool view (pure) decides what to show and a mutation decides what
 //! to store.
@@ -64,7 +64,7 @@ impl Sources {
         providers::base_url(p, &|v| self.var(v), key)
     }
 
-    /// Whether anthropic is "in use" (§6.3).
+    /// Whether anthropic is "in use" (docs/design.md#seeding).
     fn anthropic_in_use(&self, doc: &AuthDoc) -> bool {
         let customs = self.customs();
         let names_anthropic =
@@ -121,7 +121,7 @@ impl Sources {
             if providers::slug(&c.name) != slug {
                 continue;
             }
-            // With two names on one slug the first wins (§5.3).
+            // With two names on one slug the first wins (docs/design.md#custom-endpoints).
             if !first_for_slug {
                 break;
             }
@@ -260,7 +260,7 @@ impl Sources {
         })
     }
 
-    /// The Nous inference URL check (§10.5).
+    /// The Nous inference URL check (docs/design.md#oauth-flows).
     pub fn inference_url_ok(&self, url: &str) -> bool {
         let Ok(u) = url::Url::parse(url.trim()) else { return false };
         let host = u.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();

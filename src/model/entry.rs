@@ -81,7 +81,7 @@ impl std::fmt::Display for FieldError {
     }
 }
 
-/// Typed view of a stored entry, with defaults applied (§4.1).
+/// Typed view of a stored entry, with defaults applied (docs/design.md#entries).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub id: String,
@@ -246,13 +246,13 @@ impl Entry {
         })
     }
 
-    /// Whether this entry keeps its secret in auth.json (§4.3).
+    /// Whether this entry keeps its secret in auth.json (docs/design.md#owned-and-borrowed).
     pub fn is_owned(&self, pool_key: &str) -> bool {
         is_owned(pool_key, &self.source)
     }
 }
 
-/// Owned vs borrowed (§4.3): empty, `manual`, `manual:*`, and a few (pool, source) pairs.
+/// Owned vs borrowed (docs/design.md#owned-and-borrowed): empty, `manual`, `manual:*`, and a few (pool, source) pairs.
 pub fn is_owned(pool_key: &str, source: &str) -> bool {
     if source.is_empty() || source == "manual" || source.starts_with("manual:") {
         return true;
@@ -345,7 +345,7 @@ fn normalise_key(key: &str) -> String {
     out
 }
 
-/// Whether a key of a borrowed entry holds a secret and must not be written (§4.3).
+/// Whether a key of a borrowed entry holds a secret and must not be written (docs/design.md#owned-and-borrowed).
 pub fn is_secret_looking(key: &str) -> bool {
     let k = normalise_key(key);
     if EXEMPT_KEYS.contains(&k.as_str()) || STATUS_FIELDS.contains(&k.as_str()) {
@@ -366,7 +366,7 @@ pub fn filter_borrowed(m: &mut Map<String, Value>) {
     }
 }
 
-/// The secret an entry object holds, by the §4.3 order: the first non-empty `agent_key`,
+/// The secret an entry object holds, by the docs/design.md#owned-and-borrowed order: the first non-empty `agent_key`,
 /// `access_token`, `refresh_token`, `api_key`, `token` or `secret`, else any secret-looking key.
 pub fn stored_secret(m: &Map<String, Value>) -> Option<String> {
     let first = [AGENT_KEY, ACCESS_TOKEN, REFRESH_TOKEN, "api_key", "token", "secret"]
@@ -401,7 +401,7 @@ pub fn epoch_value(t: Epoch) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-/// Null all six status fields and delete the streak (a reset, §7.4).
+/// Null all six status fields and delete the streak (a reset, docs/design.md#reset).
 pub fn clear_status(m: &mut Map<String, Value>) {
     for k in STATUS_FIELDS {
         set(m, k, Value::Null);
@@ -414,7 +414,7 @@ pub fn has_status(m: &Map<String, Value>) -> bool {
     STATUS_FIELDS.iter().any(|k| m.get(*k).is_some_and(|v| !v.is_null())) || m.contains_key(RATE_LIMIT_STREAK)
 }
 
-/// The fields of a new entry, in §4.1 order, status fields null.
+/// The fields of a new entry, in docs/design.md#entries order, status fields null.
 pub struct NewEntry<'a> {
     pub id: &'a str,
     pub label: &'a str,

@@ -1,4 +1,4 @@
-//! JWT helpers (§10.6): read claims without verifying signatures, for labels, expiry and
+//! JWT helpers (docs/design.md#account-matching): read claims without verifying signatures, for labels, expiry and
 //! account matching. Any malformed token gives an empty claim set.
 
 use base64::Engine;
@@ -38,7 +38,7 @@ pub fn email(claims: &Map<String, Value>) -> Option<String> {
 /// The claim OpenAI puts the account's profile under (Codex access tokens).
 pub const OPENAI_PROFILE_CLAIM: &str = "https://api.openai.com/profile";
 
-/// The account's e-mail, lowercased, for matching a login to an entry (§10.6): the `email`
+/// The account's e-mail, lowercased, for matching a login to an entry (docs/design.md#account-matching): the `email`
 /// claim, else the e-mail in OpenAI's profile claim.
 pub fn account_email(claims: &Map<String, Value>) -> Option<String> {
     email(claims).or_else(|| {

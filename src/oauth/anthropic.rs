@@ -1,4 +1,4 @@
-//! Anthropic (Claude Pro/Max) OAuth (§10.3, ruling 12): the PKCE login with a local callback or
+//! Anthropic (Claude Pro/Max) OAuth (docs/design.md#oauth-flows): the PKCE login with a local callback or
 //! a pasted `code#state`, the code exchange, and the refresh of `manual:hermes_pkce` and
 //! `manual:claude_code_import` entries.
 //!
@@ -6,7 +6,7 @@
 //! (no fallback), else `https://platform.claude.com`, then `https://console.anthropic.com` only
 //! when the first is unreachable or answers 404.
 
-use super::http::{self, Answer, Transport};
+use super::http::{self, Answer, TransportFailure};
 use super::tokens::{Failure, NewTokens};
 use super::{callback, LoginOptions, LoginUi, OAuthError};
 use crate::error::{Error, OAuthKind, Result};
@@ -41,7 +41,7 @@ const CALLBACK_TIMEOUT: Duration = Duration::from_secs(600);
 /// `expires_in` when the token response has none.
 const DEFAULT_EXPIRES_IN: f64 = 3600.0;
 
-/// A PKCE verifier, its S256 challenge, and the `state` (§10.3 step 1).
+/// A PKCE verifier, its S256 challenge, and the `state` (docs/design.md#oauth-flows).
 #[derive(Clone)]
 pub struct Pkce {
     pub verifier: String,
@@ -87,7 +87,7 @@ fn encode(s: &str) -> String {
     out
 }
 
-/// The authorize URL of §10.3 step 2, every value URL-encoded.
+/// The authorize URL of docs/design.md#oauth-flows, every value URL-encoded.
 pub fn authorize_url(pkce: &Pkce, redirect_uri: &str) -> String {
     let pairs = [
         ("code", "true"),
@@ -129,10 +129,10 @@ fn bases(home: &Home) -> Vec<String> {
 
 /// POST JSON to the token endpoint, falling back to the next base when one is unreachable or
 /// answers 404.
-async fn post_token(home: &Home, body: &Value, timeout: Duration) -> std::result::Result<Answer, Transport> {
+async fn post_token(home: &Home, body: &Value, timeout: Duration) -> std::result::Result<Answer, TransportFailure> {
     let client = http::client(timeout)?;
     let bases = bases(home);
-    let mut last: Option<Transport> = None;
+    let mut last: Option<TransportFailure> = None;
     for (i, base) in bases.iter().enumerate() {
         let more = i + 1 < bases.len();
         let url = format!("{base}/v1/oauth/token");
@@ -144,10 +144,10 @@ async fn post_token(home: &Home, body: &Value, timeout: Duration) -> std::result
             Err(t) => return Err(t),
         }
     }
-    Err(last.unwrap_or(Transport { url: String::new(), detail: "no token endpoint".into(), connect: true }))
+    Err(last.unwrap_or(TransportFailure { url: String::new(), detail: "no token endpoint".into(), connect: true }))
 }
 
-/// The PKCE login (§10.3, ruling 12). Without `--no-browser` (and without `--code-stdin`) the
+/// The PKCE login (docs/design.md#oauth-flows). Without `--no-browser` (and without `--code-stdin`) the
 /// code comes back to a listener on 127.0.0.1; otherwise the user pastes `code#state`.
 pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Result<super::Login> {
     let pkce = Pkce::new();
@@ -233,7 +233,7 @@ pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Re
     exchange(home, &code, &pkce, &redirect).await
 }
 
-/// §10.3 step 4–5: exchange the code and build the `manual:hermes_pkce` entry.
+/// docs/design.md#oauth-flows: exchange the code and build the `manual:hermes_pkce` entry.
 async fn exchange(home: &Home, code: &str, pkce: &Pkce, redirect: &str) -> Result<super::Login> {
     const WHAT: &str = "anthropic login (code exchange)";
     let body = json!({
@@ -283,7 +283,7 @@ fn expiry_fields(now: f64, expires_in: f64) -> Vec<(&'static str, Value)> {
     vec![(entry::EXPIRES_AT_MS, ms.into()), (entry::LAST_REFRESH, time::iso_z(now).into())]
 }
 
-/// The refresh of §10.3: JSON `{grant_type, refresh_token, client_id}`, 10 s timeout. A response
+/// The refresh of docs/design.md#oauth-flows: JSON `{grant_type, refresh_token, client_id}`, 10 s timeout. A response
 /// without `access_token` is transient; one without `refresh_token` keeps the old one.
 pub(crate) async fn refresh(home: &Home, refresh_token: &Secret) -> std::result::Result<NewTokens, Failure> {
     let body = json!({"grant_type": "refresh_token", "refresh_token": refresh_token.expose(), "client_id": CLIENT_ID});

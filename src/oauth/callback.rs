@@ -1,4 +1,4 @@
-//! The local redirect target of the Anthropic browser login (ruling 12): a one-shot HTTP
+//! The local redirect target of the Anthropic browser login (docs/design.md#oauth-flows): a one-shot HTTP
 //! listener on 127.0.0.1 (an ephemeral port) that takes `code` and `state` from
 //! `GET /callback?code=…&state=…`, answers the browser with a short page and stops.
 //!

@@ -1,4 +1,4 @@
-//! OpenAI Codex (ChatGPT) OAuth (§10.4): the device-code login and the refresh of
+//! OpenAI Codex (ChatGPT) OAuth (docs/design.md#oauth-flows): the device-code login and the refresh of
 //! `manual:device_code` entries in the `openai-codex` pool.
 //!
 //! Every endpoint hangs off the issuer `I`: `HERMES_CODEX_AUTH_URL`, else
@@ -50,7 +50,7 @@ pub fn usercode_backoff(attempt: u32, retry_after: Option<f64>) -> f64 {
     retry_after.unwrap_or_else(|| 2f64.powi(attempt as i32)).clamp(1.0, 60.0)
 }
 
-/// The device login (§10.4).
+/// The device login (docs/design.md#oauth-flows).
 pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Result<super::Login> {
     let i = issuer(home);
     let client = http::client(REQUEST_TIMEOUT).map_err(|t| http::unreachable("openai-codex login", t))?;
@@ -146,7 +146,7 @@ pub async fn login(home: &Home, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Re
     })
 }
 
-/// §10.4 step 3: poll once per interval. 403/404 mean pending; 200 brings the authorization
+/// docs/design.md#oauth-flows: poll once per interval. 403/404 mean pending; 200 brings the authorization
 /// code and verifier; any other status is fatal; up to 6 consecutive transport errors are
 /// tolerated; after 15 minutes (on the context's clock) the login expires.
 async fn poll(
@@ -198,7 +198,7 @@ async fn poll(
     }
 }
 
-/// The refresh timeout (§10.4).
+/// The refresh timeout (docs/design.md#oauth-flows).
 fn refresh_timeout(home: &Home) -> Duration {
     let secs = home
         .sources
@@ -210,7 +210,7 @@ fn refresh_timeout(home: &Home) -> Duration {
     Duration::from_secs_f64(secs)
 }
 
-/// The refresh of §10.4: form `grant_type=refresh_token, refresh_token, client_id`. A 429 is
+/// The refresh of docs/design.md#oauth-flows: form `grant_type=refresh_token, refresh_token, client_id`. A 429 is
 /// transient (`codex_rate_limited`), never terminal.
 pub(crate) async fn refresh(home: &Home, refresh_token: &Secret) -> std::result::Result<NewTokens, Failure> {
     let timeout = refresh_timeout(home);

@@ -7,7 +7,7 @@ use crate::secret::{Redactor, Secret};
 /// Why an OAuth step failed. Each text is one line and never contains a token.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
-    /// The `state` that came back is not the one this login sent (§10.3 step 3).
+    /// The `state` that came back is not the one this login sent (docs/design.md#oauth-flows).
     #[error("state mismatch: the authorization code does not belong to this login; nothing was saved")]
     StateMismatch,
     /// The user (or the server on the user's behalf) refused the login.

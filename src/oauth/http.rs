@@ -1,4 +1,4 @@
-//! HTTP for the OAuth endpoints (§10): a reqwest client (rustls) with the timeout the step
+//! HTTP for the OAuth endpoints (docs/design.md#oauth): a reqwest client (rustls) with the timeout the step
 //! needs, `User-Agent: hermes/<version>` (never `claude-code/…` or `Mozilla/…`, which Anthropic
 //! throttles), no redirects, and answers read into an [`Answer`] that never prints its body.
 
@@ -13,7 +13,7 @@ pub const USER_AGENT: &str = concat!("hermes/", env!("CARGO_PKG_VERSION"));
 
 /// The request could not be made or got no complete answer.
 #[derive(Debug, Clone)]
-pub struct Transport {
+pub struct TransportFailure {
     pub url: String,
     /// A short reason (`timed out after 10s`, `connection failed`); never a token.
     pub detail: String,
@@ -69,7 +69,7 @@ impl Answer {
         self.json.as_ref()?.get(key).filter(|v| !v.is_null())
     }
 
-    /// The provider's error code (§7.3 rules: `error.code`, `error.type`, `error`, `code`).
+    /// The provider's error code (docs/design.md#reset-hints rules: `error.code`, `error.type`, `error`, `code`).
     pub fn reason(&self) -> Option<String> {
         hints::error_reason(&self.text)
     }
@@ -86,14 +86,18 @@ impl Answer {
 }
 
 /// A client for one step. Building fails only if TLS cannot be set up.
-pub fn client(timeout: Duration) -> Result<reqwest::Client, Transport> {
+pub fn client(timeout: Duration) -> Result<reqwest::Client, TransportFailure> {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| Transport { url: String::new(), detail: format!("cannot set up HTTP: {e}"), connect: false })
+        .map_err(|e| TransportFailure {
+            url: String::new(),
+            detail: format!("cannot set up HTTP: {e}"),
+            connect: false,
+        })
 }
 
 /// A header value that reqwest and hyper never show (their `Debug` prints `Sensitive`).
@@ -104,7 +108,7 @@ pub fn sensitive(value: &str) -> Option<HeaderValue> {
 }
 
 /// Send a request and read the whole answer.
-pub async fn send(req: reqwest::RequestBuilder, url: &str, timeout: Duration) -> Result<Answer, Transport> {
+pub async fn send(req: reqwest::RequestBuilder, url: &str, timeout: Duration) -> Result<Answer, TransportFailure> {
     let resp = req.send().await.map_err(|e| transport(url, &e, timeout))?;
     let status = resp.status().as_u16();
     let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -116,7 +120,7 @@ pub async fn send(req: reqwest::RequestBuilder, url: &str, timeout: Duration) ->
     Ok(Answer { status, text, json, retry_after })
 }
 
-fn transport(url: &str, e: &reqwest::Error, timeout: Duration) -> Transport {
+fn transport(url: &str, e: &reqwest::Error, timeout: Duration) -> TransportFailure {
     // reqwest's own text names the URL (which holds no secret here) and the cause; keep only the
     // class of failure so that nothing a server sent ends up in a message.
     let detail = if e.is_timeout() {
@@ -128,7 +132,7 @@ fn transport(url: &str, e: &reqwest::Error, timeout: Duration) -> Transport {
     } else {
         "request failed".to_string()
     };
-    Transport { url: url.to_string(), detail, connect: e.is_connect() }
+    TransportFailure { url: url.to_string(), detail, connect: e.is_connect() }
 }
 
 /// `base` without trailing `/`.
@@ -136,7 +140,7 @@ pub fn trim_base(base: &str) -> String {
     base.trim().trim_end_matches('/').to_string()
 }
 
-/// Consecutive transport errors a device-code poll tolerates before giving up (§10.4 step 3).
+/// Consecutive transport errors a device-code poll tolerates before giving up (docs/design.md#oauth-flows).
 pub(super) const MAX_POLL_TRANSPORT_ERRORS: u32 = 6;
 
 /// Counts a device-code poll's consecutive transport errors: a network blip while the user is
@@ -150,7 +154,7 @@ impl PollErrors {
     pub(super) fn record(
         &mut self,
         what: &str,
-        sent: Result<Answer, Transport>,
+        sent: Result<Answer, TransportFailure>,
         ui: &mut dyn super::LoginUi,
     ) -> crate::error::Result<Option<Answer>> {
         match sent {
@@ -171,7 +175,7 @@ impl PollErrors {
 }
 
 /// The error for an endpoint that could not be reached.
-pub(super) fn unreachable(what: &str, t: Transport) -> crate::error::Error {
+pub(super) fn unreachable(what: &str, t: TransportFailure) -> crate::error::Error {
     super::OAuthError::Unreachable { what: what.into(), url: t.url, detail: t.detail }.into()
 }
 

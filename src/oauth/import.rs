@@ -1,4 +1,4 @@
-//! Explicit imports (ruling 14, §6.3): `hermes auth add PROVIDER --import claude-code|hermes-agent`
+//! Explicit imports (docs/design.md#owned-and-borrowed, docs/design.md#seeding): `hermes auth add PROVIDER --import claude-code|hermes-agent`
 //! copies another tool's login into an owned entry that hermes refreshes from then on.
 //!
 //! Without an import, those tokens are used read-only and never refreshed, because refreshing a
@@ -22,7 +22,7 @@ use crate::pool::candidate::{CLAUDE_CODE, CODEX_BASE_URL, DEVICE_CODE};
 use crate::secret::Secret;
 use serde_json::{Map, Value};
 
-/// The warning an import of Claude Code's login prints (§6.3).
+/// The warning an import of Claude Code's login prints (docs/design.md#seeding).
 pub const CLAUDE_CODE_WARNING: &str =
     "hermes now owns this refresh token; Claude Code will need /login after hermes refreshes it";
 /// The warning an import of hermes-agent's login prints.
@@ -118,7 +118,7 @@ fn hermes_pkce(home: &Home) -> Result<Login> {
     })
 }
 
-/// `providers.nous` or `providers.openai-codex` (§2.4) as an owned `manual:device_code` login.
+/// `providers.nous` or `providers.openai-codex` (docs/design.md#singleton-provider-state) as an owned `manual:device_code` login.
 fn singleton(home: &Home, pool: &PoolRef) -> Result<Login> {
     let doc = home.state().read()?;
     let key = pool.key.as_str();

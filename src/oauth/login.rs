@@ -8,7 +8,7 @@ use crate::ops;
 
 /// Log in to `pool`'s provider (or import another tool's login) and store the result in one
 /// transaction. A login for an account already in the pool replaces that entry's tokens
-/// (ruling 15); the returned [`ops::Added::replaced`] says so.
+/// (docs/design.md#account-matching); the returned [`ops::Added::replaced`] says so.
 pub async fn login(home: &Home, pool: &PoolRef, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Result<ops::Added> {
     if let Some(tool) = opts.import {
         return import::run(home, pool, tool, opts.label.as_deref(), ui);

@@ -1,7 +1,7 @@
-//! Nous Portal OAuth (§10.5): the device-code login and the refresh of `manual:device_code`
+//! Nous Portal OAuth (docs/design.md#oauth-flows): the device-code login and the refresh of `manual:device_code`
 //! entries in the `nous` pool.
 //!
-//! Ruling 14: a hermes login is an owned `manual:device_code` entry carrying the §2.4 fields
+//! docs/design.md#owned-and-borrowed: a hermes login is an owned `manual:device_code` entry carrying the docs/design.md#singleton-provider-state fields
 //! itself (portal and inference URLs, expiry, `agent_key` = the access token, which is the
 //! inference bearer: no agent keys are minted). `providers.nous` belongs to hermes-agent and is
 //! never written.
@@ -40,7 +40,7 @@ const MAX_BACKOFF: f64 = 60.0;
 const DEFAULT_DEVICE_EXPIRES: f64 = 900.0;
 
 /// The portal: `HERMES_NOUS_PORTAL_URL`, its aliases, the stored `portal_base_url`, the default;
-/// trailing `/` stripped (§10.2).
+/// trailing `/` stripped (docs/design.md#endpoint-overrides).
 pub fn portal(home: &Home, stored: Option<&str>) -> String {
     std::iter::once(vars::NOUS_PORTAL_URL)
         .chain(vars::NOUS_PORTAL_URL_ALIASES.iter().copied())
@@ -61,7 +61,7 @@ fn timeout(home: &Home) -> Duration {
     Duration::from_secs_f64(secs)
 }
 
-/// What one device-token poll answer means (§10.5 step 3).
+/// What one device-token poll answer means (docs/design.md#oauth-flows).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PollStep {
     /// Tokens arrived.
@@ -112,7 +112,7 @@ fn browsable(url: &str) -> bool {
     }
 }
 
-/// The device login (§10.5).
+/// The device login (docs/design.md#oauth-flows).
 pub async fn login(home: &Home, pool: &PoolRef, opts: &LoginOptions, ui: &mut dyn LoginUi) -> Result<super::Login> {
     let p = portal(home, None);
     let to = timeout(home);
@@ -142,7 +142,7 @@ pub async fn login(home: &Home, pool: &PoolRef, opts: &LoginOptions, ui: &mut dy
         .unwrap_or_else(|| p.clone());
     let user_code = crate::text::one_line(&user_code).into_owned();
     let expires_in = a.num("expires_in").filter(|x| *x > 0.0).unwrap_or(DEFAULT_DEVICE_EXPIRES);
-    // §10.5: poll every second whatever `interval` says; the portal answers `slow_down` (which
+    // docs/design.md#oauth-flows: poll every second whatever `interval` says; the portal answers `slow_down` (which
     // adds a second) when that is too fast.
     let interval = 1.0;
 
@@ -242,12 +242,12 @@ async fn poll(
     }
 }
 
-/// The portal's `inference_base_url`, if it passes the check of §10.5.
+/// The portal's `inference_base_url`, if it passes the check of docs/design.md#oauth-flows.
 fn inference_url(home: &Home, a: &Answer) -> Option<String> {
     a.str("inference_base_url").filter(|u| home.sources.inference_url_ok(u)).map(|u| http::trim_base(&u))
 }
 
-/// The §2.4 fields for tokens obtained at `now`: expiry, the `agent_key` copies, Nous metadata.
+/// The docs/design.md#singleton-provider-state fields for tokens obtained at `now`: expiry, the `agent_key` copies, Nous metadata.
 fn token_fields(home: &Home, a: &Answer, access: &str, portal: &str, now: Epoch) -> Vec<(&'static str, Value)> {
     let expires_in = a.num("expires_in").filter(|x| *x > 0.0).map(|x| x.round() as i64);
     let expires_at = expires_in.map(|s| time::iso_z(now + s as f64));
@@ -275,7 +275,7 @@ fn token_fields(home: &Home, a: &Answer, access: &str, portal: &str, now: Epoch)
     f
 }
 
-/// The refresh of §10.5: the refresh token in the `x-nous-refresh-token` header (marked
+/// The refresh of docs/design.md#oauth-flows: the refresh token in the `x-nous-refresh-token` header (marked
 /// sensitive), form `grant_type=refresh_token, client_id=hermes-cli`.
 pub(crate) async fn refresh(
     home: &Home,

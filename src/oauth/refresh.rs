@@ -1,4 +1,4 @@
-//! The single-flight refresh (§10.1) and refresh-on-pick (§8).
+//! The single-flight refresh (docs/design.md#oauth-refresh) and refresh-on-pick (docs/design.md#strategies).
 //!
 //! A refresh spends the refresh token R the entry holds, and refresh tokens are single-use: a
 //! second POST with R logs the user out. So, across processes:
@@ -13,7 +13,7 @@
 //! 5. write the new tokens back in one store transaction, then release the grant lock.
 //!
 //! Terminal answers (`invalid_grant`, `refresh_token_reused`, revoked …) mark the entry dead
-//! through [`ops::mark`]; every other failure is transient and marks nothing (ruling 4): the
+//! through [`ops::mark`]; every other failure is transient and marks nothing (docs/design.md#oauth-refresh): the
 //! entry keeps serving its access token until it expires and the next pick tries again.
 
 use super::tokens::{Failure, NewTokens};
@@ -58,12 +58,12 @@ pub enum RefreshResult {
     Terminal { reason: String, message: Option<String> },
     /// The refresh failed for now (network, 5xx, 429, grant-lock timeout); nothing was marked.
     Transient { reason: String },
-    /// hermes does not refresh this entry: an API key, another tool's tokens (ruling 14), a dead
+    /// hermes does not refresh this entry: an API key, another tool's tokens (docs/design.md#owned-and-borrowed), a dead
     /// entry, or no refresh token. The reason says which, with the fix.
     NotRefreshable { reason: String },
 }
 
-/// The 2-hex-digit grant hash of a refresh token (§10.1 step 1).
+/// The 2-hex-digit grant hash of a refresh token (docs/design.md#oauth-refresh).
 pub fn grant_hash(refresh_token: &Secret) -> String {
     hex::encode(Sha256::digest(refresh_token.expose().as_bytes()))[..2].to_string()
 }
@@ -131,7 +131,7 @@ async fn grant_lock(home: &Home, pool: &PoolRef, refresh_token: &Secret) -> Resu
     }
 }
 
-/// Refresh entry `id` of `pool` once across processes (§10.1).
+/// Refresh entry `id` of `pool` once across processes (docs/design.md#oauth-refresh).
 ///
 /// With `force` (the user's `auth refresh`, the runtime's 401 handler) a POST is made even when
 /// the stored access token looks valid, unless another process has already rotated the grant
@@ -165,7 +165,7 @@ pub async fn refresh_entry(home: &Home, pool: &PoolRef, id: &str, force: bool) -
     }
     let now = home.now();
     let rotated = cur.entry.refresh_token.as_ref() != Some(&r);
-    // The status also covers a Nous token that is not a usable inference key (§10.5).
+    // The status also covers a Nous token that is not a usable inference key (docs/design.md#oauth-flows).
     let still_valid = !access_expiry(&pool.key, &cur.entry, cur.secret.as_ref()).due(now)
         && !matches!(cur.status, Status::NeedsRefresh { .. });
     if rotated || (!force && still_valid) {
@@ -283,7 +283,7 @@ fn came_from_auth_error(e: &entry::Entry) -> bool {
             || e.last_error_reason.as_deref().is_some_and(|r| r.eq_ignore_ascii_case("refresh_failed")))
 }
 
-/// One pick (§8) whose entry is ready to use: when the chosen entry needs a refresh, run the
+/// One pick (docs/design.md#strategies) whose entry is ready to use: when the chosen entry needs a refresh, run the
 /// single-flight refresh outside any store lock. A terminal failure marks it dead and picks
 /// again without it; a transient one keeps its current token while that has not expired, else
 /// picks again without it (unmarked). Each entry is tried at most once per call.

@@ -1,14 +1,14 @@
-//! Storing a login or an import: one store transaction (§12.2 step 5).
+//! Storing a login or an import: one store transaction (docs/design.md#command-line).
 //!
-//! * The pool's suppressions are cleared, as every `auth add` does (§6.4), and re-set for the
+//! * The pool's suppressions are cleared, as every `auth add` does (docs/design.md#suppression), and re-set for the
 //!   source an import takes over.
 //! * A login for an account already in the pool (same e-mail in the token's identity claims,
 //!   case-insensitive, or the same refresh token) replaces that owned entry's tokens and clears
-//!   its status, which also revives a dead entry (ruling 15). Otherwise a new owned entry is
+//!   its status, which also revives a dead entry (docs/design.md#account-matching). Otherwise a new owned entry is
 //!   appended, labelled `--label`, else from the claims, else `<provider>-oauth-N`, always unique
-//!   in the pool (ruling 7).
+//!   in the pool (docs/design.md#ids-labels-priorities).
 //! * `active_provider` is set only when it is null.
-//! * `providers.*` is never written (ruling 14).
+//! * `providers.*` is never written (docs/design.md#owned-and-borrowed).
 
 use super::Login;
 use crate::error::Result;
@@ -30,10 +30,10 @@ fn entry_identity(v: &ViewEntry) -> Option<String> {
 }
 
 /// The login's account e-mail, stored on the entry: Anthropic's tokens are opaque, so without it
-/// a relabelled entry could never be matched by a later login of the same account (ruling 15).
+/// a relabelled entry could never be matched by a later login of the same account (docs/design.md#account-matching).
 const ACCOUNT_EMAIL: &str = "account_email";
 
-/// Whether stored entry `v` holds the same account as `login` (§10.6).
+/// Whether stored entry `v` holds the same account as `login` (docs/design.md#account-matching).
 fn same_account(v: &ViewEntry, login: &Login) -> bool {
     if v.entry.auth_type != AuthType::OAuth || !v.owned || !is_refreshable_source(&v.entry.source) {
         return false;
@@ -49,7 +49,7 @@ fn same_account(v: &ViewEntry, login: &Login) -> bool {
     }
 }
 
-/// Refuse `label` if another entry than `except` uses it (ruling 7).
+/// Refuse `label` if another entry than `except` uses it (docs/design.md#ids-labels-priorities).
 fn check_label(view: &PoolView, label: &str, except: Option<usize>) -> Result<()> {
     match except {
         None => ops::check_label_free(view, label),
@@ -140,7 +140,7 @@ pub fn save_login(
                     base_url: login.base_url.as_deref(),
                 }
                 .into_map();
-                // §4.1 order: the provider fields go before request_count, which closes the entry.
+                // docs/design.md#entries order: the provider fields go before request_count, which closes the entry.
                 let count = map.shift_remove(entry::REQUEST_COUNT).unwrap_or_else(|| 0.into());
                 for (k, v) in &login.fields {
                     entry::set(&mut map, k, v.clone());

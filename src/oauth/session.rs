@@ -49,7 +49,7 @@ pub trait LoginUi {
     fn open_browser(&mut self, url: &str);
     /// Whether [`LoginUi::read_code`] can get an answer (a terminal, or `--code-stdin`).
     fn can_read_code(&self) -> bool;
-    /// The pasted `code#state` (Anthropic, §10.3 step 3).
+    /// The pasted `code#state` (Anthropic, docs/design.md#oauth-flows).
     fn read_code(&mut self) -> Result<String>;
     /// Show that hermes is waiting for the user (a spinner on a terminal).
     fn wait_start(&mut self, message: &str);
@@ -65,9 +65,9 @@ pub struct Login {
     pub refresh_token: Secret,
     /// The entry's inference base URL.
     pub base_url: Option<String>,
-    /// Further entry fields (expiry, last refresh, Nous metadata), in §4.1 order.
+    /// Further entry fields (expiry, last refresh, Nous metadata), in docs/design.md#entries order.
     pub fields: Vec<(&'static str, Value)>,
-    /// The label the token's identity claims suggest (§10.6).
+    /// The label the token's identity claims suggest (docs/design.md#account-matching).
     pub label_hint: Option<String>,
     /// The account's e-mail, lowercased, for matching a second login to the same account.
     pub identity: Option<String>,

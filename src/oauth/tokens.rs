@@ -1,7 +1,7 @@
 //! What a provider's token endpoint gives back to a refresh: new tokens, or why not.
 
 use super::error::OAuthError;
-use super::http::{Answer, Transport};
+use super::http::{Answer, TransportFailure};
 use crate::home::Home;
 use crate::pool::cooldown::is_terminal_reason;
 use crate::secret::Secret;
@@ -21,18 +21,18 @@ pub(crate) struct NewTokens {
 /// Why a provider refresh failed.
 #[derive(Debug, Clone)]
 pub(crate) enum Failure {
-    /// A terminal reason (§7.2): the entry becomes dead.
+    /// A terminal reason (docs/design.md#cooldowns): the entry becomes dead.
     Terminal { reason: String, message: Option<String> },
     /// Anything else: try again later.
     Transient(String),
 }
 
 impl Failure {
-    pub(crate) fn from_transport(t: Transport) -> Failure {
+    pub(crate) fn from_transport(t: TransportFailure) -> Failure {
         Failure::Transient(format!("cannot reach {}: {}", t.url, t.detail))
     }
 
-    /// An error answer: terminal when its reason is one of §7.2's, else transient.
+    /// An error answer: terminal when its reason is one of docs/design.md#cooldowns, else transient.
     pub(crate) fn from_answer(a: &Answer, what: &str, home: &Home, secrets: &[&Secret]) -> Failure {
         let reason = super::error::clean_reason(a.reason(), Some(home), secrets);
         let message = a.message().map(|m| super::error::clean_message(&m, Some(home), secrets));

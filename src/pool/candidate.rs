@@ -39,7 +39,7 @@ const PLACEHOLDERS: &[&str] = &[
     "none",
 ];
 
-/// A value that only stands in for a key (§6).
+/// A value that only stands in for a key (docs/design.md#seeding).
 pub fn is_placeholder(value: &str) -> bool {
     let v = value.trim();
     v.chars().count() < 4 || PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(v))

@@ -1,10 +1,10 @@
-//! Marking (§7.2): what an outcome does to an entry's status fields.
+//! Marking (docs/design.md#cooldowns): what an outcome does to an entry's status fields.
 //!
 //! [`decide`] is pure: from the entry as freshly read, the outcome, whether the entry is the sole
 //! selectable one, and `now`, it returns a [`Decision`]. [`apply`] writes that decision into the
 //! stored JSON object with the entry helpers, so key order and unknown keys survive.
 //!
-//! Ruling 4 applies: a transient refresh failure (network, 5xx, token endpoint 429, grant-lock
+//! docs/design.md#oauth-refresh applies: a transient refresh failure (network, 5xx, token endpoint 429, grant-lock
 //! timeout) never marks; only terminal reasons make an entry dead.
 use crate::context::Epoch;
 use crate::model::entry::{self, Entry, LastStatus};
@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 pub use crate::pool::status::LADDER;
 /// The longest hint-less bench of the pool's only selectable entry for 429 and 401.
 pub const SOLE_CAP: f64 = 60.0;
-/// Reset hints further ahead than this are clamped to it (§7.3).
+/// Reset hints further ahead than this are clamped to it (docs/design.md#reset-hints).
 pub const MAX_HINT_SECS: f64 = 7.0 * 86400.0;
 
 /// 402 and 403 (billing) cooldown without a hint.
@@ -31,7 +31,7 @@ const MESSAGE_MAX_CHARS: usize = 300;
 pub enum Outcome {
     /// The request succeeded.
     Success,
-    /// An HTTP status with the provider's reason, message and reset hint (§7.3).
+    /// An HTTP status with the provider's reason, message and reset hint (docs/design.md#reset-hints).
     Http { code: u16, reason: Option<String>, message: Option<String>, hint: Option<Epoch> },
     /// 5xx, timeout, connection error, transient refresh failure.
     Transient,
@@ -79,11 +79,11 @@ pub fn is_terminal_reason(reason: &str) -> bool {
     TERMINAL.iter().any(|t| r.eq_ignore_ascii_case(t))
 }
 
-/// The mark an outcome earns (§7.2). `sole`: at the moment of marking no other entry in the pool
+/// The mark an outcome earns (docs/design.md#cooldowns). `sole`: at the moment of marking no other entry in the pool
 /// is selectable.
 ///
 /// A dead entry stays as it is whatever the outcome: only a new login or a reset by id revives
-/// it (§7.2), and re-marking it dead would only churn its timestamp.
+/// it (docs/design.md#cooldowns), and re-marking it dead would only churn its timestamp.
 pub fn decide(entry: &Entry, outcome: &Outcome, sole: bool, now: Epoch) -> Decision {
     if entry.last_status == Some(LastStatus::Dead) {
         return Decision::Unchanged;

@@ -7,7 +7,7 @@ use crate::model::jwt;
 use crate::pool::view::REFRESH_SKEW;
 use crate::secret::Secret;
 
-/// When an OAuth entry's access token expires, as far as hermes can tell (§10.3–10.5):
+/// When an OAuth entry's access token expires, as far as hermes can tell (docs/design.md#oauth-flows):
 /// anthropic `expires_at_ms`; openai-codex the access token's `exp` claim; nous `expires_at`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Expiry {

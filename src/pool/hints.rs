@@ -1,4 +1,4 @@
-//! Reset hints and error details from a provider's error response (§7.3).
+//! Reset hints and error details from a provider's error response (docs/design.md#reset-hints).
 //!
 //! Everything here is a pure function of the response (headers and body text) and `now`. Nothing
 //! panics on any input: a body that is not JSON, a header that is not a number, or a date out of
@@ -12,15 +12,15 @@ use crate::pool::cooldown::MAX_HINT_SECS;
 use serde_json::{Map, Value};
 use std::iter::once_with;
 
-/// Body keys holding an absolute reset time (§7.3 step 3).
+/// Body keys holding an absolute reset time (docs/design.md#reset-hints).
 const ABSOLUTE_KEYS: [&str; 3] = ["reset_at", "resets_at", "retry_until"];
-/// Body keys holding a relative wait in seconds (§7.3 step 4).
+/// Body keys holding a relative wait in seconds (docs/design.md#reset-hints).
 const RELATIVE_KEYS: [&str; 3] = ["resets_in_seconds", "retry_after_seconds", "retry_after"];
 
 /// The provider's reset hint as an absolute epoch: ignored when at or before `now`, clamped to
 /// 7 days ahead. `headers` are (name, value) pairs, names in any case.
 ///
-/// Sources are tried in the §7.3 order and the first usable candidate wins; a candidate at or
+/// Sources are tried in the docs/design.md#reset-hints order and the first usable candidate wins; a candidate at or
 /// before `now` (or unparseable) is skipped and the search goes on, so a stale header cannot hide
 /// a good hint further down.
 pub fn reset_hint(headers: &[(String, String)], body: &str, now: Epoch) -> Option<Epoch> {
@@ -215,7 +215,7 @@ fn parse_duration(s: &str) -> Option<f64> {
     (!b.is_empty() && total.is_finite()).then_some(total)
 }
 
-/// A wait in seconds read from free text (§7.3 step 6). The patterns are tried in order; each
+/// A wait in seconds read from free text (docs/design.md#reset-hints). The patterns are tried in order; each
 /// takes its leftmost match, as hermes-agent's regular expressions do:
 ///
 /// * `quotaResetDelay[:\s"]+<n>(ms|s)`

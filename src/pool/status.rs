@@ -1,4 +1,4 @@
-//! The status model (§7.1): computed on every view from an entry and now.
+//! The status model (docs/design.md#status): computed on every view from an entry and now.
 //!
 //! Nothing here is stored: `cooling` is `exhausted` plus a deadline still ahead, so an entry whose
 //! deadline has passed is `ok` again without any write. The deadline rules also cover rows written
@@ -31,7 +31,7 @@ pub struct StatusInput {
     pub force_needs_refresh: bool,
 }
 
-/// An entry's computed status (§7.1).
+/// An entry's computed status (docs/design.md#status).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Status {
     /// Usable.

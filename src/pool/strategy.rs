@@ -1,4 +1,4 @@
-//! Selection strategies (§8): which selectable entry a pick takes, the `list` marker, and
+//! Selection strategies (docs/design.md#strategies): which selectable entry a pick takes, the `list` marker, and
 //! round_robin's reordering.
 //!
 //! These functions see only [`Candidate`]s in priority order and return indices into that
@@ -62,7 +62,7 @@ impl std::fmt::Display for Strategy {
 /// What a strategy needs to know about one entry of the view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Candidate {
-    /// Whether the entry's status allows a pick (§7.1).
+    /// Whether the entry's status allows a pick (docs/design.md#status).
     pub selectable: bool,
     /// The stored `request_count`.
     pub request_count: i64,

@@ -1,4 +1,4 @@
-//! The provider registry (§5): ids, aliases, env vars, base URLs, OAuth capability, and the
+//! The provider registry (docs/design.md#providers): ids, aliases, env vars, base URLs, OAuth capability, and the
 //! normalisation of what a user types into a pool key.
 //!
 //! Everything here is a pure function of its arguments: the environment reaches [`base_url`]
@@ -27,7 +27,7 @@ pub enum Wire {
     CodexResponses,
 }
 
-/// One row of the §5.1 registry.
+/// One row of the docs/design.md#providers registry.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Provider {
     /// The canonical id, which is also the pool key.
@@ -108,7 +108,7 @@ const KIMI_CODING: &str = "kimi-coding";
 const KIMI_CODING_KEY_PREFIX: &str = "sk-kimi-";
 const KIMI_CODING_URL: &str = "https://api.kimi.com/coding";
 
-/// The §5.1 table, in its order.
+/// The docs/design.md#providers table, in its order.
 static PROVIDERS: &[Provider] = &[
     Provider {
         id: "openrouter",
@@ -425,7 +425,7 @@ static PROVIDERS: &[Provider] = &[
     },
 ];
 
-/// Every managed provider, in §5.1 order.
+/// Every managed provider, in docs/design.md#providers order.
 pub fn all() -> &'static [Provider] {
     PROVIDERS
 }
@@ -454,7 +454,7 @@ pub fn supports_oauth(p: &Provider) -> bool {
     matches!(p.auth, AuthKind::OAuth | AuthKind::KeyOAuth)
 }
 
-/// Every registry id (in §5.1 order), then every alias (in table order): the wizard's fuzzy list.
+/// Every registry id (in docs/design.md#providers order), then every alias (in table order): the wizard's fuzzy list.
 pub fn known_names() -> Vec<&'static str> {
     let ids = PROVIDERS.iter().map(|p| p.id);
     let aliases = PROVIDERS.iter().flat_map(|p| p.aliases.iter().copied());
@@ -471,7 +471,7 @@ pub fn custom_key(name: &str) -> String {
     format!("{CUSTOM_PREFIX}{}", slug(name))
 }
 
-/// The configured endpoint that owns `slug`: the first with that slug wins (§5.3). Names whose
+/// The configured endpoint that owns `slug`: the first with that slug wins (docs/design.md#custom-endpoints). Names whose
 /// slug is empty cannot form a pool key and are ignored.
 fn custom_by_slug<'a>(slug_: &str, customs: &'a [CustomRef]) -> Option<&'a CustomRef> {
     if slug_.is_empty() {
@@ -484,7 +484,7 @@ fn custom_resolved(key: String, custom: Option<&CustomRef>) -> Resolved {
     Resolved::Custom { key, name: custom.map(|c| c.name.clone()), base_url: custom.map(|c| c.base_url.clone()) }
 }
 
-/// Normalise user input (§5.2).
+/// Normalise user input (docs/design.md#normalising-provider-input).
 ///
 /// Order: canonical id, unmanaged id, alias, `custom:<slug>` (accepted even when nothing is
 /// configured under it), then the slug or literal name of a configured custom endpoint. Registry
@@ -564,7 +564,7 @@ fn suggestions(input: &str, customs: &[CustomRef]) -> Vec<String> {
     best.into_iter().take(MAX_SUGGESTIONS).map(|(key, _)| key).collect()
 }
 
-/// One warning per configured custom name whose slug an earlier name already took (§5.3).
+/// One warning per configured custom name whose slug an earlier name already took (docs/design.md#custom-endpoints).
 pub fn duplicate_slug_warnings(customs: &[CustomRef]) -> Vec<String> {
     let mut warnings = Vec::new();
     for (i, c) in customs.iter().enumerate() {
@@ -582,12 +582,12 @@ pub fn duplicate_slug_warnings(customs: &[CustomRef]) -> Vec<String> {
     warnings
 }
 
-/// A URL as §5.3 compares it: trimmed, without trailing `/`.
+/// A URL as docs/design.md#custom-endpoints compares it: trimmed, without trailing `/`.
 fn normalise_url(url: &str) -> &str {
     url.trim().trim_end_matches('/')
 }
 
-/// The custom pool whose `base_url` matches (§5.3), first match wins.
+/// The custom pool whose `base_url` matches (docs/design.md#custom-endpoints), first match wins.
 pub fn pool_for_base_url(url: &str, customs: &[CustomRef]) -> Option<String> {
     let url = normalise_url(url);
     if url.is_empty() {

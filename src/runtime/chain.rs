@@ -1,8 +1,8 @@
-//! The fallback chain (§11.1, §11.2): the primary provider and model, then `fallback_providers`
+//! The fallback chain (docs/design.md#config, docs/design.md#fallback): the primary provider and model, then `fallback_providers`
 //! (or the legacy `fallback_model` when that list is absent or empty), each resolved to a pool,
 //! a wire format and optionally a base URL or a key of its own.
 //!
-//! Also the `PROVIDER:MODEL` parser (ruling 21) that `--fallback` flags use.
+//! Also the `PROVIDER:MODEL` parser (docs/design.md#fallback) that `--fallback` flags use.
 
 use crate::config::FallbackEntry;
 use crate::error::{Error, Result, Route};
@@ -18,7 +18,7 @@ pub struct FallbackSpec {
     pub model: String,
 }
 
-/// Parse `PROVIDER:MODEL` (ruling 21): PROVIDER ends at the first `:`, or at the second when the
+/// Parse `PROVIDER:MODEL` (docs/design.md#fallback): PROVIDER ends at the first `:`, or at the second when the
 /// value starts with `custom:` (`custom:mock2:mock-model`). The model may itself hold colons
 /// (`ollama:llama3:8b` → `ollama` + `llama3:8b`). Errors are one line, for the caller to prefix.
 pub fn parse_fallback_spec(value: &str) -> std::result::Result<FallbackSpec, String> {
@@ -41,7 +41,7 @@ pub fn parse_fallback_spec(value: &str) -> std::result::Result<FallbackSpec, Str
     Ok(FallbackSpec { provider: provider.to_string(), model: model.to_string() })
 }
 
-/// A fallback step's own key (§11.2): used for that step instead of the pool, never written or
+/// A fallback step's own key (docs/design.md#fallback): used for that step instead of the pool, never written or
 /// marked.
 #[derive(Debug, Clone)]
 pub struct FixedKey {

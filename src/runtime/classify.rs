@@ -2,7 +2,7 @@
 //!
 //! [`classify`] is a pure function of the answer (status code, headers, body, or a transport
 //! failure) and `now`. It reads the provider's reason, message and reset hint with
-//! [`crate::pool::hints`] (§7.3), so the runtime, `auth report` and hermes-agent all read the same
+//! [`crate::pool::hints`] (docs/design.md#reset-hints), so the runtime, `auth report` and hermes-agent all read the same
 //! deadline from the same answer, and returns one [`Class`] that the recovery policy
 //! ([`super::policy`]) acts on.
 
@@ -99,11 +99,11 @@ pub struct Classified {
     pub class: Class,
     /// The HTTP status, when there was an answer.
     pub code: Option<u16>,
-    /// The provider's error code or type (§7.3 "Reason").
+    /// The provider's error code or type (docs/design.md#reset-hints "Reason").
     pub reason: Option<String>,
-    /// The provider's error message (§7.3 "Message"), unmasked: callers mask it.
+    /// The provider's error message (docs/design.md#reset-hints "Message"), unmasked: callers mask it.
     pub message: Option<String>,
-    /// The provider's reset hint (§7.3), absolute, after now, clamped to 7 days.
+    /// The provider's reset hint (docs/design.md#reset-hints), absolute, after now, clamped to 7 days.
     pub reset_at: Option<Epoch>,
     /// Seconds the provider asked to wait (`Retry-After`/`retry-after-ms`, 0 allowed), else the
     /// time to the reset hint. The sole-entry 429 rule compares this with 5 s.
@@ -189,7 +189,7 @@ fn usage_window(reason: Option<&str>, message: Option<&str>, reset_at: Option<Ep
 }
 
 impl Classified {
-    /// The §7.2 outcome to mark the entry with. The mark keeps the provider's HTTP code, so the
+    /// The docs/design.md#cooldowns outcome to mark the entry with. The mark keeps the provider's HTTP code, so the
     /// stored row reads the same as one `auth report` or hermes-agent would write.
     pub fn outcome(&self) -> Outcome {
         match self.class {

@@ -1,5 +1,5 @@
 //! Sending one attempt: the [`Transport`] seam, the reqwest implementation, and the two wire
-//! formats of `chat` (ruling 17).
+//! formats of `chat` (docs/design.md#recovery).
 //!
 //! * OpenAI-compatible: POST `<base>/chat/completions`, `Authorization: Bearer <secret>`.
 //! * Anthropic Messages: POST `<base>/v1/messages`, `anthropic-version: 2023-06-01`; an API key

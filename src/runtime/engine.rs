@@ -11,7 +11,7 @@ use super::chain::{self, Chain, Step};
 use super::classify::{classify, Class, Classified, HttpResponse};
 use super::client::{self, ChatRequest, HttpTransport, Target, Transport};
 use super::policy::{self, Action, Credential, Decision, Facts, FailKind, RefreshEnd, StepState};
-use super::refresh::{OAuthRefresher, RefreshResult, RefreshWhy, Refresher};
+use super::refresh::{OAuthRefresher, RefreshOutcome, RefreshWhy, Refresher};
 use crate::context::Epoch;
 use crate::error::{ChainFailed, Error, Holder, Refused, RefusedWhat, Result, Route, StepFailure};
 use crate::home::{Home, PoolRef};
@@ -49,11 +49,11 @@ pub struct Attempt {
 
 /// What happened during one request, for `-v`, `--json` and the fallback status line.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Report {
+pub struct RequestLog {
     pub attempts: Vec<Attempt>,
     /// The decision trail: one line per pick, answer, mark, sleep and decision. No secrets.
     pub trail: Vec<String>,
-    /// Lines for stderr even without `-v` (the fallback status line, ruling 20).
+    /// Lines for stderr even without `-v` (the fallback status line, docs/design.md#fallback).
     pub notices: Vec<String>,
     /// Every sleep the runtime asked for, in order.
     pub sleeps: Vec<Duration>,
@@ -72,7 +72,7 @@ pub struct Reply {
     pub label: Option<String>,
     /// The provider's answer, unchanged.
     pub response: HttpResponse,
-    pub report: Report,
+    pub report: RequestLog,
 }
 
 /// A request that got no reply.
@@ -83,7 +83,7 @@ pub struct Failure {
     pub error: Error,
     /// The provider's answer, unchanged, when it refused the request itself (400, 404, …).
     pub response: Option<HttpResponse>,
-    pub report: Report,
+    pub report: RequestLog,
 }
 
 /// Many tasks may share one runtime: it holds the home, the transport and the refresher.
@@ -156,7 +156,7 @@ impl Runtime {
     /// rules. Must run inside a tokio runtime; store I/O runs off the scheduler (see
     /// [`blocking`]).
     pub async fn complete(&self, chain: &Chain, request: &ChatRequest) -> std::result::Result<Reply, Failure> {
-        let mut report = Report::default();
+        let mut report = RequestLog::default();
         let mut gone: Vec<(&Step, Gone)> = Vec::new();
         for (i, step) in chain.steps.iter().enumerate() {
             report.trail.push(format!(
@@ -206,7 +206,7 @@ impl Runtime {
     }
 
     /// One step over the pool.
-    async fn run_pool(&self, step: &Step, request: &ChatRequest, report: &mut Report) -> StepEnd {
+    async fn run_pool(&self, step: &Step, request: &ChatRequest, report: &mut RequestLog) -> StepEnd {
         let pool = &step.pool;
         let mut exclude: Vec<String> = Vec::new();
         let mut state = StepState::default();
@@ -284,7 +284,7 @@ impl Runtime {
                     }
                     decision = policy::after_refresh(end, &Facts { state, ..facts });
                 }
-                // A success on an entry without status has nothing to clear (§7.2: no write);
+                // A success on an entry without status has nothing to clear (docs/design.md#cooldowns: no write);
                 // knowing that from the pick saves a locked transaction per request.
                 if decision.mark && (c.class != Class::Success || dirty) {
                     if let Err(e) = self.mark(pool, &pick, &outcome, report).await {
@@ -321,7 +321,7 @@ impl Runtime {
     }
 
     /// One step served by a fallback's own key: the same rules, never marked.
-    async fn run_fixed(&self, step: &Step, request: &ChatRequest, report: &mut Report) -> StepEnd {
+    async fn run_fixed(&self, step: &Step, request: &ChatRequest, report: &mut RequestLog) -> StepEnd {
         let fixed = step.fixed.as_ref().expect("a fixed step has a key");
         let pool = &step.pool;
         let Some(base_url) = step
@@ -380,7 +380,7 @@ impl Runtime {
         &self,
         target: &Target,
         request: &ChatRequest,
-        report: &mut Report,
+        report: &mut RequestLog,
     ) -> (std::result::Result<HttpResponse, super::classify::TransportError>, Classified, Duration) {
         let started = Instant::now();
         let answer = self.transport.send(target, request).await;
@@ -414,7 +414,7 @@ impl Runtime {
         (answer, c, elapsed)
     }
 
-    async fn sleep(&self, delay: Duration, c: &Classified, report: &mut Report) {
+    async fn sleep(&self, delay: Duration, c: &Classified, report: &mut RequestLog) {
         if delay.is_zero() {
             report.trail.push("retrying the same entry at once".into());
             return;
@@ -429,7 +429,7 @@ impl Runtime {
     }
 
     /// Mark the picked entry (bound to its id and fingerprint) as one store transaction.
-    async fn mark(&self, pool: &PoolRef, pick: &Pick, outcome: &Outcome, report: &mut Report) -> Result<()> {
+    async fn mark(&self, pool: &PoolRef, pick: &Pick, outcome: &Outcome, report: &mut RequestLog) -> Result<()> {
         let (home, p, id, fp, o) =
             (self.home.clone(), pool.clone(), pick.id.clone(), pick.fingerprint.clone(), outcome.clone());
         let now = self.home.now();
@@ -440,24 +440,24 @@ impl Runtime {
         Ok(())
     }
 
-    /// A pick returned an entry that needs a refresh (§8). Returns whether it can serve now; if
+    /// A pick returned an entry that needs a refresh (docs/design.md#strategies). Returns whether it can serve now; if
     /// not, the entry is left out of this request (marked dead only on a terminal reason). A
-    /// refresh that fails for now leaves the current token in use until it expires (ruling 4).
+    /// refresh that fails for now leaves the current token in use until it expires (docs/design.md#oauth-refresh).
     async fn refresh_on_pick(
         &self,
         pool: &PoolRef,
         pick: &mut Pick,
         exclude: &mut Vec<String>,
-        report: &mut Report,
+        report: &mut RequestLog,
     ) -> bool {
         match self.refresher.refresh(&self.home, pool, &pick.id, RefreshWhy::Expiring).await {
-            RefreshResult::Refreshed(s) => {
+            RefreshOutcome::Refreshed(s) => {
                 report.trail.push(format!("refreshed {} {} before use", pool.key, pick.id));
                 pick.fingerprint = s.fingerprint();
                 pick.secret = s;
                 true
             }
-            RefreshResult::Terminal(reason) => {
+            RefreshOutcome::Terminal(reason) => {
                 report.trail.push(format!("refresh of {} {} failed for good: {reason}", pool.key, pick.id));
                 let outcome = Outcome::RefreshTerminal { reason, message: None };
                 // A failed mark is not worth failing the request over: the entry is left anyway.
@@ -465,28 +465,28 @@ impl Runtime {
                 exclude.push(pick.id.clone());
                 false
             }
-            // Ruling 4: nothing is marked; the entry keeps serving its current token while that
+            // docs/design.md#oauth-refresh: nothing is marked; the entry keeps serving its current token while that
             // has not expired, and is skipped (unmarked) once it has.
-            RefreshResult::Transient(why) if !pick.expired => {
+            RefreshOutcome::Transient(why) if !pick.expired => {
                 report
                     .trail
                     .push(format!("refresh of {} {} failed ({why}); using its current token", pool.key, pick.id));
                 true
             }
-            RefreshResult::NotRefreshable if !pick.expired => {
+            RefreshOutcome::NotRefreshable if !pick.expired => {
                 report
                     .trail
                     .push(format!("{} {} cannot be refreshed here; using its current token", pool.key, pick.id));
                 true
             }
-            RefreshResult::Transient(why) => {
+            RefreshOutcome::Transient(why) => {
                 report
                     .trail
                     .push(format!("refresh of {} {} failed ({why}) and its token expired; skipped", pool.key, pick.id));
                 exclude.push(pick.id.clone());
                 false
             }
-            RefreshResult::NotRefreshable => {
+            RefreshOutcome::NotRefreshable => {
                 report.trail.push(format!("{} {} needs a refresh hermes cannot do here; skipped", pool.key, pick.id));
                 exclude.push(pick.id.clone());
                 false
@@ -501,25 +501,25 @@ impl Runtime {
         pool: &PoolRef,
         pick: &mut Pick,
         target: &mut Target,
-        report: &mut Report,
+        report: &mut RequestLog,
     ) -> (RefreshEnd, Option<String>) {
         match self.refresher.refresh(&self.home, pool, &pick.id, RefreshWhy::Rejected).await {
-            RefreshResult::Refreshed(s) => {
+            RefreshOutcome::Refreshed(s) => {
                 report.trail.push(format!("refreshed {} {} after 401", pool.key, pick.id));
                 pick.fingerprint = s.fingerprint();
                 target.secret = s.clone();
                 pick.secret = s;
                 (RefreshEnd::Refreshed, None)
             }
-            RefreshResult::Terminal(reason) => {
+            RefreshOutcome::Terminal(reason) => {
                 report.trail.push(format!("refresh of {} {} failed for good: {reason}", pool.key, pick.id));
                 (RefreshEnd::Terminal, Some(reason))
             }
-            RefreshResult::Transient(why) => {
+            RefreshOutcome::Transient(why) => {
                 report.trail.push(format!("refresh of {} {} failed ({why})", pool.key, pick.id));
                 (RefreshEnd::Transient, None)
             }
-            RefreshResult::NotRefreshable => {
+            RefreshOutcome::NotRefreshable => {
                 report.trail.push(format!("{} {} cannot be refreshed", pool.key, pick.id));
                 (RefreshEnd::NotRefreshable, None)
             }
@@ -533,7 +533,7 @@ impl Runtime {
         c: &Classified,
         d: &Decision,
         elapsed: Duration,
-        report: &mut Report,
+        report: &mut RequestLog,
     ) {
         let why = match d.action {
             Action::Reply => "reply",
@@ -702,7 +702,7 @@ fn reply(
         entry_id: pick.map(|p| p.id.clone()),
         label: pick.map(|p| p.label.clone()),
         response,
-        report: Report::default(),
+        report: RequestLog::default(),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The request runtime (§9, §11.2, rulings 2, 3, 9, 17, 20): a request goes to the primary
+//! The request runtime (docs/design.md#recovery, docs/design.md#fallback, docs/design.md#recovery, 3, 9, 17, 20): a request goes to the primary
 //! provider's pool, recovers from failures by the evidence, and falls back along the chain only
 //! when the pool has no room left.
 //!
@@ -40,5 +40,5 @@ pub mod simulate;
 pub use chain::{parse_fallback_spec, Chain, FallbackSpec, Step};
 pub use classify::{Class, Classified, HttpResponse, TransportError, TransportErrorKind};
 pub use client::{ChatRequest, HttpTransport, Message, ScriptedTransport, Target, Transport};
-pub use engine::{Attempt, Failure, Reply, Report, Runtime};
-pub use refresh::{BoxFuture, NoRefresh, OAuthRefresher, RefreshResult, RefreshWhy, Refresher};
+pub use engine::{Attempt, Failure, Reply, RequestLog, Runtime};
+pub use refresh::{BoxFuture, NoRefresh, OAuthRefresher, RefreshOutcome, RefreshWhy, Refresher};

@@ -1,4 +1,4 @@
-//! The recovery policy (§9 with rulings 2, 3 and 9): what to do after one attempt.
+//! The recovery policy (docs/design.md#recovery with docs/design.md#recovery, 3 and 9): what to do after one attempt.
 //!
 //! [`decide`] is pure: from the classified answer, the kind of credential, whether another entry
 //! of the pool could serve, and what this step already spent, it returns whether to mark the
@@ -26,7 +26,7 @@ use std::time::Duration;
 pub const SOLE_RETRY_MAX_SECS: f64 = 5.0;
 /// Base delay of the single retry after a 5xx, timeout or connection error.
 pub const TRANSIENT_DELAY: Duration = Duration::from_millis(500);
-/// Retries of the same entry after transient failures, per step (ruling 2).
+/// Retries of the same entry after transient failures, per step (docs/design.md#recovery).
 pub const TRANSIENT_BUDGET: u32 = 1;
 
 /// What kind of credential served the attempt.
@@ -36,7 +36,7 @@ pub enum Credential {
     ApiKey,
     /// A pool entry holding an OAuth token; `refreshable` when hermes may refresh it.
     OAuth { refreshable: bool },
-    /// A fallback step's own `api_key`/`key_env`: never marked (§11.2).
+    /// A fallback step's own `api_key`/`key_env`: never marked (docs/design.md#fallback).
     Fixed,
 }
 
@@ -73,7 +73,7 @@ pub struct Facts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailKind {
     /// The sole credential was rejected (401/403) twice, or is permanently invalid: exit 1 with
-    /// the actionable message (ruling 3).
+    /// the actionable message (docs/design.md#command-line).
     AuthRejected,
     /// The provider refused the request itself (400, 404, …): returned unchanged.
     ClientError,
@@ -115,7 +115,7 @@ impl Action {
     }
 }
 
-/// A decision: mark the entry with the answer's outcome (§7.2), then act.
+/// A decision: mark the entry with the answer's outcome (docs/design.md#cooldowns), then act.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Decision {
     pub mark: bool,
@@ -131,7 +131,7 @@ impl Decision {
 /// Decide what follows one attempt.
 pub fn decide(f: &Facts) -> Decision {
     let d = decide_pool(f);
-    // A fallback's own key is never written or marked (§11.2).
+    // A fallback's own key is never written or marked (docs/design.md#fallback).
     if f.credential == Credential::Fixed {
         Decision { mark: false, ..d }
     } else {
@@ -160,7 +160,7 @@ fn decide_pool(f: &Facts) -> Decision {
         Class::UsageExhausted | Class::Billing => Decision::new(true, rotate_or_fallback),
         Class::Forbidden => match f.credential {
             _ if f.siblings => Decision::new(true, Action::Rotate),
-            // Ruling 9: a sole API key's 403 is handled like its 401.
+            // docs/design.md#recovery: a sole API key's 403 is handled like its 401.
             Credential::ApiKey | Credential::Fixed => sole_auth_failure(s),
             Credential::OAuth { .. } => Decision::new(true, Action::Fallback),
         },
@@ -172,7 +172,7 @@ fn decide_pool(f: &Facts) -> Decision {
             _ => sole_auth_failure(s),
         },
         // Dead for good: a retry cannot help. The pool has no room left, so the chain moves on
-        // (§9 "then rotate or fall back"); with no fallback the final error lists it as dead.
+        // (docs/design.md#recovery "then rotate or fall back"); with no fallback the final error lists it as dead.
         Class::AuthPermanent if f.siblings => Decision::new(true, Action::Rotate),
         Class::AuthPermanent => Decision::new(true, Action::Fallback),
         Class::ServerError | Class::Timeout | Class::Connection => {
@@ -208,7 +208,7 @@ pub enum RefreshEnd {
     Refreshed,
     /// A terminal reason (`invalid_grant`, …): the entry is dead.
     Terminal,
-    /// Network, 5xx, token endpoint 429, lock timeout (ruling 4: no mark).
+    /// Network, 5xx, token endpoint 429, lock timeout (docs/design.md#oauth-refresh: no mark).
     Transient,
     /// hermes may not refresh this entry.
     NotRefreshable,

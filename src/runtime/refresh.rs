@@ -1,9 +1,9 @@
-//! The seam between the runtime and OAuth refresh (§10.1).
+//! The seam between the runtime and OAuth refresh (docs/design.md#oauth-refresh).
 //!
 //! The runtime asks a [`Refresher`] to refresh an entry when a pick returns one that needs it, and
 //! once after a 401 on a refreshable OAuth entry. The single-flight refresh itself (grant lock,
 //! adoption, token endpoint, write-back) lives in [`crate::oauth`]; it plugs in here. Until then,
-//! [`NoRefresh`] answers [`RefreshResult::NotRefreshable`] and the runtime handles the entry as a
+//! [`NoRefresh`] answers [`RefreshOutcome::NotRefreshable`] and the runtime handles the entry as a
 //! static token.
 
 use crate::home::{Home, PoolRef};
@@ -16,14 +16,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// How a refresh ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefreshResult {
+pub enum RefreshOutcome {
     /// The entry now holds this access token (already written to the store by the refresher).
     Refreshed(Secret),
     /// A terminal reason (`invalid_grant`, `refresh_token_reused`, …): the entry is dead. The
     /// runtime marks it dead with this reason; a refresher that already did is not harmed
     /// (a dead entry is never re-marked).
     Terminal(String),
-    /// Network, 5xx, token endpoint 429 or grant-lock timeout (ruling 4): nothing is marked.
+    /// Network, 5xx, token endpoint 429 or grant-lock timeout (docs/design.md#oauth-refresh): nothing is marked.
     Transient(String),
     /// hermes may not refresh this entry (another tool's token, or no refresher configured).
     NotRefreshable,
@@ -32,10 +32,10 @@ pub enum RefreshResult {
 /// Why the runtime asks for a refresh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshWhy {
-    /// The pick returned an entry whose token is at or near expiry (§8): a refresher may adopt
+    /// The pick returned an entry whose token is at or near expiry (docs/design.md#strategies): a refresher may adopt
     /// a token another process already refreshed, or one still valid beyond the skew.
     Expiring,
-    /// The provider answered 401 to the current token (§9): refresh even though the token looks
+    /// The provider answered 401 to the current token (docs/design.md#recovery): refresh even though the token looks
     /// valid (a forced refresh); adopting the same token again would only repeat the 401.
     Rejected,
 }
@@ -49,7 +49,7 @@ pub trait Refresher: Send + Sync {
         pool: &'a PoolRef,
         id: &'a str,
         why: RefreshWhy,
-    ) -> BoxFuture<'a, RefreshResult>;
+    ) -> BoxFuture<'a, RefreshOutcome>;
 }
 
 /// The default refresher: refreshes nothing.
@@ -63,8 +63,8 @@ impl Refresher for NoRefresh {
         _pool: &'a PoolRef,
         _id: &'a str,
         _why: RefreshWhy,
-    ) -> BoxFuture<'a, RefreshResult> {
-        Box::pin(std::future::ready(RefreshResult::NotRefreshable))
+    ) -> BoxFuture<'a, RefreshOutcome> {
+        Box::pin(std::future::ready(RefreshOutcome::NotRefreshable))
     }
 }
 
@@ -81,15 +81,15 @@ impl Refresher for OAuthRefresher {
         pool: &'a PoolRef,
         id: &'a str,
         why: RefreshWhy,
-    ) -> BoxFuture<'a, RefreshResult> {
+    ) -> BoxFuture<'a, RefreshOutcome> {
         use crate::oauth::refresh::RefreshResult as R;
         Box::pin(async move {
             match crate::oauth::refresh::refresh_entry(home, pool, id, why == RefreshWhy::Rejected).await {
-                Ok(R::Refreshed(f)) | Ok(R::Adopted(f)) => RefreshResult::Refreshed(f.secret),
-                Ok(R::Terminal { reason, .. }) => RefreshResult::Terminal(reason),
-                Ok(R::Transient { reason }) => RefreshResult::Transient(reason),
-                Ok(R::NotRefreshable { .. }) => RefreshResult::NotRefreshable,
-                Err(e) => RefreshResult::Transient(e.to_string()),
+                Ok(R::Refreshed(f)) | Ok(R::Adopted(f)) => RefreshOutcome::Refreshed(f.secret),
+                Ok(R::Terminal { reason, .. }) => RefreshOutcome::Terminal(reason),
+                Ok(R::Transient { reason }) => RefreshOutcome::Transient(reason),
+                Ok(R::NotRefreshable { .. }) => RefreshOutcome::NotRefreshable,
+                Err(e) => RefreshOutcome::Transient(e.to_string()),
             }
         })
     }

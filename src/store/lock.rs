@@ -1,5 +1,5 @@
-//! File locks: the store lock (`<dir>/auth.lock`, §3) and the per-grant OAuth refresh locks
-//! (`<home>/locks/refresh-<provider>-<hh>.lock`, §10.1).
+//! File locks: the store lock (`<dir>/auth.lock`, docs/design.md#write-protocol) and the per-grant OAuth refresh locks
+//! (`<home>/locks/refresh-<provider>-<hh>.lock`, docs/design.md#oauth-refresh).
 //!
 //! Both are exclusive `flock`s (std's `File::try_lock`) on a small file that is created on demand and
 //! never deleted: deleting a lock file would let a later process lock a fresh inode while an
@@ -20,7 +20,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// How often a busy lock is tried again (§3, §10.1).
+/// How often a busy lock is tried again (docs/design.md#write-protocol, docs/design.md#oauth-refresh).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// The shortest pause between two attempts on a busy lock. A waiter sleeps an eighth of the
@@ -30,7 +30,7 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// released the lock (docs/benchmarks.md has the throughput figures).
 pub const MIN_RETRY: Duration = Duration::from_millis(1);
 
-/// How long an OAuth refresh waits for its grant lock before calling the refresh transient (§10.1).
+/// How long an OAuth refresh waits for its grant lock before calling the refresh transient (docs/design.md#oauth-refresh).
 pub const REFRESH_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The grant lock of a refresh token: `<home>/locks/refresh-<provider>-<hh>.lock`, where `hh` is
@@ -168,7 +168,7 @@ impl LockFile {
 /// How long to sleep before the next attempt, after `waited` on a busy lock: an eighth of the
 /// wait so far, between [`MIN_RETRY`] and `poll`. The lock then sits idle after its release for
 /// at most an eighth of the time the waiter already spent, and a long wait (another process
-/// holding the lock for seconds) is polled every `poll` as §3 says.
+/// holding the lock for seconds) is polled every `poll` as docs/design.md#write-protocol says.
 pub fn retry_pause(waited: Duration, poll: Duration) -> Duration {
     (waited / 8).clamp(MIN_RETRY.min(poll), poll)
 }

@@ -1,5 +1,5 @@
 //! auth.json: the only code that opens the store. Reads are lock-free snapshots; every
-//! mutation is [`Store::update`]: lock, fresh read, apply, atomic write (§3).
+//! mutation is [`Store::update`]: lock, fresh read, apply, atomic write (docs/design.md#write-protocol).
 //!
 //! What this module promises:
 //! * Only a missing file is an empty store. A file that cannot be read or does not validate is
@@ -32,7 +32,7 @@ pub const AUTH_FILE: &str = "auth.json";
 pub const LOCK_FILE: &str = "auth.lock";
 /// The largest auth.json read (a 200-entry store is about 100 KB).
 pub const MAX_STORE_BYTES: u64 = 64 * 1024 * 1024;
-/// How long a mutation waits for the store lock (§3).
+/// How long a mutation waits for the store lock (docs/design.md#write-protocol).
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Errors of the store. Each names the file it is about; none quotes the file's content.
@@ -113,7 +113,7 @@ impl Store {
     /// runs again on the document read under the lock, whose result is the one returned. `f`
     /// must therefore only edit the document and compute its result.
     ///
-    /// Before writing, borrowed entries go through the disk filter (§4.3), `version` becomes 1
+    /// Before writing, borrowed entries go through the disk filter (docs/design.md#owned-and-borrowed), `version` becomes 1
     /// and `updated_at` is stamped with `now`. A symlinked auth.json is resolved: the lock, the
     /// temp file and the rename live in the target's directory and the link survives. A link
     /// into a directory that does not exist is an error; the directory is not created.
@@ -181,7 +181,7 @@ impl Store {
         Ok(remove_stale_temps(&target, self.lock_timeout))
     }
 
-    /// `auth repair --force` (§12.8): under the lock, move an invalid or unreadable store aside
+    /// `auth repair --force` (docs/design.md#command-line): under the lock, move an invalid or unreadable store aside
     /// to `auth.json.corrupt-<UTC yyyymmddThhmmssZ>` (then `-2`, `-3`, … if taken) and return
     /// the new path. A valid or missing store is never moved (`Ok(None)`).
     pub fn repair_force(&self, now: Epoch) -> Result<Option<PathBuf>, StoreError> {
@@ -313,7 +313,7 @@ impl Store {
         let (dir, _) = split_target(target).map_err(|e| self.io_err(target, "cannot lock", e))?;
         // The home exists by now, but a symlinked auth.json may point into a directory that
         // does not (an unmounted volume): opening the lock would create it, and the write would
-        // put the keys there. Refuse instead (§1: hermes creates no other directories).
+        // put the keys there. Refuse instead (docs/design.md#files: hermes creates no other directories).
         if !dir.is_dir() && target != self.path() {
             return Err(StoreError::Io {
                 path: self.path(),

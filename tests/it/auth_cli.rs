@@ -99,7 +99,7 @@ fn add_without_key_or_terminal_is_usage_error() {
 fn add_type_and_provider_errors() {
     let s = Sealed::new();
     let o = s.run_stdin(&["auth", "add", "nosuch", "--api-key", "-"], K1);
-    assert_eq!(o.code, 1, "unknown provider is exit 1 (ruling 1)");
+    assert_eq!(o.code, 1, "unknown provider is exit 1 (docs/design.md#normalising-provider-input)");
     assert!(o.stderr.contains("unknown provider \"nosuch\""));
     let o = s.run_stdin(&["auth", "add", "openroutr", "--api-key", "-"], K1);
     assert_eq!(o.code, 1);
@@ -235,7 +235,7 @@ fn remove_by_index_id_label() {
     assert!(o.stderr.contains("no credential matching \"99\" in openrouter"));
     assert!(o.stderr.contains("  #1 "), "valid choices listed: {}", o.stderr);
     let o = s.run(&["auth", "remove", "nosuchprovider", "1"]);
-    assert_eq!(o.code, 1, "unknown provider is exit 1 (ruling 1)");
+    assert_eq!(o.code, 1, "unknown provider is exit 1 (docs/design.md#normalising-provider-input)");
     let o = s.run(&["auth", "remove", "openrouter", ""]);
     assert_eq!(o.code, 2);
 }

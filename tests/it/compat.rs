@@ -1,4 +1,4 @@
-//! hermes-agent 0.19 compatibility on disk (§2, scenario 4, rulings 23–24): an auth.json in the
+//! hermes-agent 0.19 compatibility on disk (docs/design.md#store-format, docs/design.md#owned-and-borrowed): an auth.json in the
 //! Python tool's layout goes through `add`, `token`, `report`, `reset` and `remove`, and after
 //! every command the whole document is exactly what the command meant to change and nothing
 //! else: unknown keys at every level, their key order, and the exact text of every number
@@ -14,8 +14,8 @@ use serde_json::{json, Map, Value};
 /// The pinned clock (`T0`) as every write stamps it.
 const STAMP: &str = "2026-07-01T09:00:00.000000+00:00";
 
-/// §2.5's example plus what hermes-agent 0.19 writes elsewhere: the Nous singleton with the
-/// §2.4 fields (and the agent-key extras), Codex and xAI OAuth state, pools hermes does not
+/// docs/design.md#store-format example plus what hermes-agent 0.19 writes elsewhere: the Nous singleton with the
+/// docs/design.md#singleton-provider-state fields (and the agent-key extras), Codex and xAI OAuth state, pools hermes does not
 /// manage, and unknown keys at every level.
 const AGENT_STORE: &str = r#"{
   "version": 1,
@@ -134,7 +134,7 @@ fn pool_entry<'a>(doc: &'a mut Value, pool: &str, id: &str) -> &'a mut Map<Strin
         .unwrap()
 }
 
-/// Null the six status fields in place and drop the streak: what a reset does (§7.4).
+/// Null the six status fields in place and drop the streak: what a reset does (docs/design.md#reset).
 fn reset_fields(e: &mut Map<String, Value>) {
     for k in [
         "last_status",
@@ -171,7 +171,7 @@ fn agent_store_survives_every_mutation() {
     assert_eq!(listed, ["anthropic", "nous", "openai-codex", "openrouter", "xai-oauth"]);
     assert_eq!(s.auth_bytes().unwrap(), AGENT_STORE.as_bytes());
 
-    // add: one entry appended in §4.1 field order; everything else as it was.
+    // add: one entry appended in docs/design.md#entries field order; everything else as it was.
     let mut expected = original.clone();
     let (doc, _, err) =
         step(&s, &["auth", "add", "openrouter", "--api-key", "-", "--label", "compat"], "sk-or-v1-dddd4444");
@@ -271,7 +271,7 @@ fn agent_store_survives_every_mutation() {
     assert_eq!(mode(&s.auth_path()), 0o600);
 }
 
-/// The legacy forms of §2.1 are read as the new ones, and saved as such by the first write.
+/// The legacy forms of docs/design.md#store-format are read as the new ones, and saved as such by the first write.
 #[test]
 fn legacy_forms_are_migrated_by_the_first_write() {
     const LEGACY: &str = r#"{

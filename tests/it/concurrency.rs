@@ -1,4 +1,4 @@
-//! Several hermes processes on one home at the same time (§3, scenarios 8, 9–13): no update is
+//! Several hermes processes on one home at the same time (docs/design.md#write-protocol): no update is
 //! lost, the lock times out with a message naming `auth.lock`, and a symlinked auth.json keeps
 //! its link.
 //!
@@ -6,7 +6,7 @@
 //! started by worker threads that wait on one barrier, so they really overlap; each worker then
 //! runs its commands back to back, as a script calling `hermes` in a loop would.
 //!
-//! Scenario 8 says a mutation waits 15 s for a held lock. These tests do not wait that long: the
+//! A mutation waits 15 s for a held lock (docs/design.md#write-protocol). These tests do not wait that long: the
 //! hidden `HERMES_TEST_LOCK_TIMEOUT` variable (seconds; `vars::TEST_LOCK_TIMEOUT`) shortens the
 //! timeout of the child, and everything else about the lock path (the poll loop, the message,
 //! the exit code, leaving auth.json untouched) is the same code the 15 s default runs.
@@ -77,7 +77,7 @@ fn set_of(pool: &[Value], field: &str) -> BTreeSet<String> {
     pool.iter().map(|e| e[field].to_string()).collect()
 }
 
-/// Scenario 9: 8 processes × 20 `add` give 160 entries with distinct ids, priorities and default
+/// 8 processes × 20 `add` give 160 entries with distinct ids, priorities and default
 /// labels; every key lands exactly once; the file is valid and 0600.
 #[test]
 fn eight_processes_add_twenty_each() {
@@ -116,7 +116,7 @@ fn eight_processes_add_twenty_each() {
     assert_eq!(temp_files(&s.home), Vec::<String>::new());
 }
 
-/// Scenario 10, at the size: 8 processes × 50 `token` on a least_used pool of 4. Every
+/// at the size: 8 processes × 50 `token` on a least_used pool of 4. Every
 /// pick is an increment on a fresh read under the lock, so the stored counts add up to exactly
 /// 400, stay balanced (least_used picks the lowest count each time), and match what the
 /// children printed.
@@ -161,7 +161,7 @@ fn eight_processes_take_fifty_tokens_each() {
     assert_eq!(temp_files(&s.home), Vec::<String>::new());
 }
 
-/// round_robin is hermes-agent's shared rotation (§8): every pick moves the chosen entry to the
+/// round_robin is hermes-agent's shared rotation (docs/design.md#strategies): every pick moves the chosen entry to the
 /// end and renumbers. 8 processes × 25 picks on 4 entries hand out each key exactly 50 times,
 /// and the priorities still end as a permutation of 0..3.
 #[test]
@@ -236,7 +236,7 @@ fn mixed_adds_picks_and_reports_lose_nothing() {
     assert_eq!(base["last_status"], "exhausted");
 }
 
-/// §3: reads take no lock and, because writes are renames, see the old file or the new one,
+/// docs/design.md#write-protocol: reads take no lock and, because writes are renames, see the old file or the new one,
 /// never a mix. Readers running `list --json` while writers add always get a complete store,
 /// and each reader sees the pool only grow.
 #[test]
@@ -273,7 +273,7 @@ fn readers_see_whole_files_while_writers_write() {
     assert_eq!(s.pool("openrouter").len(), 76);
 }
 
-/// Scenario 11: 3 processes report a 429 on 3 different entries at the same moment; all 3 marks
+/// 3 processes report a 429 on 3 different entries at the same moment; all 3 marks
 /// land. Repeated over several rounds (with a reset in between) so the reports really collide.
 #[test]
 fn three_simultaneous_reports_all_land() {
@@ -309,7 +309,7 @@ fn three_simultaneous_reports_all_land() {
     }
 }
 
-/// Scenario 12: process A loads a pool (a snapshot view), B adds an entry, then A marks an
+/// process A loads a pool (a snapshot view), B adds an entry, then A marks an
 /// entry. A's mark is an operation on a fresh read, so B's entry survives and A's mark lands.
 #[test]
 fn stale_loader_marks_without_losing_a_concurrent_add() {
@@ -347,7 +347,7 @@ fn stale_loader_marks_without_losing_a_concurrent_add() {
     assert_eq!(snapshot.pool("openrouter").len(), 1);
 }
 
-/// Scenario 8: while another process holds auth.lock, every mutation gives up after the lock
+/// while another process holds auth.lock, every mutation gives up after the lock
 /// timeout with exit 1 and a message naming auth.lock, and auth.json is untouched. Reads take no
 /// lock and still work. (The 15 s default is shortened to 1 s by `HERMES_TEST_LOCK_TIMEOUT`.)
 #[test]
@@ -407,7 +407,7 @@ fn held_lock_times_out_naming_auth_lock() {
     assert_eq!(s.pool("openrouter").len(), 2);
 }
 
-/// Scenario 13: a symlinked auth.json. Writes replace the target (lock and temp file in the
+/// a symlinked auth.json. Writes replace the target (lock and temp file in the
 /// target's directory), the link survives, concurrent writers through the link still exclude
 /// each other, and a temp file left by an interrupted write changes nothing.
 #[test]
@@ -461,7 +461,7 @@ fn symlinked_store_keeps_its_link() {
 
 /// A symlinked auth.json whose target directory does not exist (a volume that is not mounted,
 /// a synced folder not there yet): writing through it must not create that directory and put
-/// the keys there (§1: hermes creates nothing but its own files). The write fails naming the
+/// the keys there (docs/design.md#files: hermes creates nothing but its own files). The write fails naming the
 /// link; reading still sees an empty store.
 #[test]
 fn symlink_into_a_missing_directory_is_refused() {

@@ -1,4 +1,4 @@
-//! A writer killed at any moment never breaks the store (§3): auth.json is replaced by rename
+//! A writer killed at any moment never breaks the store (docs/design.md#write-protocol): auth.json is replaced by rename
 //! from a fully written, fsynced temp file, so a SIGKILL before the rename leaves the old file
 //! and a SIGKILL after it leaves the new one. Never a torn file, never a lost commit.
 //!

@@ -1,4 +1,4 @@
-//! Single-flight refresh across processes (§10.1, scenarios 87–89): many processes asking for
+//! Single-flight refresh across processes (docs/design.md#oauth-refresh): many processes asking for
 //! the same expiring login make exactly one refresh POST and all get the new token; a refresh
 //! in flight never holds the store lock, so `list` and `add` in other processes do not wait for
 //! it; a process that finds the grant rotated while it waited adopts the new tokens.

@@ -1,5 +1,4 @@
-//! OAuth logins end to end against mock endpoints on 127.0.0.1 (scenarios 79–82, 84, 86, 90,
-//! 91): Anthropic PKCE (pasted code and local callback), Codex and Nous device codes (pending,
+//! OAuth logins end to end against mock endpoints on 127.0.0.1: Anthropic PKCE (pasted code and local callback), Codex and Nous device codes (pending,
 //! slow_down, expiry, denial), and a second login to the same account.
 
 use crate::common::*;
@@ -38,7 +37,7 @@ async fn anthropic_pasted_code_exchange_stores_hermes_pkce() {
     let mut run = Running::start(&s, &["auth", "add", "anthropic", "--type", "oauth", "--no-browser", "--code-stdin"]);
     let line = run.wait_line("https://claude.ai/oauth/authorize?");
     let url = word_starting(&line, "https://claude.ai/oauth/authorize?");
-    // Scenario 79: every parameter of the authorize URL.
+    // every parameter of the authorize URL.
     assert_eq!(query(&url, "code"), "true");
     assert_eq!(query(&url, "client_id"), ANTHROPIC_CLIENT);
     assert_eq!(query(&url, "response_type"), "code");
@@ -53,7 +52,7 @@ async fn anthropic_pasted_code_exchange_stores_hermes_pkce() {
     assert!(o.stderr.contains("Added anthropic OAuth credential #1 (id "), "{}", o.stderr);
     assert!(!o.stderr.contains("sk-ant-oat01-new-access") && !o.stderr.contains("rt-a1"));
 
-    // Scenario 80: the six JSON fields, and a verifier that hashes to the challenge.
+    // the six JSON fields, and a verifier that hashes to the challenge.
     let reqs = posts(&server, "/v1/oauth/token").await;
     let body: Value = serde_json::from_slice(&reqs[0].body).unwrap();
     assert_eq!(body["grant_type"], "authorization_code");
@@ -341,7 +340,7 @@ async fn nous_device_login_waits_slows_down_and_stores_device_code_entry() {
             "inference_base_url": "https://evil.example.com/v1"})),
     )
     .await;
-    // The alias of HERMES_NOUS_PORTAL_URL (scenario 84).
+    // The alias of HERMES_NOUS_PORTAL_URL.
     let s = sealed_with("HERMES_PORTAL_BASE_URL", &server);
     let o = s.run(&["-v", "auth", "add", "nous", "--type", "oauth", "--no-browser", "--label", "portal"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -355,7 +354,10 @@ async fn nous_device_login_waits_slows_down_and_stores_device_code_entry() {
     assert_eq!(f["client_id"], "hermes-cli");
     assert_eq!(f["device_code"], "dc-1");
     let a = s.auth();
-    assert!(a["providers"].get("nous").is_none(), "ruling 14: providers.nous is hermes-agent's");
+    assert!(
+        a["providers"].get("nous").is_none(),
+        "docs/design.md#owned-and-borrowed: providers.nous is hermes-agent's"
+    );
     let pool = s.pool("nous");
     assert_eq!(pool.len(), 1);
     let e = &pool[0];
@@ -368,7 +370,7 @@ async fn nous_device_login_waits_slows_down_and_stores_device_code_entry() {
     assert_eq!(e["tls"], json!({"insecure": false, "ca_bundle": null}));
     assert_eq!(e["expires_in"], 3600);
     assert!(e["expires_at"].as_str().unwrap().ends_with('Z'));
-    // Scenario 86: an inference URL on an unknown host is ignored.
+    // an inference URL on an unknown host is ignored.
     assert!(e.get("inference_base_url").is_none());
     assert_eq!(e["base_url"], "https://inference-api.nousresearch.com/v1");
     assert_eq!(a["active_provider"], "nous");

@@ -1,4 +1,4 @@
-//! Refresh against mock token endpoints on 127.0.0.1 (scenarios 81, 83, 85, 88, ruling 4):
+//! Refresh against mock token endpoints on 127.0.0.1 (docs/design.md#oauth-refresh):
 //! refresh on pick, rotation written back, terminal errors make the entry dead, transient
 //! errors leave it usable until it expires, adoption without a POST, `auth refresh` and
 //! `auth status`.
@@ -187,7 +187,7 @@ async fn codex_refresh_rotates_and_429_is_transient() {
         .await;
     let s = sealed("HERMES_CODEX_AUTH_URL", &server);
     s.write_auth(&store(json!({"openai-codex": [codex_entry(&old, "rt-c1")]})));
-    // Scenario 83 as ruling 4 has it: a 429 marks nothing; the current token still serves.
+    // As docs/design.md#oauth-refresh has it: a 429 marks nothing; the current token still serves.
     let o = s.run(&["auth", "token", "codex"]);
     assert_eq!(o.stdout.trim(), old, "{}", o.stderr);
     assert!(o.stderr.contains("codex_rate_limited"), "{}", o.stderr);
@@ -350,7 +350,7 @@ async fn refresh_entry_adopts_a_valid_token_unless_forced() {
     let (ctx, _clock, _sleeper) = s.context();
     let home = hermes::home::Home::open(ctx).unwrap();
     let pool = home.pool("anthropic").unwrap();
-    // Scenario 88: valid beyond the skew, unforced → adopted, no POST.
+    // valid beyond the skew, unforced → adopted, no POST.
     match refresh_entry(&home, &pool, "aaa111", false).await.unwrap() {
         RefreshResult::Adopted(f) => assert_eq!(f.secret.expose(), "at-old"),
         other => panic!("{other:?}"),

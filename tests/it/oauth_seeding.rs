@@ -1,4 +1,4 @@
-//! OAuth state another tool wrote (ruling 14, §6.3, scenarios 25, 26, 30, 31): hermes-agent's
+//! OAuth state another tool wrote (docs/design.md#owned-and-borrowed, docs/design.md#seeding): hermes-agent's
 //! `providers` section and Claude Code's credentials file are used read-only and never
 //! refreshed; `--import claude-code|hermes-agent` copies them into owned entries that hermes
 //! then refreshes.

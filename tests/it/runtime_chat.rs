@@ -140,7 +140,7 @@ async fn sole_key_rejected_twice_fails_fast() {
     with_key(KA).respond_with(error(401, "invalid_api_key", "Invalid API key")).expect(2).mount(&server).await;
     let fallback = MockServer::start().await;
     let s = Sealed::new();
-    // A fallback is configured, but an auth fail-fast still ends the request (ruling 3).
+    // A fallback is configured, but an auth fail-fast still ends the request (docs/design.md#command-line).
     config(&s, &server, Some(&fallback), "");
     s.add_key("mock", KA, Some("work"));
     let id = s.pool("custom:mock")[0]["id"].as_str().unwrap().to_string();

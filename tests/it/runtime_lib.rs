@@ -12,7 +12,7 @@ use hermes::model::AuthDoc;
 use hermes::ops;
 use hermes::providers::Wire;
 use hermes::runtime::{
-    BoxFuture, ChatRequest, HttpResponse, RefreshResult, RefreshWhy, Refresher, Runtime, ScriptedTransport, Target,
+    BoxFuture, ChatRequest, HttpResponse, RefreshOutcome, RefreshWhy, Refresher, Runtime, ScriptedTransport, Target,
 };
 use hermes::secret::Secret;
 use hermes::store::state::MemoryState;
@@ -282,13 +282,13 @@ on_both_backends! {
 /// A refresher that answers from a list and, on success, writes the new token as the OAuth
 /// implementation would.
 struct FakeRefresher {
-    answers: Mutex<Vec<RefreshResult>>,
+    answers: Mutex<Vec<RefreshOutcome>>,
     calls: AtomicUsize,
     whys: Mutex<Vec<RefreshWhy>>,
 }
 
 impl FakeRefresher {
-    fn new(answers: Vec<RefreshResult>) -> Arc<FakeRefresher> {
+    fn new(answers: Vec<RefreshOutcome>) -> Arc<FakeRefresher> {
         Arc::new(FakeRefresher {
             answers: Mutex::new(answers),
             calls: AtomicUsize::new(0),
@@ -304,12 +304,12 @@ impl Refresher for FakeRefresher {
         pool: &'a PoolRef,
         id: &'a str,
         why: RefreshWhy,
-    ) -> BoxFuture<'a, RefreshResult> {
+    ) -> BoxFuture<'a, RefreshOutcome> {
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
             self.whys.lock().unwrap().push(why);
             let answer = self.answers.lock().unwrap().remove(0);
-            if let RefreshResult::Refreshed(s) = &answer {
+            if let RefreshOutcome::Refreshed(s) = &answer {
                 home.state()
                     .update(home.now(), |doc| -> hermes::error::Result<()> {
                         for v in doc.pool_mut(&pool.key).iter_mut() {
@@ -346,7 +346,7 @@ on_both_backends! {
                 err(401, "authentication_error")
             })
         }));
-        let refresher = FakeRefresher::new(vec![RefreshResult::Refreshed(Secret::new("sk-ant-oat01-new-token"))]);
+        let refresher = FakeRefresher::new(vec![RefreshOutcome::Refreshed(Secret::new("sk-ant-oat01-new-token"))]);
         let rt = Runtime::with_transport(e.home.clone(), transport.clone()).with_refresher(refresher.clone());
         let chain = rt.chain(Some("anthropic"), Some("claude")).unwrap();
         let reply = rt.complete(&chain, &ChatRequest::user("hi")).await.unwrap();
@@ -381,7 +381,7 @@ on_both_backends! {
                 err(401, "authentication_error")
             })
         }));
-        let refresher = FakeRefresher::new(vec![RefreshResult::Refreshed(Secret::new("token-a-refreshed"))]);
+        let refresher = FakeRefresher::new(vec![RefreshOutcome::Refreshed(Secret::new("token-a-refreshed"))]);
         let rt = Runtime::with_transport(e.home.clone(), transport.clone()).with_refresher(refresher.clone());
         let chain = rt.chain(Some("anthropic"), Some("claude")).unwrap();
         let reply = rt.complete(&chain, &ChatRequest::user("hi")).await.unwrap();
@@ -408,7 +408,7 @@ on_both_backends! {
                 err(401, "authentication_error")
             })
         }));
-        let refresher = FakeRefresher::new(vec![RefreshResult::Terminal("invalid_grant".into())]);
+        let refresher = FakeRefresher::new(vec![RefreshOutcome::Terminal("invalid_grant".into())]);
         let rt = Runtime::with_transport(e.home.clone(), transport).with_refresher(refresher);
         let chain = rt.chain(Some("anthropic"), Some("claude")).unwrap();
         let reply = rt.complete(&chain, &ChatRequest::user("hi")).await.unwrap();
@@ -460,7 +460,7 @@ on_both_backends! {
         let transport = Arc::new(ScriptedTransport::new(|t: &Target| {
             Ok(if t.secret.expose() == "token-new-0002" { HttpResponse::reply(t.wire, "ok") } else { err(401, "expired") })
         }));
-        let refresher = FakeRefresher::new(vec![RefreshResult::Refreshed(Secret::new("token-new-0002"))]);
+        let refresher = FakeRefresher::new(vec![RefreshOutcome::Refreshed(Secret::new("token-new-0002"))]);
         let rt = Runtime::with_transport(e.home.clone(), transport.clone()).with_refresher(refresher.clone());
         let chain = rt.chain(Some("anthropic"), Some("claude")).unwrap();
         let reply = rt.complete(&chain, &ChatRequest::user("hi")).await.unwrap();

@@ -1,5 +1,5 @@
 //! The runtime with hermes's own OAuth entries: a 401 gets one forced refresh and one retry
-//! (scenario 69); a 401 that persists benches the entry for 5 min and rotates (scenario 70); an
+//!; a 401 that persists benches the entry for 5 min and rotates; an
 //! entry inside the refresh skew is refreshed before the request is sent.
 
 use crate::common::*;

@@ -24,6 +24,8 @@ macro_rules! snap {
         let mut settings = insta::Settings::clone_current();
         settings.add_filter(&regex_escape(&$s.home.display().to_string()), "[HOME]");
         settings.add_filter(&regex_escape(&$s.user_home.display().to_string()), "[USER]");
+        // Ids hermes generates (a new entry's) are random.
+        settings.add_filter(r"\(id [0-9a-f]{6}\)", "(id [ID])");
         settings.set_prepend_module_to_snapshot(false);
         settings.bind(|| insta::assert_snapshot!($name, text));
     }};

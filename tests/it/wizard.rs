@@ -263,7 +263,7 @@ fn failed_adds_print_the_error_write_nothing_and_return_to_the_menu() {
     fx.add("openrouter", K1, "work");
     let before = fx.auth_bytes();
     let r = fx.wizard([
-        // a label already used (ruling 7)
+        // a label already used (docs/design.md#ids-labels-priorities)
         item("Add"),
         item("openrouter"),
         text(K2),
@@ -685,7 +685,6 @@ fn setup_keeps_20_unrelated_keys_and_comments_byte_for_byte() {
 
 #[test]
 fn setup_appends_a_missing_section_and_rewrites_only_a_flow_line() {
-    // Scenario 105.
     let fx = Fx::new();
     fx.write("config.yaml", "model:\n  provider: openrouter\nagent:\n  max_turns: 150\n");
     let r = fx.setup(flags(Some("openrouter"), None, Some("least_used"), &[]), []);

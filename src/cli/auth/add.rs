@@ -63,7 +63,7 @@ pub enum Kind {
     OAuth,
 }
 
-/// Decide the credential type (§12.2 step 2).
+/// Decide the credential type (docs/design.md#command-line).
 pub fn choose_kind(
     pool: &PoolRef,
     flag: Option<&str>,
@@ -89,7 +89,7 @@ pub fn choose_kind(
         }
         (Some(k), _) => Ok(k),
         (None, AuthKind::Key) => Ok(Kind::ApiKey),
-        // Ruling 16: on a terminal, openai-codex is asked too, with the API key shown as
+        // docs/design.md#oauth-flows: on a terminal, openai-codex is asked too, with the API key shown as
         // unavailable, so users looking for an OpenAI key learn where it goes.
         (None, AuthKind::OAuth) if pool.key == CODEX && prompter.interactive() => ask_kind(pool, prompter),
         (None, AuthKind::OAuth) => Ok(Kind::OAuth),
@@ -104,7 +104,7 @@ pub fn choose_kind(
 
 const CODEX: &str = "openai-codex";
 
-/// Why openai-codex takes no API key (ruling 16).
+/// Why openai-codex takes no API key (docs/design.md#oauth-flows).
 pub const CODEX_NO_KEY: &str = "use provider openai-api for an OpenAI API key";
 
 /// `API key or OAuth login?`; for openai-codex the API key is listed as unavailable, and
@@ -121,7 +121,7 @@ fn ask_kind(pool: &PoolRef, prompter: &mut dyn Prompter) -> Result<Kind> {
     }
 }
 
-/// Read and check the key (§12.2 step 3).
+/// Read and check the key (docs/design.md#command-line).
 pub fn read_key(arg: Option<&str>, prompter: &mut dyn Prompter, out: &mut Printer) -> Result<Secret> {
     let raw = match arg {
         Some("-") => {
@@ -222,7 +222,7 @@ pub struct OAuthOptions {
     pub code_stdin: bool,
 }
 
-/// Run the provider's OAuth login (§10) with no lock held, then store it in one transaction.
+/// Run the provider's OAuth login (docs/design.md#oauth) with no lock held, then store it in one transaction.
 /// The CLI's `add --type oauth` and the wizard both call this.
 pub fn oauth_login(
     home: &Home,
@@ -248,7 +248,7 @@ pub fn oauth_login(
     oauth::block_on(oauth::login(home, pool, &login_opts, &mut ui))?
 }
 
-/// The report of §12.2 step 6 (stderr), plus the JSON document when asked.
+/// The report of docs/design.md#command-line (stderr), plus the JSON document when asked.
 pub fn print_added(added: &ops::Added, kind_word: &str, auth_type: &str, json: bool, out: &mut Printer) {
     for s in &added.reenabled {
         out.err(&format!("re-enabled {s}"));

@@ -1,5 +1,5 @@
-//! `hermes auth refresh`: refresh OAuth logins now (§12.10), through the same single-flight
-//! refresh as a pick (§10.1).
+//! `hermes auth refresh`: refresh OAuth logins now (docs/design.md#command-line), through the same single-flight
+//! refresh as a pick (docs/design.md#oauth-refresh).
 
 use crate::cli::printer::Printer;
 use crate::error::{Error, Result};

@@ -38,7 +38,7 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     Ok(())
 }
 
-/// The report of §12.4 on stderr (`remove` and the wizard).
+/// The report of docs/design.md#command-line on stderr (`remove` and the wizard).
 pub fn print_removed(r: &ops::Removed, out: &mut Printer) {
     out.err(&format!("Removed {} credential #{} ({})", r.key, r.index, one_line(&r.label)));
     if let Some(var) = r.source.strip_prefix("env:") {

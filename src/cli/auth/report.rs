@@ -1,4 +1,4 @@
-//! `hermes auth report`: record how a request with an entry went (§12.9).
+//! `hermes auth report`: record how a request with an entry went (docs/design.md#command-line).
 
 use crate::cli::printer::Printer;
 use crate::error::{Error, Result};

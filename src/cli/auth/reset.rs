@@ -33,7 +33,7 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
         if t.trim().is_empty() {
             return Err(Error::Usage("TARGET is empty; give an id or label".into()));
         }
-        // Ruling 6: an index clears a cooldown only; reviving a dead entry needs its id or label.
+        // docs/design.md#reset: an index clears a cooldown only; reviving a dead entry needs its id or label.
         // An index naming a dead entry therefore changes nothing and says how to revive it.
         if let Some(p) = &pool {
             let doc = home.state().read()?;
@@ -73,7 +73,7 @@ fn report_json(r: &ops::ResetReport) -> serde_json::Value {
     json!({"reset": r.changed, "pools": r.pools, "dead": dead})
 }
 
-/// The report of §12.5 on stderr (`reset` and the wizard); `pool` is None for every pool.
+/// The report of docs/design.md#command-line on stderr (`reset` and the wizard); `pool` is None for every pool.
 pub fn print_reset(r: &ops::ResetReport, pool: Option<&str>, out: &mut Printer) {
     match pool {
         Some(key) => out.err(&format!("Reset {} cooldown(s) in {key}", r.changed)),

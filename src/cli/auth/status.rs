@@ -1,5 +1,5 @@
 //! `hermes auth status`: per entry of one pool, the OAuth token expiry, the last refresh, whether
-//! a refresh is due (and whether hermes will do it), and any dead reason (§12.10). Reads only.
+//! a refresh is due (and whether hermes will do it), and any dead reason (docs/design.md#command-line). Reads only.
 
 use crate::cli::printer::{self, Printer};
 use crate::context::Epoch;

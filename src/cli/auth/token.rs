@@ -1,5 +1,5 @@
 //! `hermes auth token`: one pick, the secret alone on stdout (as `gh auth token` does). An OAuth
-//! entry that is due is refreshed first (§8 "Refresh on pick", single-flight across processes).
+//! entry that is due is refreshed first (docs/design.md#strategies "Refresh on pick", single-flight across processes).
 
 use crate::cli::printer::Printer;
 use crate::error::Result;

@@ -5,7 +5,7 @@
 //! which kills the process with the cursor hidden (dialoguer#77, #294); no widget treats Ctrl-D
 //! as leaving; `Input` ignores Esc; and `Password` reads a cooked line, so Ctrl-C there either
 //! kills the process with echo still off or, with a SIGINT handler, is ignored until Enter. The
-//! wizard needs Esc, Ctrl-C and Ctrl-D to leave cleanly at every prompt (ruling 10), so each
+//! wizard needs Esc, Ctrl-C and Ctrl-D to leave cleanly at every prompt (docs/design.md#command-line), so each
 //! widget here reads keys with [`Term::read_key_raw`] (Ctrl-C arrives as a key, no signal),
 //! inside a raw-mode guard that also keeps echo off for the whole of a hidden key entry, not
 //! just between keystrokes. The look is dialoguer's: every line is formatted by its theme.
