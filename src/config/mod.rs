@@ -7,6 +7,7 @@
 
 pub mod dotenv;
 pub mod edit;
+mod yaml_text;
 
 use crate::secret::Secret;
 use serde_yaml_ng::{Mapping, Value};

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use assert_cmd::Command;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -182,6 +182,39 @@ impl Out {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
+}
+
+// Fixtures: stored entries and documents as hermes-agent 0.19 and hermes write them.
+
+/// An unsigned JWT with these claims.
+pub fn jwt(claims: Value) -> String {
+    hermes::model::jwt::unsigned(&claims)
+}
+
+/// An owned, refreshable anthropic login expiring at `expires_at` (epoch seconds).
+pub fn anthropic_entry(id: &str, label: &str, access: &str, refresh: &str, expires_at: f64) -> Value {
+    json!({"id": id, "label": label, "auth_type": "oauth", "priority": 0, "source": "manual:hermes_pkce",
+        "access_token": access, "refresh_token": refresh, "last_status": null, "last_status_at": null,
+        "last_error_code": null, "last_error_reason": null, "last_error_message": null, "last_error_reset_at": null,
+        "base_url": "https://api.anthropic.com", "expires_at_ms": (expires_at * 1000.0) as i64, "request_count": 0})
+}
+
+/// An API-key entry.
+pub fn key_entry(id: &str, label: &str, key: &str, priority: i64) -> Value {
+    json!({"id": id, "label": label, "auth_type": "api_key", "priority": priority, "source": "manual",
+        "access_token": key, "last_status": null, "last_status_at": null, "last_error_code": null,
+        "last_error_reason": null, "last_error_message": null, "last_error_reset_at": null, "request_count": 0})
+}
+
+/// A store with these pools.
+pub fn store(pools: Value) -> Value {
+    json!({"version": 1, "providers": {}, "credential_pool": pools})
+}
+
+/// A copy of `entry` with `field` set to `value`.
+pub fn with(mut entry: Value, field: &str, value: Value) -> Value {
+    entry[field] = value;
+    entry
 }
 
 pub fn mode(p: &Path) -> u32 {

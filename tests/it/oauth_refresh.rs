@@ -4,7 +4,6 @@
 //! `auth status`.
 
 use crate::common::*;
-use crate::oauth_support::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_partial_json, body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -4,7 +4,6 @@
 //! then refreshes.
 
 use crate::common::*;
-use crate::oauth_support::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -4,36 +4,10 @@
 #![allow(dead_code)]
 
 use crate::common::{Out, Sealed};
-use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-
-/// An unsigned JWT with these claims.
-pub fn jwt(claims: Value) -> String {
-    hermes::model::jwt::unsigned(&claims)
-}
-
-/// An owned, refreshable anthropic login expiring at `expires_at` (epoch seconds).
-pub fn anthropic_entry(id: &str, label: &str, access: &str, refresh: &str, expires_at: f64) -> Value {
-    json!({"id": id, "label": label, "auth_type": "oauth", "priority": 0, "source": "manual:hermes_pkce",
-        "access_token": access, "refresh_token": refresh, "last_status": null, "last_status_at": null,
-        "last_error_code": null, "last_error_reason": null, "last_error_message": null, "last_error_reset_at": null,
-        "base_url": "https://api.anthropic.com", "expires_at_ms": (expires_at * 1000.0) as i64, "request_count": 0})
-}
-
-/// An API-key entry.
-pub fn key_entry(id: &str, label: &str, key: &str, priority: i64) -> Value {
-    json!({"id": id, "label": label, "auth_type": "api_key", "priority": priority, "source": "manual",
-        "access_token": key, "last_status": null, "last_status_at": null, "last_error_code": null,
-        "last_error_reason": null, "last_error_message": null, "last_error_reset_at": null, "request_count": 0})
-}
-
-/// A store with these pools.
-pub fn store(pools: Value) -> Value {
-    json!({"version": 1, "providers": {}, "credential_pool": pools})
-}
 
 /// The hermes binary as a `std::process::Command` in the sealed environment (for children a
 /// test talks to while they run).

@@ -4,9 +4,7 @@ use crate::common::*;
 use serde_json::json;
 
 fn entry(id: &str, prio: i64, key: &str, count: i64) -> serde_json::Value {
-    json!({"id": id, "label": id, "auth_type": "api_key", "priority": prio, "source": "manual",
-           "access_token": key, "last_status": null, "last_status_at": null, "last_error_code": null,
-           "last_error_reason": null, "last_error_message": null, "last_error_reset_at": null, "request_count": count})
+    with(key_entry(id, id, key, prio), "request_count", json!(count))
 }
 
 fn pool_store(s: &Sealed, entries: Vec<serde_json::Value>) {

@@ -381,8 +381,7 @@ fn a_fifo_or_device_as_config_or_env_is_refused_at_once() {
 }
 
 fn entry(id: &str, priority: Value, count: Value, key: &str) -> Value {
-    json!({"id": id, "label": id, "auth_type": "api_key", "priority": priority, "source": "manual",
-           "access_token": key, "request_count": count})
+    with(with(key_entry(id, id, key, 0), "priority", priority), "request_count", count)
 }
 
 #[test]
