@@ -77,10 +77,16 @@ impl AuthDoc {
         };
         let text = std::str::from_utf8(body)
             .map_err(|e| format!("not valid UTF-8 (byte offset {})", e.valid_up_to() + skipped))?;
-        let value: Value = serde_json::from_str(text).map_err(|e| syntax_problem(&e))?;
-        // serde_json keeps the last of two equal keys; the first one's data would be lost on the
+        // One pass that builds the tree and refuses a key seen twice in one object: serde_json
+        // alone keeps the last of two equal keys, and the first one's data would be lost on the
         // next write. A store with a duplicate key is invalid, like any other broken store.
-        serde_json::from_str::<NoDuplicateKeys>(text).map_err(|e| e.to_string())?;
+        let value: Value = serde_json::from_str::<CheckedValue>(text).map(|v| v.0).map_err(|e| {
+            if e.is_data() {
+                e.to_string()
+            } else {
+                syntax_problem(&e)
+            }
+        })?;
         let root = match value {
             Value::Object(root) => root,
             other => return Err(format!("top level: expected an object, found {}", kind(&other))),
@@ -397,68 +403,84 @@ fn force_array(slot: &mut Value) -> &mut Vec<Value> {
 
 /// `invalid JSON at line L column C: <what>`. serde_json's messages describe the syntax, never
 /// the input text, so they are safe to show.
-/// A JSON document walked only to find an object with the same key twice (at any depth).
-struct NoDuplicateKeys;
+/// A JSON value built like serde_json's own, except that an object with the same key twice is
+/// an error naming the key.
+struct CheckedValue(Value);
 
-impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+/// The key serde_json's `arbitrary_precision` uses to hand a number over as its exact text.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+impl<'de> serde::Deserialize<'de> for CheckedValue {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NoDuplicatesVisitor)
+        d.deserialize_any(CheckedVisitor)
     }
 }
 
-struct NoDuplicatesVisitor;
+struct CheckedVisitor;
 
-impl<'de> serde::de::Visitor<'de> for NoDuplicatesVisitor {
-    type Value = NoDuplicateKeys;
+impl<'de> serde::de::Visitor<'de> for CheckedVisitor {
+    type Value = CheckedValue;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(NoDuplicateKeys)
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(CheckedValue(Value::Bool(v)))
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(NoDuplicateKeys)
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(CheckedValue(Value::from(v)))
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(NoDuplicateKeys)
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(CheckedValue(Value::from(v)))
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(NoDuplicateKeys)
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(CheckedValue(Value::from(v)))
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(NoDuplicateKeys)
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(CheckedValue(Value::String(v.to_string())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(CheckedValue(Value::String(v)))
     }
 
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(NoDuplicateKeys)
+        Ok(CheckedValue(Value::Null))
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
-        Ok(NoDuplicateKeys)
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(CheckedValue(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(CheckedValue(Value::Array(out)))
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        // Objects here are small (an entry has about 15 keys): a linear scan over keys borrowed
-        // from the input costs less than hashing owned copies (this walk runs on every read).
-        let mut seen: Vec<Key<'de>> = Vec::new();
+        let mut out = Map::new();
+        let mut first = true;
         while let Some(key) = map.next_key::<Key<'de>>()? {
-            if seen.iter().any(|k| k.0 == key.0) {
+            if std::mem::take(&mut first) && key.0 == NUMBER_TOKEN {
+                // A number, as its exact text (`1751360000.0` stays `1751360000.0`).
+                let text: String = map.next_value()?;
+                let n: serde_json::Number = serde_json::from_str(&text).map_err(serde::de::Error::custom)?;
+                return Ok(CheckedValue(Value::Number(n)));
+            }
+            if out.contains_key(key.0.as_ref()) {
                 return Err(serde::de::Error::custom(format!(
                     "duplicate key \"{}\" (JSON keeps only one of them; remove or rename the other)",
                     key.0
                 )));
             }
-            seen.push(key);
-            map.next_value::<NoDuplicateKeys>()?;
+            let CheckedValue(v) = map.next_value()?;
+            out.insert(key.0.into_owned(), v);
         }
-        Ok(NoDuplicateKeys)
+        Ok(CheckedValue(Value::Object(out)))
     }
 }
 
