@@ -400,6 +400,8 @@ pub enum Route {
     NoBaseUrl { pool: String, url_var: Option<&'static str> },
     /// `model.provider: custom` without a usable `model.base_url`.
     CustomWithoutBaseUrl { base_url: Option<String> },
+    /// A gateway request routed to a provider that speaks another wire than its endpoint.
+    WrongWire { pool: String, endpoint: String },
 }
 
 impl fmt::Display for Route {
@@ -409,6 +411,7 @@ impl fmt::Display for Route {
                 write!(f, "{pool} is not a chat target: it speaks the Codex Responses API")
             }
             Route::NoBaseUrl { pool, .. } => write!(f, "{pool} has no base URL"),
+            Route::WrongWire { pool, endpoint } => write!(f, "{pool} does not serve {endpoint}: it speaks another API"),
             Route::CustomWithoutBaseUrl { base_url: None } => {
                 write!(f, "model.provider is custom but model.base_url is not set")
             }

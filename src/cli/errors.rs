@@ -78,6 +78,6 @@ fn route(e: &Error, r: &Route) -> String {
             format!("{e}; set its base_url under custom_providers in config.yaml")
         }
         Route::CustomWithoutBaseUrl { base_url: None } => format!("{e}; set it to a custom_providers base_url"),
-        Route::CustomWithoutBaseUrl { .. } => e.to_string(),
+        Route::CustomWithoutBaseUrl { .. } | Route::WrongWire { .. } => e.to_string(),
     }
 }

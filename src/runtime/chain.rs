@@ -111,18 +111,60 @@ pub fn primary(home: &Home, provider: Option<&str>, model: Option<&str>) -> Resu
         Some(m) if !m.is_empty() => m.to_string(),
         _ => return Err(Error::Usage("no model: pass --model or set model.default in config.yaml".into())),
     };
+    let step = primary_any_wire(home, input, model, origin)?;
+    if step.wire == Wire::CodexResponses {
+        return Err(Error::Route(Route::NotAChatTarget { pool: step.pool.key.clone() }));
+    }
+    Ok(step)
+}
+
+fn primary_any_wire(home: &Home, input: String, model: String, origin: &str) -> Result<Step> {
     let pool = resolve_pool(home, &input)?;
     let wire = wire_of(&pool);
-    if wire == Wire::CodexResponses {
-        return Err(Error::Route(Route::NotAChatTarget { pool: pool.key.clone() }));
-    }
     Ok(Step { pool, model, wire, base_url: None, fixed: None, origin: origin.to_string() })
+}
+
+/// The chain of a gateway request: `provider` and `model` as routed, then the configured
+/// fallbacks that speak one of `wires` (the others are skipped with a warning). A primary of
+/// another wire is a [`Route::WrongWire`] error.
+pub fn build_for_wires(home: &Home, provider: &str, model: &str, wires: &[Wire], endpoint: &str) -> Result<Chain> {
+    let primary = primary_any_wire(home, provider.trim().to_string(), model.trim().to_string(), "the request")?;
+    if !wires.contains(&primary.wire) {
+        return Err(Error::Route(Route::WrongWire { pool: primary.pool.key.clone(), endpoint: endpoint.to_string() }));
+    }
+    let (all, mut warnings) = fallback_steps(home);
+    let mut steps = vec![primary];
+    for step in all {
+        if wires.contains(&step.wire) {
+            steps.push(step);
+        } else {
+            warnings.push(format!("{} ({}) does not serve {endpoint}; skipped", step.origin, step.pool.key));
+        }
+    }
+    Ok(Chain { steps, warnings })
 }
 
 /// The configured fallbacks: `fallback_providers`, or `fallback_model` when that list is absent
 /// or empty. Entries that cannot serve (no provider or model, an unknown or unmanaged provider,
 /// a provider `chat` cannot talk to) are skipped with a warning.
 pub fn fallbacks(home: &Home) -> (Vec<Step>, Vec<String>) {
+    let (all, mut warnings) = fallback_steps(home);
+    let mut steps = Vec::new();
+    for step in all {
+        if step.wire == Wire::CodexResponses {
+            warnings.push(format!(
+                "warning: config.yaml {} ({}) is not a chat target (Codex Responses API); skipped",
+                step.origin, step.pool.key
+            ));
+        } else {
+            steps.push(step);
+        }
+    }
+    (steps, warnings)
+}
+
+/// Every readable fallback step, whatever its wire.
+fn fallback_steps(home: &Home) -> (Vec<Step>, Vec<String>) {
     let cfg = home.config();
     let entries: Vec<(String, &FallbackEntry)> = match cfg.fallback_providers.as_deref() {
         Some(list) if !list.is_empty() => {
@@ -149,9 +191,6 @@ fn fallback_step(home: &Home, origin: &str, e: &FallbackEntry) -> std::result::R
     let model = e.model.as_deref().map(str::trim).filter(|m| !m.is_empty()).ok_or("has no model")?;
     let pool = resolve_pool(home, provider).map_err(|err| format!("({provider}): {err}"))?;
     let wire = wire_of(&pool);
-    if wire == Wire::CodexResponses {
-        return Err(format!("({provider}) is not a chat target (Codex Responses API)"));
-    }
     let base_url = e.base_url.as_deref().map(|u| u.trim().trim_end_matches('/').to_string()).filter(|u| !u.is_empty());
     let mut warning = None;
     let key = match (&e.api_key, e.key_env.as_deref().map(str::trim).filter(|v| !v.is_empty())) {

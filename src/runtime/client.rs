@@ -38,10 +38,22 @@ pub struct Message {
 }
 
 /// What to ask: the same request goes to every step of the chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
     pub messages: Vec<Message>,
     pub max_tokens: u32,
+    /// A body to pass through as it is (the gateway's clients): when set, it replaces the
+    /// messages, and only its `model` is set per step.
+    pub raw: Option<RawRequest>,
+}
+
+/// A request body a client sent, forwarded unchanged except for `model`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRequest {
+    /// The path under the step's base URL: `/chat/completions`, `/v1/messages`,
+    /// `/v1/messages/count_tokens`, `/responses`.
+    pub path: String,
+    pub body: Value,
 }
 
 impl ChatRequest {
@@ -50,6 +62,34 @@ impl ChatRequest {
         ChatRequest {
             messages: vec![Message { role: "user".into(), content: text.into() }],
             max_tokens: DEFAULT_MAX_TOKENS,
+            raw: None,
+        }
+    }
+
+    /// A client's body for `path`, passed through.
+    pub fn raw(path: impl Into<String>, body: Value) -> ChatRequest {
+        ChatRequest { messages: Vec::new(), max_tokens: 0, raw: Some(RawRequest { path: path.into(), body }) }
+    }
+
+    /// The URL one attempt of this request goes to.
+    pub fn url(&self, target: &Target) -> String {
+        match &self.raw {
+            Some(r) => format!("{}{}", target.base_url.trim().trim_end_matches('/'), r.path),
+            None => target.url(),
+        }
+    }
+
+    /// The body one attempt of this request sends.
+    pub fn body(&self, target: &Target) -> Value {
+        match &self.raw {
+            Some(r) => {
+                let mut body = r.body.clone();
+                if let Some(o) = body.as_object_mut() {
+                    o.insert("model".into(), Value::String(target.model.clone()));
+                }
+                body
+            }
+            None => request_body(target.wire, &target.model, self),
         }
     }
 }
@@ -199,12 +239,12 @@ impl HttpTransport {
     }
 
     async fn send_inner(&self, target: &Target, request: &ChatRequest) -> Result<HttpResponse, TransportError> {
-        let url = target.url();
+        let url = request.url(target);
         let parsed = reqwest::Url::parse(&url).map_err(|e| TransportError {
             kind: TransportErrorKind::Invalid,
             message: format!("invalid base URL {:?} for {}: {e}", target.base_url, target.provider),
         })?;
-        let body = serde_json::to_vec(&request_body(target.wire, &target.model, request))
+        let body = serde_json::to_vec(&request.body(target))
             .map_err(|e| TransportError { kind: TransportErrorKind::Invalid, message: e.to_string() })?;
         let mut headers = auth_headers(target.wire, target.auth_type, &target.secret)?;
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

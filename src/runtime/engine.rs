@@ -396,9 +396,16 @@ impl Runtime {
             c.message = r.message(c.message.as_deref());
         }
         let mut line = match c.code {
-            Some(code) => format!("POST {} → {code} {} in {} ms", target.url(), c.class.as_str(), elapsed.as_millis()),
+            Some(code) => {
+                format!("POST {} → {code} {} in {} ms", request.url(target), c.class.as_str(), elapsed.as_millis())
+            }
             None => {
-                format!("POST {} → no answer ({}) after {} ms", target.url(), c.class.as_str(), elapsed.as_millis())
+                format!(
+                    "POST {} → no answer ({}) after {} ms",
+                    request.url(target),
+                    c.class.as_str(),
+                    elapsed.as_millis()
+                )
             }
         };
         if let Some(r) = &c.reason {

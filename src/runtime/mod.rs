@@ -39,6 +39,6 @@ pub mod simulate;
 
 pub use chain::{parse_fallback_spec, Chain, FallbackSpec, Step};
 pub use classify::{Class, Classified, HttpResponse, TransportError, TransportErrorKind};
-pub use client::{ChatRequest, HttpTransport, Message, ScriptedTransport, Target, Transport};
+pub use client::{ChatRequest, HttpTransport, Message, RawRequest, ScriptedTransport, Target, Transport};
 pub use engine::{Attempt, Failure, Reply, RequestLog, Runtime};
 pub use refresh::{BoxFuture, NoRefresh, OAuthRefresher, RefreshOutcome, RefreshWhy, Refresher};
