@@ -19,6 +19,8 @@ pub mod pool;
 pub mod providers;
 pub mod runtime;
 pub mod secret;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod store;
 pub mod text;
 pub mod time;

@@ -26,3 +26,5 @@ pub const TEST_PANIC: &str = "HERMES_TEST_PANIC";
 pub const BROWSER: &str = "BROWSER";
 /// Whole-request timeout of `hermes chat` attempts, in seconds (default 120).
 pub const CHAT_TIMEOUT: &str = "HERMES_CHAT_TIMEOUT_SECONDS";
+/// The key clients of `hermes serve` must send (instead of `serve.api_key` in config.yaml).
+pub const SERVE_KEY: &str = "HERMES_SERVE_KEY";

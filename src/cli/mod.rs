@@ -9,6 +9,8 @@ pub mod panic;
 pub mod printer;
 pub mod prompt;
 pub mod reference;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod setup;
 mod steps;
 pub mod wizard;
@@ -44,6 +46,8 @@ pub enum Command {
     Auth(auth::AuthArgs),
     Setup(setup::Args),
     Chat(chat::Args),
+    #[cfg(feature = "serve")]
+    Serve(serve::Args),
     Completions(generate::CompletionsArgs),
     Man(generate::ManArgs),
 }
@@ -53,6 +57,8 @@ impl Cli {
         match &self.command {
             Command::Auth(a) => a.wants_json(),
             Command::Setup(_) | Command::Completions(_) | Command::Man(_) => false,
+            #[cfg(feature = "serve")]
+            Command::Serve(_) => false,
             Command::Chat(a) => a.json,
         }
     }
@@ -127,6 +133,8 @@ pub fn run(cli: Cli, ctx: Context) -> i32 {
         Command::Completions(args) => generate::completions(args, Cli::command(), &mut out),
         Command::Man(args) => generate::man(args, Cli::command(), &mut out),
         Command::Chat(args) => chat::run(args, ctx, &mut out),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(args, ctx, &mut out),
     };
     match result {
         Ok(()) => 0,

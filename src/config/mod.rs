@@ -50,6 +50,21 @@ pub struct FallbackEntry {
     pub key_env: Option<String>,
 }
 
+/// `serve:` in config.yaml: the local gateway (`hermes serve`).
+#[derive(Debug, Clone, Default)]
+pub struct ServeConfig {
+    /// `serve.api_key`: the key clients send.
+    pub api_key: Option<Secret>,
+    /// `serve.clients`: named client keys (the name shows in logs).
+    pub clients: Vec<(String, Secret)>,
+    /// `serve.models`: alias → `PROVIDER:MODEL`, in file order.
+    pub models: Vec<(String, String)>,
+    /// `serve.affinity`: keep a session on one entry while it is usable.
+    pub affinity: bool,
+    /// `serve.wait_for_reset`: seconds a request may wait for a reset that close (0: never).
+    pub wait_for_reset: f64,
+}
+
 /// One `custom_providers` entry (docs/design.md#custom-endpoints).
 #[derive(Debug, Clone)]
 pub struct CustomProvider {
@@ -70,6 +85,8 @@ pub struct Config {
     pub fallback_providers: Option<Vec<FallbackEntry>>,
     pub fallback_model: Option<FallbackEntry>,
     pub custom_providers: Vec<CustomProvider>,
+    /// `serve:`, the gateway's settings.
+    pub serve: ServeConfig,
     /// Problems with parts hermes can do without (an unreadable fallback chain), one line each,
     /// without the file name.
     pub warnings: Vec<String>,
@@ -309,6 +326,10 @@ fn read_config(root: &Value) -> Result<Config, String> {
         }
     }
 
+    if let Some(v) = get(root, "serve") {
+        config.serve = read_serve(v)?;
+    }
+
     if let Some(v) = get(root, "custom_providers") {
         for (i, item) in as_list(v, "custom_providers")?.iter().enumerate() {
             let path = format!("custom_providers[{i}]");
@@ -323,6 +344,47 @@ fn read_config(root: &Value) -> Result<Config, String> {
     }
 
     Ok(config)
+}
+
+fn read_serve(v: &Value) -> Result<ServeConfig, String> {
+    let m = as_mapping(v, "serve")?;
+    let mut serve = ServeConfig { api_key: opt_secret(m, "api_key", "serve")?, ..ServeConfig::default() };
+    if let Some(list) = get(m, "clients") {
+        for (i, item) in as_list(list, "serve.clients")?.iter().enumerate() {
+            let path = format!("serve.clients[{i}]");
+            let c = as_mapping(item, &path)?;
+            let name = opt_string(c, "name", &path)?.ok_or_else(|| format!("{path}: missing name"))?;
+            let key = opt_secret(c, "key", &path)?.ok_or_else(|| format!("{path}: missing key"))?;
+            serve.clients.push((name, key));
+        }
+    }
+    if let Some(models) = get(m, "models") {
+        for (k, v) in as_mapping(models, "serve.models")? {
+            let alias = match k {
+                Value::String(s) => s.clone(),
+                other => return Err(format!("serve.models: expected string keys, found {}", kind(other))),
+            };
+            match v {
+                Value::String(target) => serve.models.push((alias, target.clone())),
+                other => return Err(format!("serve.models.{alias}: expected PROVIDER:MODEL, found {}", kind(other))),
+            }
+        }
+    }
+    match get(m, "affinity") {
+        None => {}
+        Some(Value::Bool(b)) => serve.affinity = *b,
+        Some(other) => return Err(format!("serve.affinity: expected true or false, found {}", kind(other))),
+    }
+    match get(m, "wait_for_reset") {
+        None => {}
+        Some(Value::Number(n)) if n.as_f64().is_some_and(|x| x.is_finite() && x >= 0.0) => {
+            serve.wait_for_reset = n.as_f64().unwrap_or(0.0)
+        }
+        Some(other) => {
+            return Err(format!("serve.wait_for_reset: expected a number of seconds, found {}", kind(other)))
+        }
+    }
+    Ok(serve)
 }
 
 /// `fallback_providers` in every shape hermes-agent accepts: a list of steps; a single mapping

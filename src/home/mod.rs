@@ -224,7 +224,8 @@ impl Home {
             .chain(config.model.api_key.as_ref())
             .chain(config.fallback_providers.iter().flatten().filter_map(|f| f.api_key.as_ref()))
             .chain(config.fallback_model.as_ref().and_then(|f| f.api_key.as_ref()));
-        for k in keys {
+        let serve = &config.serve;
+        for k in keys.chain(serve.api_key.as_ref()).chain(serve.clients.iter().map(|(_, k)| k)) {
             r.add_secret(k);
         }
         for f in config.fallback_providers.iter().flatten().chain(config.fallback_model.as_ref()) {

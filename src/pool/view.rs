@@ -384,6 +384,46 @@ impl PoolView {
         PoolView { key: key.to_string(), strategy, entries, merged }
     }
 
+    /// One entry as `auth list --json` (and the gateway's `/hermes/pools`) shows it.
+    pub fn entry_json(e: &ViewEntry, index: usize, now: Epoch, next: bool) -> Value {
+        let until = e.status.until();
+        serde_json::json!({
+            "index": index,
+            "id": e.entry.id,
+            "label": e.entry.label,
+            "auth_type": e.entry.auth_type.as_str(),
+            "source": e.entry.source,
+            "priority": e.entry.priority,
+            "persisted": e.persisted,
+            "secret": e.masked(),
+            "base_url": e.entry.base_url,
+            "status": e.status.json_name(),
+            "class": e.status.class(),
+            "reason": e.status.reason(),
+            "code": e.status.code(),
+            "until": until.map(crate::time::iso_z),
+            "seconds_left": until.map(|u| (u - now).max(0.0).ceil() as i64),
+            "refreshable": e.refreshable,
+            "read_only": e.read_only,
+            "request_count": e.entry.request_count,
+            "next": next,
+        })
+    }
+
+    /// The pool as `auth list --json` shows it.
+    pub fn to_json(&self, now: Epoch) -> Value {
+        let v = self;
+        let marker = v.next_marker();
+        let entries: Vec<Value> =
+            v.entries.iter().enumerate().map(|(i, e)| PoolView::entry_json(e, i + 1, now, marker == Some(i))).collect();
+        serde_json::json!({
+            "provider": v.key,
+            "strategy": v.strategy.as_str(),
+            "next": marker.map(|i| v.entries[i].entry.id.clone()),
+            "entries": entries,
+        })
+    }
+
     /// Whether any entry holds provider text (a stored reason or message).
     pub fn has_provider_text(&self) -> bool {
         self.entries.iter().any(|v| v.entry.last_error_reason.is_some() || v.entry.last_error_message.is_some())

@@ -77,6 +77,7 @@ fn help_of_every_command() {
         vec!["auth", "simulate", "--help"],
         vec!["setup", "--help"],
         vec!["chat", "--help"],
+        vec!["serve", "--help"],
         vec!["completions", "--help"],
         vec!["man", "--help"],
     ] {

@@ -8,7 +8,6 @@ use crate::home::Home;
 use crate::pool::status::Status;
 use crate::pool::view::{PoolView, ViewEntry};
 use crate::secret::Redactor;
-use crate::time;
 use serde_json::{json, Value};
 
 /// List credential pools with status, request counts and the next pick.
@@ -150,41 +149,14 @@ fn one_line(text: &str) -> String {
 }
 
 /// One entry as `list --json` (and `report --json`) show it.
+/// The `--json` document of one entry (see [`PoolView::entry_json`]).
 pub fn entry_json(e: &ViewEntry, index: usize, now: Epoch, next: bool) -> Value {
-    let until = e.status.until();
-    json!({
-        "index": index,
-        "id": e.entry.id,
-        "label": e.entry.label,
-        "auth_type": e.entry.auth_type.as_str(),
-        "source": e.entry.source,
-        "priority": e.entry.priority,
-        "persisted": e.persisted,
-        "secret": e.masked(),
-        "base_url": e.entry.base_url,
-        "status": e.status.json_name(),
-        "class": e.status.class(),
-        "reason": e.status.reason(),
-        "code": e.status.code(),
-        "until": until.map(time::iso_z),
-        "seconds_left": until.map(|u| (u - now).max(0.0).ceil() as i64),
-        "refreshable": e.refreshable,
-        "read_only": e.read_only,
-        "request_count": e.entry.request_count,
-        "next": next,
-    })
+    PoolView::entry_json(e, index, now, next)
 }
 
+/// The `--json` document of one pool (see [`PoolView::to_json`]).
 pub fn pool_json(v: &PoolView, now: Epoch) -> Value {
-    let marker = v.next_marker();
-    let entries: Vec<Value> =
-        v.entries.iter().enumerate().map(|(i, e)| entry_json(e, i + 1, now, marker == Some(i))).collect();
-    json!({
-        "provider": v.key,
-        "strategy": v.strategy.as_str(),
-        "next": marker.map(|i| v.entries[i].entry.id.clone()),
-        "entries": entries,
-    })
+    v.to_json(now)
 }
 
 #[cfg(test)]

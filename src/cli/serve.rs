@@ -1,0 +1,81 @@
+//! `hermes serve`: run the local gateway in the foreground (docs/serve.md).
+
+use crate::cli::printer::Printer;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::home::Home;
+use crate::runtime::Runtime;
+use crate::serve::auth::{ClientKeys, KeySource};
+use crate::serve::{self, Gateway};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Serve the pools to local programs over HTTP (OpenAI, Anthropic and Responses wires).
+///
+/// Point a client at http://127.0.0.1:8649 (OPENAI_BASE_URL=http://127.0.0.1:8649/v1,
+/// ANTHROPIC_BASE_URL=http://127.0.0.1:8649) with the client key as its API key. Each request is
+/// sent through the pool with rotation, cooldowns, OAuth refresh and fallback. The client key
+/// comes from serve.api_key / serve.clients in config.yaml or HERMES_SERVE_KEY; without one, a
+/// key is generated into $HERMES_HOME/serve.key. SIGINT or SIGTERM stops the server after the
+/// requests in flight (at most 10 s).
+///
+/// Examples:
+///   hermes serve
+///   hermes serve --listen 127.0.0.1:0
+///   curl -H "Authorization: Bearer $(cat ~/.hermes/serve.key)" http://127.0.0.1:8649/v1/models
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Address and port to listen on (`:0` picks a free port). A non-loopback address needs a
+    /// configured client key.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+}
+
+pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
+    let home = Arc::new(Home::open(ctx)?);
+    for w in home.take_warnings() {
+        out.err(&w);
+    }
+    let text = args.listen.as_deref().unwrap_or(serve::DEFAULT_LISTEN);
+    let addr: SocketAddr = text
+        .trim()
+        .parse()
+        .map_err(|_| Error::Usage(format!("--listen {text:?} is not ADDR:PORT (e.g. 127.0.0.1:8649)")))?;
+    let (keys, source) = ClientKeys::load(&home)
+        .map_err(|e| Error::System { what: "cannot set up the client key", detail: e.to_string() })?;
+    if !serve::is_loopback(&addr) && source != KeySource::Configured {
+        return Err(Error::Usage(format!(
+            "listening on {addr} (not loopback) needs a configured client key: serve.api_key in config.yaml or HERMES_SERVE_KEY"
+        )));
+    }
+    match &source {
+        KeySource::Generated(p) => out.err(&format!("hermes: generated a client key in {}", p.display())),
+        KeySource::File(p) => out.err(&format!("hermes: client key: {}", p.display())),
+        KeySource::Configured => {}
+    }
+    let runtime = Runtime::new(home.clone())?;
+    let log: Box<dyn Fn(&str) + Send + Sync> = Box::new(|line: &str| {
+        eprintln!("hermes: {}", crate::text::safe(line));
+    });
+    let gateway = Arc::new(Gateway::new(home.clone(), runtime, keys, log));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::System { what: "cannot start the async runtime", detail: e.to_string() })?;
+    rt.block_on(async {
+        let stop = serve::stop_signal()
+            .map_err(|e| Error::System { what: "cannot handle SIGINT and SIGTERM", detail: e.to_string() })?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| Error::System { what: "cannot listen", detail: format!("{addr}: {e}") })?;
+        let local =
+            listener.local_addr().map_err(|e| Error::System { what: "cannot listen", detail: e.to_string() })?;
+        eprintln!("hermes: listening on http://{local}");
+        serve::serve(listener, gateway, stop)
+            .await
+            .map_err(|e| Error::System { what: "the server failed", detail: e.to_string() })
+    })?;
+    out.err("hermes: stopped");
+    Ok(())
+}

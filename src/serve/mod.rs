@@ -1,0 +1,274 @@
+//! `hermes serve`: a local OpenAI-, Anthropic- and Responses-compatible gateway on the pools.
+//!
+//! Clients (Claude Code, Codex CLI, aider, any SDK program) set a base URL and send their
+//! requests here; each request is routed to a provider and model, sent through the same runtime
+//! as `hermes chat` (picks, marks, retries, rotation, OAuth refresh, fallback) and answered with
+//! the provider's own response. Bodies pass through unchanged except `model`. The server holds
+//! no pool rules: it maps the runtime's typed errors to HTTP statuses in the wire's error shape.
+//! See docs/serve.md.
+
+pub mod auth;
+pub mod route;
+pub mod wire;
+
+use crate::error::Error;
+use crate::home::Home;
+use crate::runtime::{ChatRequest, Runtime};
+use crate::secret::Redactor;
+use auth::ClientKeys;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wire::Api;
+
+/// The default address: loopback, a port hermes-agent's own servers do not use.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8649";
+/// Request bodies larger than this are refused with 413.
+pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// How long in-flight requests may run after a stop signal.
+pub const DRAIN: Duration = Duration::from_secs(10);
+
+/// What the handlers share.
+pub struct Gateway {
+    pub home: Arc<Home>,
+    pub runtime: Runtime,
+    pub keys: ClientKeys,
+    /// Every secret of the home plus the client keys, for anything quoted back.
+    redactor: Redactor,
+    /// Log lines: one per request, and the start and stop.
+    pub log: Box<dyn Fn(&str) + Send + Sync>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway").field("keys", &self.keys).finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    pub fn new(home: Arc<Home>, runtime: Runtime, keys: ClientKeys, log: Box<dyn Fn(&str) + Send + Sync>) -> Gateway {
+        let mut redactor = home.redactor_now();
+        for k in keys.secrets() {
+            redactor.add_secret(k);
+        }
+        Gateway { home, runtime, keys, redactor, log }
+    }
+}
+
+/// The routes.
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(|s, h, b| handle(s, h, b, Api::ChatCompletions)))
+        .route("/v1/messages", post(|s, h, b| handle(s, h, b, Api::Messages)))
+        .route("/v1/messages/count_tokens", post(|s, h, b| handle(s, h, b, Api::CountTokens)))
+        .route("/v1/responses", post(|s, h, b| handle(s, h, b, Api::Responses)))
+        .route("/v1/models", get(models))
+        .route("/hermes/pools", get(pools))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(gateway)
+}
+
+/// Serve on `listener` until `stop` resolves; then stop accepting, let in-flight requests finish
+/// for up to [`DRAIN`], and return.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    gateway: Arc<Gateway>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = router(gateway.clone());
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        stop.await;
+        let _ = tx.send(());
+    });
+    let mut server = Box::pin(std::future::IntoFuture::into_future(server));
+    tokio::select! {
+        r = &mut server => r,
+        _ = async {
+            let _ = rx.await;
+            tokio::time::sleep(DRAIN).await;
+        } => {
+            (gateway.log)("stopped after waiting 10 s for requests still running");
+            Ok(())
+        }
+    }
+}
+
+/// A future that resolves on SIGINT or SIGTERM. The handlers are installed by this call (inside
+/// a tokio runtime), so call it before announcing that the server listens: a signal that comes
+/// right after the announcement then stops the server cleanly instead of killing it.
+pub fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}
+
+/// Whether `addr` is a loopback address.
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, api: Api) -> Response {
+    let started = Instant::now();
+    let Some(client) = g.keys.check(&headers).map(str::to_string) else {
+        (g.log)(&format!("POST {} 401 (no or wrong client key)", api.path()));
+        return wire::error(api, StatusCode::UNAUTHORIZED, "authentication_error", "missing or wrong client key");
+    };
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            return wire::error(api, StatusCode::BAD_REQUEST, "invalid_request_error", "the body is not a JSON object")
+        }
+    };
+    let routed = match route::route(&g.home, api, &body) {
+        Ok(r) => r,
+        Err(e) => return error_response(&g, api, &e),
+    };
+    let chain =
+        match crate::runtime::chain::build_for_wires(&g.home, &routed.provider, &routed.model, api.wires(), api.path())
+        {
+            Ok(c) => c,
+            Err(e) => return error_response(&g, api, &e),
+        };
+    let request = ChatRequest::raw(api.upstream_path(), body);
+    let result = g.runtime.complete(&chain, &request).await;
+    let ms = started.elapsed().as_millis();
+    match result {
+        Ok(reply) => {
+            let attempts = reply.report.attempts.len();
+            (g.log)(&format!(
+                "POST {} {} client={client} provider={} entry={} attempts={attempts} {ms}ms",
+                api.path(),
+                reply.response.status,
+                reply.provider,
+                reply.entry_id.as_deref().unwrap_or("-"),
+            ));
+            passthrough(&reply)
+        }
+        Err(f) => {
+            (g.log)(&format!(
+                "POST {} failed client={client} attempts={} {ms}ms: {}",
+                api.path(),
+                f.report.attempts.len(),
+                crate::text::one_line(&f.error.to_string())
+            ));
+            // A request the provider itself refused (400, 404, 422) goes back as it answered.
+            if let (Error::Refused(r), Some(resp)) = (&f.error, &f.response) {
+                if r.what == crate::error::RefusedWhat::Request {
+                    return plain(resp.status, &resp.headers, resp.body.clone());
+                }
+            }
+            error_response(&g, api, &f.error)
+        }
+    }
+}
+
+/// The provider's answer, with its status and content type, plus which pool and entry served it.
+fn passthrough(reply: &crate::runtime::Reply) -> Response {
+    let mut resp = plain(reply.response.status, &reply.response.headers, reply.response.body.clone());
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&reply.provider) {
+        h.insert("x-hermes-provider", v);
+    }
+    if let Some(v) = reply.entry_id.as_deref().and_then(|id| HeaderValue::from_str(id).ok()) {
+        h.insert("x-hermes-entry", v);
+    }
+    resp
+}
+
+fn plain(status: u16, headers: &[(String, String)], body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut resp = (status, body).into_response();
+    let content_type = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .and_then(|(_, v)| HeaderValue::from_str(v).ok())
+        .unwrap_or(HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert("content-type", content_type);
+    resp
+}
+
+/// A typed error as an HTTP answer in the endpoint's wire shape. Nothing usable is a 429 with
+/// `Retry-After` (seconds to the earliest reset).
+fn error_response(g: &Gateway, api: Api, e: &Error) -> Response {
+    let message = g.redactor.clean(&e.to_string(), 2000).unwrap_or_default();
+    match e {
+        Error::NothingUsable(n) => {
+            let mut resp = wire::error(api, StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", &message);
+            if let Some((_, t)) = &n.next {
+                let secs = (t - g.home.now()).max(0.0).ceil() as u64;
+                if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+                    resp.headers_mut().insert("retry-after", v);
+                }
+            }
+            resp
+        }
+        Error::Route(_) | Error::UnknownProvider(_) | Error::Usage(_) => {
+            wire::error(api, StatusCode::BAD_REQUEST, "invalid_request_error", &message)
+        }
+        Error::Refused(_) | Error::Network { .. } | Error::ChainFailed(_) => {
+            wire::error(api, StatusCode::BAD_GATEWAY, "api_error", &message)
+        }
+        _ => wire::error(api, StatusCode::INTERNAL_SERVER_ERROR, "api_error", &message),
+    }
+}
+
+async fn models(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+    if g.keys.check(&headers).is_none() {
+        return wire::error(
+            Api::ChatCompletions,
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "missing or wrong client key",
+        );
+    }
+    let data: Vec<Value> = route::models(&g.home)
+        .into_iter()
+        .map(|(id, owner)| json!({"id": id, "object": "model", "created": 0, "owned_by": owner}))
+        .collect();
+    axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+async fn pools(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+    if g.keys.check(&headers).is_none() {
+        return wire::error(
+            Api::ChatCompletions,
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "missing or wrong client key",
+        );
+    }
+    let home = g.home.clone();
+    let doc = tokio::task::spawn_blocking(move || {
+        let doc = home.state().read()?;
+        let now = home.now();
+        let providers: Vec<Value> = home
+            .pool_keys(&doc)
+            .iter()
+            .map(|k| home.view(&doc, k, now))
+            .filter(|v| !v.entries.is_empty())
+            .map(|v| v.to_json(now))
+            .collect();
+        Ok::<Value, Error>(json!({"providers": providers}))
+    })
+    .await;
+    match doc {
+        Ok(Ok(v)) => axum::Json(v).into_response(),
+        Ok(Err(e)) => error_response(&g, Api::ChatCompletions, &e),
+        Err(_) => wire::error(Api::ChatCompletions, StatusCode::INTERNAL_SERVER_ERROR, "api_error", "internal error"),
+    }
+}

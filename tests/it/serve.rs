@@ -1,0 +1,259 @@
+//! `hermes serve` over real HTTP: the real binary listens on 127.0.0.1 (a free port), wiremock
+//! servers stand in for the providers, and reqwest plays the client.
+
+use crate::common::*;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const CLIENT_KEY: &str = "hsk-test-client-key-0001";
+const KA: &str = "sk-mock-serve-aaaa1111";
+const KB: &str = "sk-mock-serve-bbbb2222";
+
+/// A running gateway: its base URL and the lines it logged so far.
+struct Gateway {
+    child: Child,
+    base: String,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Gateway {
+    fn start(s: &Sealed) -> Gateway {
+        let mut child = s
+            .process()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        loop {
+            let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no start line: {seen:?}");
+            };
+            if let Some(url) = line.split("listening on ").nth(1) {
+                return Gateway { child, base: url.trim().to_string(), lines: rx };
+            }
+            seen.push(line);
+        }
+    }
+
+    /// SIGTERM, then the exit code and every line logged after the start.
+    fn stop(mut self) -> (i32, Vec<String>) {
+        nix_kill(self.child.id());
+        let status = self.child.wait().unwrap();
+        let lines: Vec<String> = self.lines.try_iter().collect();
+        (status.code().unwrap_or(-1), lines)
+    }
+}
+
+fn nix_kill(pid: u32) {
+    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn post(g: &Gateway, path: &str, key: Option<&str>, body: Value) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = client().post(format!("{}{path}", g.base)).json(&body);
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+fn reply(text: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"id": "x", "choices": [{"message": {"role": "assistant", "content": text}}]}))
+}
+
+/// A home with the custom pool `mock` at `server` holding keys A and B, and a client key.
+fn home(server: &MockServer) -> Sealed {
+    let mut s = Sealed::new();
+    s.var("HERMES_SERVE_KEY", CLIENT_KEY);
+    s.write_home_file(
+        "config.yaml",
+        &format!(
+            "model:\n  provider: custom:mock\n  default: m1\ncustom_providers:\n  - name: mock\n    base_url: {}/v1\n\
+             serve:\n  models:\n    fast: custom:mock:m-fast\n",
+            server.uri()
+        ),
+    );
+    s.add_key("mock", KA, Some("a"));
+    s.add_key("mock", KB, Some("b"));
+    s
+}
+
+fn with_key(key: &str) -> wiremock::MockBuilder {
+    Mock::given(method("POST")).and(path("/v1/chat/completions")).and(header("authorization", format!("Bearer {key}")))
+}
+
+#[tokio::test]
+async fn a_rate_limited_key_rotates_and_the_client_gets_the_healthy_answer() {
+    let server = MockServer::start().await;
+    with_key(KA)
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"error": {"code": "rate_limit_exceeded"}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    with_key(KB).respond_with(reply("from B")).expect(1).mount(&server).await;
+    let s = home(&server);
+    let g = Gateway::start(&s);
+    let body = json!({"model": "custom:mock:m1", "messages": [{"role": "user", "content": "hi"}],
+                      "tools": [{"type": "function", "function": {"name": "f"}}], "x_unknown": {"kept": true}});
+    let (status, headers, answer) = post(&g, "/v1/chat/completions", Some(CLIENT_KEY), body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["choices"][0]["message"]["content"], "from B");
+    assert_eq!(headers["x-hermes-provider"], "custom:mock");
+    let reqs: Vec<Request> = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 2, "exactly one attempt per key");
+    for r in &reqs {
+        let sent: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(sent["model"], "m1", "only the model is rewritten");
+        assert_eq!(sent["x_unknown"], json!({"kept": true}));
+        assert_eq!(sent["tools"][0]["function"]["name"], "f");
+        let all_headers = format!("{:?}", r.headers);
+        assert!(!all_headers.contains(CLIENT_KEY), "the client key reached the provider");
+    }
+    let pool = s.pool("custom:mock");
+    assert_eq!(pool.iter().find(|e| e["label"] == "a").unwrap()["last_error_code"], 429);
+    let (code, lines) = g.stop();
+    assert_eq!(code, 0, "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("POST /v1/chat/completions 200")), "{lines:?}");
+    assert!(lines.iter().all(|l| !l.contains(KA) && !l.contains(KB) && !l.contains(CLIENT_KEY)), "{lines:?}");
+}
+
+#[tokio::test]
+async fn a_missing_or_wrong_client_key_is_401_and_nothing_goes_upstream() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(reply("no")).expect(0).mount(&server).await;
+    let s = home(&server);
+    let g = Gateway::start(&s);
+    let body = json!({"model": "m1", "messages": []});
+    for key in [None, Some("hsk-wrong")] {
+        let (status, _, answer) = post(&g, "/v1/chat/completions", key, body.clone()).await;
+        assert_eq!(status, 401);
+        assert_eq!(answer["error"]["type"], "authentication_error", "{answer}");
+        let (status, _, answer) = post(&g, "/v1/messages", key, body.clone()).await;
+        assert_eq!(status, 401);
+        assert_eq!(answer["type"], "error", "Anthropic's shape: {answer}");
+    }
+    let resp = client().get(format!("{}/v1/models", g.base)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    assert_eq!(g.stop().0, 0);
+}
+
+#[tokio::test]
+async fn nothing_usable_is_429_with_retry_after_and_402_rotates() {
+    let server = MockServer::start().await;
+    with_key(KA)
+        .respond_with(ResponseTemplate::new(402).set_body_json(json!({"error": {"message": "out of credit"}})))
+        .mount(&server)
+        .await;
+    with_key(KB).respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120")).mount(&server).await;
+    let s = home(&server);
+    let g = Gateway::start(&s);
+    let body = json!({"model": "fast", "messages": [{"role": "user", "content": "hi"}]});
+    let (status, headers, answer) = post(&g, "/v1/chat/completions", Some(CLIENT_KEY), body.clone()).await;
+    assert_eq!(status, 429, "{answer}");
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((100..=120).contains(&retry), "the earliest reset (B, 120 s): {retry}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("custom:mock") && message.contains("no usable credential"), "{message}");
+    // Both benched now: the next request does not reach the provider at all.
+    let before = server.received_requests().await.unwrap().len();
+    let (status, _, _) = post(&g, "/v1/chat/completions", Some(CLIENT_KEY), body).await;
+    assert_eq!(status, 429);
+    assert_eq!(server.received_requests().await.unwrap().len(), before);
+    assert_eq!(g.stop().0, 0);
+}
+
+#[tokio::test]
+async fn anthropic_messages_use_x_api_key_and_a_wrong_wire_is_400() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .and(header("x-api-key", "sk-ant-api03-serve-key-0001"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"type": "message", "content": [{"type": "text", "text": "hello"}]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut s = home(&server);
+    s.var("ANTHROPIC_BASE_URL", &server.uri());
+    s.add_key("anthropic", "sk-ant-api03-serve-key-0001", Some("k"));
+    let g = Gateway::start(&s);
+    let body = json!({"model": "claude-sonnet-4", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}],
+                      "thinking": {"type": "enabled", "budget_tokens": 5}});
+    let (status, headers, answer) = post(&g, "/v1/messages", Some(CLIENT_KEY), body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["content"][0]["text"], "hello");
+    assert_eq!(headers["x-hermes-provider"], "anthropic");
+    let sent: Value = serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    assert_eq!(sent["thinking"]["budget_tokens"], 5);
+    // An OpenAI-wire pool cannot serve /v1/messages.
+    let (status, _, answer) = post(&g, "/v1/messages", Some(CLIENT_KEY), json!({"model": "custom:mock:m1"})).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("does not serve /v1/messages"), "{answer}");
+    assert_eq!(g.stop().0, 0);
+}
+
+#[tokio::test]
+async fn models_health_and_pools_answer_locally() {
+    let server = MockServer::start().await;
+    let s = home(&server);
+    let g = Gateway::start(&s);
+    let get = |p: &str| client().get(format!("{}{p}", g.base)).bearer_auth(CLIENT_KEY).send();
+    let health = client().get(format!("{}/healthz", g.base)).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let models: Value = get("/v1/models").await.unwrap().json().await.unwrap();
+    let ids: Vec<&str> = models["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"m1") && ids.contains(&"fast"), "{ids:?}");
+    let pools: Value = get("/hermes/pools").await.unwrap().json().await.unwrap();
+    assert_eq!(pools["providers"][0]["provider"], "custom:mock");
+    assert!(!pools.to_string().contains(KA), "pools show masked keys only");
+    assert!(server.received_requests().await.unwrap().is_empty());
+    assert_eq!(g.stop().0, 0);
+}
+
+#[test]
+fn a_client_key_is_generated_0600_and_a_public_address_needs_a_configured_one() {
+    let s = Sealed::new();
+    let g = Gateway::start(&s);
+    let key_file = s.home.join("serve.key");
+    assert_eq!(mode(&key_file), 0o600);
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    assert!(key.trim().starts_with("hsk-") && key.trim().len() > 20);
+    let (code, _) = g.stop();
+    assert_eq!(code, 0);
+    // A second start reuses it.
+    let g = Gateway::start(&s);
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), key);
+    g.stop();
+    let o = s.run(&["serve", "--listen", "0.0.0.0:0"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("needs a configured client key"), "{}", o.stderr);
+}
