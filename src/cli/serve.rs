@@ -54,7 +54,16 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
         KeySource::File(p) => out.err(&format!("hermes: client key: {}", p.display())),
         KeySource::Configured => {}
     }
-    let runtime = Runtime::new(home.clone())?;
+    // Streamed answers may run for minutes: no limit on the whole request, only on silence.
+    let read_timeout = home
+        .ctx()
+        .var(crate::vars::CHAT_TIMEOUT)
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(crate::runtime::client::DEFAULT_TIMEOUT, std::time::Duration::from_secs_f64);
+    let transport = crate::runtime::HttpTransport::streaming(read_timeout)
+        .map_err(|e| Error::System { what: "cannot start HTTP", detail: e.to_string() })?;
+    let runtime = Runtime::with_transport(home.clone(), Arc::new(transport));
     let log: Box<dyn Fn(&str) + Send + Sync> = Box::new(|line: &str| {
         eprintln!("hermes: {}", crate::text::safe(line));
     });

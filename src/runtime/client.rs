@@ -54,6 +54,52 @@ pub struct RawRequest {
     /// `/v1/messages/count_tokens`, `/responses`.
     pub path: String,
     pub body: Value,
+    /// For a streamed request: where the successful attempt leaves its live stream.
+    pub stream: Option<StreamSlot>,
+}
+
+/// How long a streamed answer is held, waiting for its first content event, before it is passed
+/// through whatever its opening says.
+pub const OPENING_WAIT: Duration = Duration::from_secs(30);
+
+/// The rest of a streamed answer after its opening: the bytes read while deciding, and the live
+/// response to read the remaining chunks from.
+#[derive(Debug)]
+pub struct Streamed {
+    pub prefix: Vec<u8>,
+    pub rest: reqwest::Response,
+}
+
+/// Where the transport leaves the live stream of a streamed request's successful attempt (the
+/// runtime itself only sees the opening, so its recovery rules apply unchanged).
+#[derive(Clone, Default)]
+pub struct StreamSlot(std::sync::Arc<std::sync::Mutex<Option<Streamed>>>);
+
+impl StreamSlot {
+    pub fn new() -> StreamSlot {
+        StreamSlot::default()
+    }
+
+    /// The stream the last successful attempt left, if any.
+    pub fn take(&self) -> Option<Streamed> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn put(&self, s: Streamed) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+    }
+}
+
+impl PartialEq for StreamSlot {
+    fn eq(&self, other: &StreamSlot) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for StreamSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamSlot")
+    }
 }
 
 impl ChatRequest {
@@ -68,7 +114,21 @@ impl ChatRequest {
 
     /// A client's body for `path`, passed through.
     pub fn raw(path: impl Into<String>, body: Value) -> ChatRequest {
-        ChatRequest { messages: Vec::new(), max_tokens: 0, raw: Some(RawRequest { path: path.into(), body }) }
+        ChatRequest {
+            messages: Vec::new(),
+            max_tokens: 0,
+            raw: Some(RawRequest { path: path.into(), body, stream: None }),
+        }
+    }
+
+    /// A client's streamed body for `path`: the successful attempt's live stream is left in `slot`
+    /// (after an opening that is not an error, see [`super::sse`]).
+    pub fn raw_streaming(path: impl Into<String>, body: Value, slot: StreamSlot) -> ChatRequest {
+        ChatRequest {
+            messages: Vec::new(),
+            max_tokens: 0,
+            raw: Some(RawRequest { path: path.into(), body, stream: Some(slot) }),
+        }
     }
 
     /// The URL one attempt of this request goes to.
@@ -223,6 +283,19 @@ pub struct HttpTransport {
 }
 
 impl HttpTransport {
+    /// A transport for long streamed answers (the gateway): no limit on the whole request, but
+    /// each read gives up after `read_timeout` of silence.
+    pub fn streaming(read_timeout: Duration) -> Result<HttpTransport, TransportError> {
+        let client = reqwest::Client::builder()
+            .read_timeout(read_timeout)
+            .connect_timeout(CONNECT_TIMEOUT.min(read_timeout))
+            .user_agent(concat!("hermes/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| TransportError { kind: TransportErrorKind::Invalid, message: e.to_string() })?;
+        Ok(HttpTransport { client })
+    }
+
     /// A transport whose requests give up after `timeout`.
     pub fn new(timeout: Duration) -> Result<HttpTransport, TransportError> {
         let client = reqwest::Client::builder()
@@ -249,13 +322,42 @@ impl HttpTransport {
         let mut headers = auth_headers(target.wire, target.auth_type, &target.secret)?;
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(USER_AGENT, HeaderValue::from_static(concat!("hermes/", env!("CARGO_PKG_VERSION"))));
-        let resp = self.client.post(parsed).headers(headers).body(body).send().await.map_err(transport_error)?;
+        let mut resp = self.client.post(parsed).headers(headers).body(body).send().await.map_err(transport_error)?;
         let status = resp.status().as_u16();
-        let headers = resp
+        let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect();
+        let slot = request.raw.as_ref().and_then(|r| r.stream.clone());
+        if let (Some(slot), true) = (slot, (200..300).contains(&status)) {
+            // Hold the opening until content (or an error that should rotate) arrives.
+            let started = std::time::Instant::now();
+            let mut prefix = Vec::new();
+            loop {
+                let left = OPENING_WAIT.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                match tokio::time::timeout(left, resp.chunk()).await {
+                    Ok(Ok(Some(bytes))) => {
+                        prefix.extend_from_slice(&bytes);
+                        match super::sse::opening(&prefix) {
+                            super::sse::Opening::Undecided => continue,
+                            super::sse::Opening::Content => break,
+                            super::sse::Opening::Error { status, body } => {
+                                return Ok(HttpResponse { status, headers: Vec::new(), body })
+                            }
+                        }
+                    }
+                    Ok(Ok(None)) | Err(_) => break,
+                    Ok(Err(e)) => return Err(transport_error(e)),
+                }
+            }
+            let body = String::from_utf8_lossy(&prefix).into_owned();
+            slot.put(Streamed { prefix, rest: resp });
+            return Ok(HttpResponse { status, headers, body });
+        }
         let body = resp.text().await.map_err(transport_error)?;
         Ok(HttpResponse { status, headers, body })
     }

@@ -13,7 +13,7 @@ pub mod wire;
 
 use crate::error::Error;
 use crate::home::Home;
-use crate::runtime::{ChatRequest, Runtime};
+use crate::runtime::{ChatRequest, Runtime, StreamSlot, Streamed};
 use crate::secret::Redactor;
 use auth::ClientKeys;
 use axum::body::Bytes;
@@ -144,7 +144,13 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
             Ok(c) => c,
             Err(e) => return error_response(&g, api, &e),
         };
-    let request = ChatRequest::raw(api.upstream_path(), body);
+    let streamed = body.get("stream").and_then(Value::as_bool) == Some(true);
+    let slot = StreamSlot::new();
+    let request = if streamed {
+        ChatRequest::raw_streaming(api.upstream_path(), body, slot.clone())
+    } else {
+        ChatRequest::raw(api.upstream_path(), body)
+    };
     let result = g.runtime.complete(&chain, &request).await;
     let ms = started.elapsed().as_millis();
     match result {
@@ -157,7 +163,10 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
                 reply.provider,
                 reply.entry_id.as_deref().unwrap_or("-"),
             ));
-            passthrough(&reply)
+            match slot.take() {
+                Some(live) => stream_through(&reply, live, api),
+                None => passthrough(&reply),
+            }
         }
         Err(f) => {
             (g.log)(&format!(
@@ -181,6 +190,43 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
 fn passthrough(reply: &crate::runtime::Reply) -> Response {
     let mut resp = plain(reply.response.status, &reply.response.headers, reply.response.body.clone());
     let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&reply.provider) {
+        h.insert("x-hermes-provider", v);
+    }
+    if let Some(v) = reply.entry_id.as_deref().and_then(|id| HeaderValue::from_str(id).ok()) {
+        h.insert("x-hermes-entry", v);
+    }
+    resp
+}
+
+/// A streamed answer: the opening the runtime judged, then the provider's chunks as they arrive
+/// (nothing buffered). If the provider's stream breaks off, the client's ends with the wire's
+/// error event. A client that goes away drops this body, and with it the upstream connection.
+fn stream_through(reply: &crate::runtime::Reply, live: Streamed, api: Api) -> Response {
+    use futures_util::StreamExt;
+    let Streamed { prefix, rest } = live;
+    let opening = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(Bytes::from(prefix)) });
+    let chunks = futures_util::stream::unfold(Some(rest), move |state| async move {
+        let mut r = state?;
+        match r.chunk().await {
+            Ok(Some(b)) => Some((Ok(b), Some(r))),
+            Ok(None) => None,
+            Err(_) => Some((Ok(Bytes::from(wire::stream_error_event(api))), None)),
+        }
+    });
+    let body = axum::body::Body::from_stream(opening.chain(chunks));
+    let mut resp = Response::new(body);
+    *resp.status_mut() = StatusCode::from_u16(reply.response.status).unwrap_or(StatusCode::OK);
+    let content_type = reply
+        .response
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .and_then(|(_, v)| HeaderValue::from_str(v).ok())
+        .unwrap_or(HeaderValue::from_static("text/event-stream"));
+    let h = resp.headers_mut();
+    h.insert("content-type", content_type);
+    h.insert("cache-control", HeaderValue::from_static("no-cache"));
     if let Ok(v) = HeaderValue::from_str(&reply.provider) {
         h.insert("x-hermes-provider", v);
     }

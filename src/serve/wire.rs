@@ -65,3 +65,16 @@ pub fn error(api: Api, status: StatusCode, kind: &str, message: &str) -> Respons
     };
     (status, axum::Json(body)).into_response()
 }
+
+/// The event that ends a client's stream when the provider's broke off after content was sent.
+pub fn stream_error_event(api: Api) -> String {
+    const MESSAGE: &str = "the provider's stream broke off";
+    match api {
+        Api::Messages | Api::CountTokens => format!(
+            "event: error\ndata: {}\n\n",
+            json!({"type": "error", "error": {"type": "api_error", "message": MESSAGE}})
+        ),
+        Api::Responses => format!("event: error\ndata: {}\n\n", json!({"type": "error", "message": MESSAGE})),
+        Api::ChatCompletions => format!("data: {}\n\n", json!({"error": {"message": MESSAGE, "type": "api_error"}})),
+    }
+}

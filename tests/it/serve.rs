@@ -257,3 +257,210 @@ fn a_client_key_is_generated_0600_and_a_public_address_needs_a_configured_one() 
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("needs a configured client key"), "{}", o.stderr);
 }
+
+/// A provider that streams: each request is answered by `script` from the key it carries
+/// (`Authorization: Bearer` or `x-api-key`) with (delay in ms, chunk) pairs, written as they come
+/// due on a close-delimited HTTP/1.1 body. It records the keys it saw and whether a client went
+/// away mid-stream.
+struct Upstream {
+    uri: String,
+    keys: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    broken: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+type StreamScript = dyn Fn(&str) -> Vec<(u64, String)> + Send + Sync;
+
+async fn upstream(script: std::sync::Arc<StreamScript>) -> Upstream {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    let keys = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let broken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (k, b) = (keys.clone(), broken.clone());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let (script, keys, broken) = (script.clone(), k.clone(), b.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Headers, then the body by Content-Length.
+                let head_end = loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while buf.len() < head_end + len {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let original = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let key = original
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        let value = value.trim();
+                        match name.trim().to_ascii_lowercase().as_str() {
+                            "authorization" => value.strip_prefix("Bearer ").map(str::to_string),
+                            "x-api-key" => Some(value.to_string()),
+                            _ => None,
+                        }
+                    })
+                    .unwrap_or_default();
+                keys.lock().unwrap().push(key.clone());
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                for (delay, text) in script(&key) {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    if sock.write_all(text.as_bytes()).await.is_err() || sock.flush().await.is_err() {
+                        broken.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                }
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    Upstream { uri, keys, broken }
+}
+
+fn chat_chunk(text: &str) -> String {
+    format!("data: {}\n\n", json!({"choices": [{"delta": {"content": text}}]}))
+}
+
+/// A home whose custom pool `mock` (keys A, B) and anthropic pool (keys A, B) point at `uri`.
+fn stream_home(uri: &str) -> Sealed {
+    let mut s = Sealed::new();
+    s.var("HERMES_SERVE_KEY", CLIENT_KEY).var("ANTHROPIC_BASE_URL", uri);
+    s.write_home_file(
+        "config.yaml",
+        &format!("model:\n  provider: custom:mock\n  default: m1\ncustom_providers:\n  - name: mock\n    base_url: {uri}/v1\n"),
+    );
+    s.add_key("mock", KA, Some("a"));
+    s.add_key("mock", KB, Some("b"));
+    s.add_key("anthropic", "sk-ant-api03-stream-aaaa1111", Some("a"));
+    s.add_key("anthropic", "sk-ant-api03-stream-bbbb2222", Some("b"));
+    s
+}
+
+async fn stream_text(g: &Gateway, path: &str, body: Value) -> (u16, String) {
+    let resp = client().post(format!("{}{path}", g.base)).bearer_auth(CLIENT_KEY).json(&body).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_stream_is_passed_through_as_it_arrives() {
+    let up = upstream(std::sync::Arc::new(|_key: &str| {
+        (0..5).map(|i| (if i == 0 { 0 } else { 150 }, chat_chunk(&format!("c{i}")))).collect()
+    }))
+    .await;
+    let s = stream_home(&up.uri);
+    let g = Gateway::start(&s);
+    let started = std::time::Instant::now();
+    let mut resp = client()
+        .post(format!("{}/v1/chat/completions", g.base))
+        .bearer_auth(CLIENT_KEY)
+        .json(&json!({"model": "custom:mock:m1", "stream": true, "messages": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let first = resp.chunk().await.unwrap().unwrap();
+    let first_at = started.elapsed();
+    assert!(String::from_utf8_lossy(&first).contains("c0"));
+    let mut all = String::from_utf8_lossy(&first).to_string();
+    while let Some(c) = resp.chunk().await.unwrap() {
+        all.push_str(&String::from_utf8_lossy(&c));
+    }
+    let last_at = started.elapsed();
+    // The upstream sent its last chunk 600 ms after its first: the client had the first long before.
+    assert!(first_at + Duration::from_millis(300) < last_at, "first {first_at:?}, last {last_at:?}");
+    for i in 0..5 {
+        assert!(all.contains(&format!("c{i}")), "{all}");
+    }
+    assert_eq!(g.stop().0, 0);
+}
+
+#[tokio::test]
+async fn an_error_as_the_first_event_rotates_in_every_wire() {
+    let anthropic_error = "event: message_start\ndata: {\"type\":\"message_start\"}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    let anthropic_ok = "event: message_start\ndata: {\"type\":\"message_start\"}\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"from B\"}}\n\n";
+    let openai_error = "data: {\"error\":{\"message\":\"Rate limit reached\",\"type\":\"rate_limit_exceeded\"}}\n\n";
+    let responses_failed = "event: response.created\ndata: {\"type\":\"response.created\"}\n\nevent: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"error\":{\"code\":\"rate_limit_exceeded\"}}}\n\n";
+    let codex_overloaded =
+        "event: error\ndata: {\"type\":\"error\",\"code\":\"server_is_overloaded\",\"message\":\"busy\"}\n\n";
+    let responses_ok =
+        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"from B\"}\n\n";
+    let cases: Vec<(&str, &str, &'static str, &'static str)> = vec![
+        ("/v1/messages", "anthropic:claude", anthropic_error, anthropic_ok),
+        (
+            "/v1/chat/completions",
+            "custom:mock:m1",
+            openai_error,
+            "data: {\"choices\":[{\"delta\":{\"content\":\"from B\"}}]}\n\n",
+        ),
+        ("/v1/responses", "custom:mock:m1", responses_failed, responses_ok),
+        ("/v1/responses", "custom:mock:m1", codex_overloaded, responses_ok),
+    ];
+    for (path, model, bad, good) in cases {
+        let up = upstream(std::sync::Arc::new(move |key: &str| {
+            let text = if key.ends_with("aaaa1111") { bad } else { good };
+            vec![(0, text.to_string())]
+        }))
+        .await;
+        let s = stream_home(&up.uri);
+        let g = Gateway::start(&s);
+        let (status, text) =
+            stream_text(&g, path, json!({"model": model, "stream": true, "max_tokens": 5, "messages": []})).await;
+        assert_eq!(status, 200, "{path}: {text}");
+        assert!(text.contains("from B"), "{path}: {text}");
+        assert!(!text.contains("error"), "{path}: the client saw the first entry's error: {text}");
+        assert_eq!(up.keys.lock().unwrap().len(), 2, "{path}: one attempt per entry");
+        assert_eq!(g.stop().0, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_closes_the_upstream_connection() {
+    let up = upstream(std::sync::Arc::new(|_key: &str| {
+        (0..40).map(|i| (if i == 0 { 0 } else { 100 }, chat_chunk("x"))).collect()
+    }))
+    .await;
+    let s = stream_home(&up.uri);
+    let g = Gateway::start(&s);
+    let mut resp = client()
+        .post(format!("{}/v1/chat/completions", g.base))
+        .bearer_auth(CLIENT_KEY)
+        .json(&json!({"model": "custom:mock:m1", "stream": true, "messages": []}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.chunk().await.unwrap().is_some());
+    drop(resp);
+    let started = std::time::Instant::now();
+    while !up.broken.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(started.elapsed() < Duration::from_secs(3), "the upstream kept streaming to nobody");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Nothing was benched for it.
+    assert!(s.pool("custom:mock").iter().all(|e| e["last_status"].is_null()));
+    assert_eq!(g.stop().0, 0);
+}
