@@ -286,21 +286,17 @@ impl HttpTransport {
     /// A transport for long streamed answers (the gateway): no limit on the whole request, but
     /// each read gives up after `read_timeout` of silence.
     pub fn streaming(read_timeout: Duration) -> Result<HttpTransport, TransportError> {
-        let client = reqwest::Client::builder()
-            .read_timeout(read_timeout)
-            .connect_timeout(CONNECT_TIMEOUT.min(read_timeout))
-            .user_agent(concat!("hermes/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| TransportError { kind: TransportErrorKind::Invalid, message: e.to_string() })?;
-        Ok(HttpTransport { client })
+        HttpTransport::build(reqwest::Client::builder().read_timeout(read_timeout), read_timeout)
     }
 
     /// A transport whose requests give up after `timeout`.
     pub fn new(timeout: Duration) -> Result<HttpTransport, TransportError> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        HttpTransport::build(reqwest::Client::builder().timeout(timeout), timeout)
+    }
+
+    fn build(builder: reqwest::ClientBuilder, limit: Duration) -> Result<HttpTransport, TransportError> {
+        let client = builder
+            .connect_timeout(CONNECT_TIMEOUT.min(limit))
             .user_agent(concat!("hermes/", env!("CARGO_PKG_VERSION")))
             // Never follow a redirect: reqwest drops `Authorization` on a cross-origin hop but
             // not `x-api-key`, so following one could hand the key to another host. A 3xx comes

@@ -273,14 +273,22 @@ fn error_response(g: &Gateway, api: Api, e: &Error) -> Response {
     }
 }
 
-async fn models(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
-    if g.keys.check(&headers).is_none() {
-        return wire::error(
+/// The 401 for a request without a valid client key (the local endpoints answer in the OpenAI
+/// shape), or `None` when the key is good.
+fn unauthorized(g: &Gateway, headers: &HeaderMap) -> Option<Response> {
+    g.keys.check(headers).is_none().then(|| {
+        wire::error(
             Api::ChatCompletions,
             StatusCode::UNAUTHORIZED,
             "authentication_error",
             "missing or wrong client key",
-        );
+        )
+    })
+}
+
+async fn models(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = unauthorized(&g, &headers) {
+        return refused;
     }
     let data: Vec<Value> = route::models(&g.home)
         .into_iter()
@@ -290,13 +298,8 @@ async fn models(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
 }
 
 async fn pools(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
-    if g.keys.check(&headers).is_none() {
-        return wire::error(
-            Api::ChatCompletions,
-            StatusCode::UNAUTHORIZED,
-            "authentication_error",
-            "missing or wrong client key",
-        );
+    if let Some(refused) = unauthorized(&g, &headers) {
+        return refused;
     }
     let home = g.home.clone();
     let doc = tokio::task::spawn_blocking(move || {
