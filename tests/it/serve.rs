@@ -464,3 +464,120 @@ async fn a_client_that_goes_away_closes_the_upstream_connection() {
     assert!(s.pool("custom:mock").iter().all(|e| e["last_status"].is_null()));
     assert_eq!(g.stop().0, 0);
 }
+
+const SDK_TEST: &str = "serve::the_official_openai_and_anthropic_sdks_work_through_the_gateway";
+const WANT: &str = "hello from the pool";
+
+/// Answers for the SDKs: OpenAI chat and Anthropic Messages, plain and streamed.
+async fn sdk_upstream() -> MockServer {
+    use wiremock::matchers::body_partial_json;
+    let server = MockServer::start().await;
+    let chunk = |delta: Value, finish: Value| {
+        format!(
+            "data: {}\n\n",
+            json!({"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m1",
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        )
+    };
+    let openai_stream = [
+        chunk(json!({"role": "assistant", "content": "hello "}), Value::Null),
+        chunk(json!({"content": "from the pool"}), Value::Null),
+        chunk(json!({}), json!("stop")),
+        "data: [DONE]\n\n".to_string(),
+    ]
+    .concat();
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_partial_json(json!({"stream": true})))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(openai_stream, "text/event-stream"))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "c1", "object": "chat.completion", "created": 0, "model": "m1",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": WANT}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4}})))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let event = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+    let message = json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4",
+        "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 1, "output_tokens": 1}});
+    let anthropic_stream = [
+        event("message_start", json!({"type": "message_start", "message": message})),
+        event("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
+        event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "hello "}})),
+        event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "from the pool"}})),
+        event("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
+        event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 3}})),
+        event("message_stop", json!({"type": "message_stop"})),
+    ]
+    .concat();
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .and(body_partial_json(json!({"stream": true})))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(anthropic_stream, "text/event-stream"))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4",
+            "content": [{"type": "text", "text": WANT}], "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 1, "output_tokens": 3}})))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Real clients no one here wrote: tests/sdk/gateway_sdks.py drives the gateway with the official
+/// `openai` and `anthropic` packages, plain and streamed. It needs a Python that has them
+/// (`HERMES_SDK_PYTHON`; .ci/run makes a venv); without one the test says it is skipped, unless
+/// `HERMES_REQUIRE_SDK` is set, as .ci/run does, which makes a missing one a failure.
+#[tokio::test]
+async fn the_official_openai_and_anthropic_sdks_work_through_the_gateway() {
+    let python = std::env::var("HERMES_SDK_PYTHON").ok().filter(|p| !p.trim().is_empty());
+    let Some(python) = python else {
+        assert!(
+            std::env::var_os("HERMES_REQUIRE_SDK").is_none(),
+            "HERMES_REQUIRE_SDK is set but HERMES_SDK_PYTHON is not"
+        );
+        // Straight to stderr (not the captured eprintln!), so a plain `cargo test` shows it.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("skipped {SDK_TEST}: set HERMES_SDK_PYTHON to a Python with openai and anthropic (.ci/run does)\n")
+                .as_bytes(),
+        );
+        return;
+    };
+    let server = sdk_upstream().await;
+    let mut s = home(&server);
+    s.var("ANTHROPIC_BASE_URL", &server.uri());
+    s.add_key("anthropic", "sk-ant-api03-sdk-key-0001", Some("k"));
+    let g = Gateway::start(&s);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/gateway_sdks.py");
+    let (base, path_var) = (g.base.clone(), std::env::var("PATH").unwrap_or_default());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .env_clear()
+            .env("PATH", path_var)
+            .env("GATEWAY_URL", base)
+            .env("GATEWAY_KEY", CLIENT_KEY)
+            .output()
+            .expect("run the SDK script")
+    })
+    .await
+    .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    for line in ["openai chat: ok", "openai chat stream: ok", "anthropic messages: ok", "anthropic messages stream: ok"]
+    {
+        assert!(text.contains(line), "{line} missing:\n{text}");
+    }
+    assert_eq!(g.stop().0, 0);
+}
