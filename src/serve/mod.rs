@@ -8,6 +8,7 @@
 //! See docs/serve.md.
 
 pub mod auth;
+pub mod metrics;
 pub mod route;
 pub mod wire;
 
@@ -44,6 +45,7 @@ pub struct Gateway {
     redactor: Redactor,
     /// Log lines: one per request, and the start and stop.
     pub log: Box<dyn Fn(&str) + Send + Sync>,
+    pub metrics: metrics::Metrics,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -58,7 +60,7 @@ impl Gateway {
         for k in keys.secrets() {
             redactor.add_secret(k);
         }
-        Gateway { home, runtime, keys, redactor, log }
+        Gateway { home, runtime, keys, redactor, log, metrics: metrics::Metrics::default() }
     }
 }
 
@@ -71,6 +73,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/responses", post(|s, h, b| handle(s, h, b, Api::Responses)))
         .route("/v1/models", get(models))
         .route("/hermes/pools", get(pools))
+        .route("/metrics", get(metrics_text))
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(gateway)
@@ -155,6 +158,13 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
     let ms = started.elapsed().as_millis();
     match result {
         Ok(reply) => {
+            g.metrics.record(
+                api.path(),
+                &reply.provider,
+                reply.entry_id.as_deref(),
+                reply.response.status,
+                &reply.report,
+            );
             let attempts = reply.report.attempts.len();
             (g.log)(&format!(
                 "POST {} {} client={client} provider={} entry={} attempts={attempts} {ms}ms",
@@ -169,6 +179,8 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
             }
         }
         Err(f) => {
+            let status = error_status(&f.error, f.response.as_ref());
+            g.metrics.record(api.path(), &routed.provider, None, status, &f.report);
             (g.log)(&format!(
                 "POST {} failed client={client} attempts={} {ms}ms: {}",
                 api.path(),
@@ -252,25 +264,22 @@ fn plain(status: u16, headers: &[(String, String)], body: String) -> Response {
 /// `Retry-After` (seconds to the earliest reset).
 fn error_response(g: &Gateway, api: Api, e: &Error) -> Response {
     let message = g.redactor.clean(&e.to_string(), 2000).unwrap_or_default();
-    match e {
-        Error::NothingUsable(n) => {
-            let mut resp = wire::error(api, StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", &message);
-            if let Some((_, t)) = &n.next {
-                let secs = (t - g.home.now()).max(0.0).ceil() as u64;
-                if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
-                    resp.headers_mut().insert("retry-after", v);
-                }
+    let status = StatusCode::from_u16(error_status(e, None)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let kind = match status.as_u16() {
+        429 => "rate_limit_error",
+        400 => "invalid_request_error",
+        _ => "api_error",
+    };
+    let mut resp = wire::error(api, status, kind, &message);
+    if let Error::NothingUsable(n) = e {
+        if let Some((_, t)) = &n.next {
+            let secs = (t - g.home.now()).max(0.0).ceil() as u64;
+            if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+                resp.headers_mut().insert("retry-after", v);
             }
-            resp
         }
-        Error::Route(_) | Error::UnknownProvider(_) | Error::Usage(_) => {
-            wire::error(api, StatusCode::BAD_REQUEST, "invalid_request_error", &message)
-        }
-        Error::Refused(_) | Error::Network { .. } | Error::ChainFailed(_) => {
-            wire::error(api, StatusCode::BAD_GATEWAY, "api_error", &message)
-        }
-        _ => wire::error(api, StatusCode::INTERNAL_SERVER_ERROR, "api_error", &message),
     }
+    resp
 }
 
 /// The 401 for a request without a valid client key (the local endpoints answer in the OpenAI
@@ -295,6 +304,35 @@ async fn models(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
         .map(|(id, owner)| json!({"id": id, "object": "model", "created": 0, "owned_by": owner}))
         .collect();
     axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+/// The status a failed request is answered with (the same mapping as [`error_response`]).
+fn error_status(e: &Error, response: Option<&crate::runtime::classify::HttpResponse>) -> u16 {
+    match (e, response) {
+        (Error::Refused(r), Some(resp)) if r.what == crate::error::RefusedWhat::Request => resp.status,
+        (Error::NothingUsable(_), _) => 429,
+        (Error::Route(_) | Error::UnknownProvider(_) | Error::Usage(_), _) => 400,
+        (Error::Refused(_) | Error::Network { .. } | Error::ChainFailed(_), _) => 502,
+        _ => 500,
+    }
+}
+
+async fn metrics_text(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = unauthorized(&g, &headers) {
+        return refused;
+    }
+    let gw = g.clone();
+    match tokio::task::spawn_blocking(move || gw.metrics.render(&gw.home)).await {
+        Ok(text) => {
+            let mut resp = text.into_response();
+            resp.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            );
+            resp
+        }
+        Err(_) => wire::error(Api::ChatCompletions, StatusCode::INTERNAL_SERVER_ERROR, "api_error", "internal error"),
+    }
 }
 
 async fn pools(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {

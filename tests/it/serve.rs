@@ -581,3 +581,37 @@ async fn the_official_openai_and_anthropic_sdks_work_through_the_gateway() {
     }
     assert_eq!(g.stop().0, 0);
 }
+
+#[tokio::test]
+async fn metrics_count_requests_attempts_rotations_and_cooldowns() {
+    let server = MockServer::start().await;
+    with_key(KA)
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"error": {"code": "rate_limit_exceeded"}})))
+        .mount(&server)
+        .await;
+    with_key(KB).respond_with(reply("from B")).mount(&server).await;
+    let s = home(&server);
+    let g = Gateway::start(&s);
+    for _ in 0..3 {
+        let (status, _, _) =
+            post(&g, "/v1/chat/completions", Some(CLIENT_KEY), json!({"model": "custom:mock:m1", "messages": []}))
+                .await;
+        assert_eq!(status, 200);
+    }
+    let unauthorized = client().get(format!("{}/metrics", g.base)).send().await.unwrap();
+    assert_eq!(unauthorized.status().as_u16(), 401);
+    let text =
+        client().get(format!("{}/metrics", g.base)).bearer_auth(CLIENT_KEY).send().await.unwrap().text().await.unwrap();
+    let line = |prefix: &str| {
+        text.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix} in\n{text}")).to_string()
+    };
+    assert!(line("hermes_requests_total{").contains("status=\"200\""), "{text}");
+    assert!(line("hermes_requests_total{").ends_with(" 3"), "{text}");
+    // The first request tried A (429) and rotated; A then sat out the next two.
+    assert!(line("hermes_rotations_total{").ends_with(" 1"), "{text}");
+    assert!(text.contains("hermes_attempts_total{provider=\"custom:mock\",outcome=\"rate_limited\"} 1"), "{text}");
+    assert!(text.contains("hermes_cooldowns_active{provider=\"custom:mock\"} 1"), "{text}");
+    assert!(text.contains("hermes_upstream_latency_seconds_bucket"), "{text}");
+    assert!(!text.contains(KA) && !text.contains(KB) && !text.contains(CLIENT_KEY));
+    assert_eq!(g.stop().0, 0);
+}
