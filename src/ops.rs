@@ -250,6 +250,11 @@ pub struct Pick {
 
 /// One pick (docs/design.md#strategies) as one transaction; entries in `exclude` are skipped.
 pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
+    pick_preferring(home, pool, exclude, None)
+}
+
+/// [`pick`], preferring entry `prefer` while it is selectable (session affinity).
+pub fn pick_preferring(home: &Home, pool: &PoolRef, exclude: &[String], prefer: Option<&str>) -> Result<Pick> {
     let now = home.now();
     // A read first: nothing selectable means no transaction (and no file created).
     let snapshot = home.state().read()?;
@@ -259,7 +264,7 @@ pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
     }
     let result = home.state().update(now, |doc| -> Result<Option<Pick>> {
         let mut view = home.view(doc, &pool.key, now);
-        let Some(j) = view.pick(exclude, &mut rand::thread_rng()) else {
+        let Some(j) = view.pick_preferring(exclude, prefer, &mut rand::thread_rng()) else {
             return Ok(None);
         };
         let v = &view.entries[j];

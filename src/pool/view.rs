@@ -480,6 +480,27 @@ impl PoolView {
     /// the request count. Returns the chosen entry's index after any reordering. The store's
     /// pick ([`crate::ops::pick`]) and `auth simulate` both use it.
     pub fn pick(&mut self, exclude: &[String], rng: &mut impl rand::Rng) -> Option<usize> {
+        self.pick_preferring(exclude, None, rng)
+    }
+
+    /// [`PoolView::pick`], but entry `prefer` (an id) is chosen while it is selectable and not
+    /// excluded: session affinity keeps a provider's prompt cache warm. Its request count goes
+    /// up; the strategy's order is left as it is.
+    pub fn pick_preferring(
+        &mut self,
+        exclude: &[String],
+        prefer: Option<&str>,
+        rng: &mut impl rand::Rng,
+    ) -> Option<usize> {
+        if let Some(j) = prefer.and_then(|id| self.position_of(id)) {
+            let v = &self.entries[j];
+            if v.status.selectable() && v.secret.is_some() && !exclude.contains(&v.entry.id) {
+                let v = &mut self.entries[j];
+                v.entry.request_count = v.entry.request_count.saturating_add(1);
+                entry::set(&mut v.map, entry::REQUEST_COUNT, v.entry.request_count.into());
+                return Some(j);
+            }
+        }
         let cands: Vec<strategy::Candidate> = self
             .entries
             .iter()

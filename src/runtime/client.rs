@@ -45,6 +45,8 @@ pub struct ChatRequest {
     /// A body to pass through as it is (the gateway's clients): when set, it replaces the
     /// messages, and only its `model` is set per step.
     pub raw: Option<RawRequest>,
+    /// An entry id to prefer in the primary's pool while it is usable (session affinity).
+    pub prefer: Option<String>,
 }
 
 /// A request body a client sent, forwarded unchanged except for `model`.
@@ -109,6 +111,7 @@ impl ChatRequest {
             messages: vec![Message { role: "user".into(), content: text.into() }],
             max_tokens: DEFAULT_MAX_TOKENS,
             raw: None,
+            prefer: None,
         }
     }
 
@@ -118,6 +121,7 @@ impl ChatRequest {
             messages: Vec::new(),
             max_tokens: 0,
             raw: Some(RawRequest { path: path.into(), body, stream: None }),
+            prefer: None,
         }
     }
 
@@ -128,6 +132,7 @@ impl ChatRequest {
             messages: Vec::new(),
             max_tokens: 0,
             raw: Some(RawRequest { path: path.into(), body, stream: Some(slot) }),
+            prefer: None,
         }
     }
 

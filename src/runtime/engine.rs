@@ -169,7 +169,7 @@ impl Runtime {
             ));
             let end = match &step.fixed {
                 Some(_) => self.run_fixed(step, request, &mut report).await,
-                None => self.run_pool(step, request, &mut report).await,
+                None => self.run_pool(step, request, &mut report, i == 0).await,
             };
             match end {
                 StepEnd::Reply(mut r) => {
@@ -206,7 +206,7 @@ impl Runtime {
     }
 
     /// One step over the pool.
-    async fn run_pool(&self, step: &Step, request: &ChatRequest, report: &mut RequestLog) -> StepEnd {
+    async fn run_pool(&self, step: &Step, request: &ChatRequest, report: &mut RequestLog, primary: bool) -> StepEnd {
         let pool = &step.pool;
         let mut exclude: Vec<String> = Vec::new();
         let mut state = StepState::default();
@@ -214,8 +214,10 @@ impl Runtime {
         loop {
             let picked = {
                 let (home, pool, exclude) = (self.home.clone(), pool.clone(), exclude.clone());
+                // Affinity applies to the primary's pool, where the preferred entry lives.
+                let prefer = request.prefer.clone().filter(|_| primary);
                 blocking(move || {
-                    let p = ops::pick(&home, &pool, &exclude)?;
+                    let p = ops::pick_preferring(&home, &pool, &exclude, prefer.as_deref())?;
                     let dirty = has_status(&home, &pool, &p.id)?;
                     Ok((p, dirty))
                 })

@@ -7,6 +7,7 @@
 //! no pool rules: it maps the runtime's typed errors to HTTP statuses in the wire's error shape.
 //! See docs/serve.md.
 
+pub mod affinity;
 pub mod auth;
 pub mod metrics;
 pub mod route;
@@ -46,6 +47,8 @@ pub struct Gateway {
     /// Log lines: one per request, and the start and stop.
     pub log: Box<dyn Fn(&str) + Send + Sync>,
     pub metrics: metrics::Metrics,
+    /// Session → entry, when `serve.affinity` is on.
+    affinity: Option<affinity::Affinity>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -60,7 +63,8 @@ impl Gateway {
         for k in keys.secrets() {
             redactor.add_secret(k);
         }
-        Gateway { home, runtime, keys, redactor, log, metrics: metrics::Metrics::default() }
+        let affinity = home.config().serve.affinity.then(affinity::Affinity::default);
+        Gateway { home, runtime, keys, redactor, log, metrics: metrics::Metrics::default(), affinity }
     }
 }
 
@@ -148,13 +152,25 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
             Err(e) => return error_response(&g, api, &e),
         };
     let streamed = body.get("stream").and_then(Value::as_bool) == Some(true);
+    let pool_key = chain.steps[0].pool.key.clone();
+    let session = g.affinity.as_ref().and_then(|_| affinity::session_of(&headers, &body));
+    let preferred = match (&g.affinity, &session) {
+        (Some(a), Some(s)) => a.preferred(&pool_key, s),
+        _ => None,
+    };
     let slot = StreamSlot::new();
-    let request = if streamed {
+    let mut request = if streamed {
         ChatRequest::raw_streaming(api.upstream_path(), body, slot.clone())
     } else {
         ChatRequest::raw(api.upstream_path(), body)
     };
+    request.prefer = preferred.clone();
     let result = g.runtime.complete(&chain, &request).await;
+    if let (Some(a), Some(s), Ok(reply)) = (&g.affinity, &session, &result) {
+        if let (Some(entry), true) = (reply.entry_id.as_deref(), reply.provider == pool_key) {
+            a.served(&pool_key, s, preferred.as_deref(), entry);
+        }
+    }
     let ms = started.elapsed().as_millis();
     match result {
         Ok(reply) => {

@@ -615,3 +615,58 @@ async fn metrics_count_requests_attempts_rotations_and_cooldowns() {
     assert!(!text.contains(KA) && !text.contains(KB) && !text.contains(CLIENT_KEY));
     assert_eq!(g.stop().0, 0);
 }
+
+#[tokio::test]
+async fn a_session_stays_on_one_entry_and_moves_to_one_other_when_it_is_benched() {
+    let server = MockServer::start().await;
+    const KC: &str = "sk-mock-serve-cccc3333";
+    for k in [KA, KB, KC] {
+        with_key(k).respond_with(reply(k)).with_priority(5).mount(&server).await;
+    }
+    let mut s = home(&server);
+    s.add_key("mock", KC, Some("c"));
+    s.write_home_file(
+        "config.yaml",
+        &format!(
+            "credential_pool_strategies:\n  custom:mock: round_robin\ncustom_providers:\n  - name: mock\n    base_url: {}/v1\nserve:\n  affinity: true\n",
+            server.uri()
+        ),
+    );
+    s.var("HERMES_SERVE_KEY", CLIENT_KEY);
+    let g = Gateway::start(&s);
+    let ask = |session: &'static str| {
+        let url = format!("{}/v1/chat/completions", g.base);
+        async move {
+            let resp = client()
+                .post(url)
+                .bearer_auth(CLIENT_KEY)
+                .header("x-hermes-session", session)
+                .json(&json!({"model": "custom:mock:m1", "messages": []}))
+                .send()
+                .await
+                .unwrap();
+            let v: Value = resp.json().await.unwrap();
+            v["choices"][0]["message"]["content"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    let first = ask("s1").await;
+    for _ in 0..19 {
+        assert_eq!(ask("s1").await, first, "round_robin would have moved it");
+    }
+    // Without a session the pool rotates as usual.
+    let others: std::collections::BTreeSet<String> =
+        [ask("").await, ask("").await, ask("").await].into_iter().collect();
+    assert!(others.len() > 1, "{others:?}");
+    // Bench the session's entry: it moves to one other entry and stays there.
+    with_key(&first)
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"error": {"code": "rate_limit_exceeded"}})))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let moved = ask("s1").await;
+    assert_ne!(moved, first);
+    for _ in 0..9 {
+        assert_eq!(ask("s1").await, moved);
+    }
+    assert_eq!(g.stop().0, 0);
+}
