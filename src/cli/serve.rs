@@ -7,8 +7,12 @@ use crate::home::Home;
 use crate::runtime::Runtime;
 use crate::serve::auth::{ClientKeys, KeySource};
 use crate::serve::{self, Gateway};
+use crate::store::behind::WriteBehind;
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+/// How often the gateway writes its picks and marks back to auth.json.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Serve the pools to local programs over HTTP (OpenAI, Anthropic and Responses wires).
 ///
@@ -33,7 +37,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
-    let home = Arc::new(Home::open(ctx)?);
+    // The pools live in memory and are written behind (at most every 250 ms, and at the stop):
+    // a pick costs no file lock and no fsync.
+    let file = Home::open(ctx.clone())?;
+    let store = file
+        .file_store()
+        .cloned()
+        .ok_or(Error::System { what: "cannot serve", detail: "the pools do not live in auth.json".into() })?;
+    let behind = Arc::new(WriteBehind::new(store)?);
+    let home = Arc::new(Home::with_state(ctx, behind.clone())?);
     for w in home.take_warnings() {
         out.err(&w);
     }
@@ -80,11 +92,27 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
             .map_err(|e| Error::System { what: "cannot listen", detail: format!("{addr}: {e}") })?;
         let local =
             listener.local_addr().map_err(|e| Error::System { what: "cannot listen", detail: e.to_string() })?;
+        let flusher = {
+            let (behind, home) = (behind.clone(), home.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(FLUSH_EVERY).await;
+                    let (b, now) = (behind.clone(), home.now());
+                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || b.flush(now)).await {
+                        eprintln!("hermes: {}", crate::text::safe(&format!("cannot write the pools back yet: {e}")));
+                    }
+                }
+            })
+        };
         eprintln!("hermes: listening on http://{local}");
-        serve::serve(listener, gateway, stop)
+        let served = serve::serve(listener, gateway, stop)
             .await
-            .map_err(|e| Error::System { what: "the server failed", detail: e.to_string() })
+            .map_err(|e| Error::System { what: "the server failed", detail: e.to_string() });
+        flusher.abort();
+        served
     })?;
+    // Whatever the last interval gathered goes to auth.json before the exit.
+    behind.flush(home.now())?;
     out.err("hermes: stopped");
     Ok(())
 }

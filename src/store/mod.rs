@@ -12,6 +12,7 @@
 //!   auth.json is written 0600 (the rename replaces the file), a new home is created 0700, and
 //!   loose modes found on anything else are reported by [`Store::mode_warnings`], not chmodded.
 
+pub mod behind;
 pub mod lock;
 pub mod state;
 

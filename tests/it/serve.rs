@@ -136,10 +136,12 @@ async fn a_rate_limited_key_rotates_and_the_client_gets_the_healthy_answer() {
         let all_headers = format!("{:?}", r.headers);
         assert!(!all_headers.contains(CLIENT_KEY), "the client key reached the provider");
     }
-    let pool = s.pool("custom:mock");
-    assert_eq!(pool.iter().find(|e| e["label"] == "a").unwrap()["last_error_code"], 429);
     let (code, lines) = g.stop();
     assert_eq!(code, 0, "{lines:?}");
+    // Marks and counts are written behind, and all of them by the time the gateway has stopped.
+    let pool = s.pool("custom:mock");
+    assert_eq!(pool.iter().find(|e| e["label"] == "a").unwrap()["last_error_code"], 429);
+    assert_eq!(pool.iter().map(|e| e["request_count"].as_i64().unwrap()).sum::<i64>(), 2);
     assert!(lines.iter().any(|l| l.contains("POST /v1/chat/completions 200")), "{lines:?}");
     assert!(lines.iter().all(|l| !l.contains(KA) && !l.contains(KB) && !l.contains(CLIENT_KEY)), "{lines:?}");
 }
@@ -669,4 +671,123 @@ async fn a_session_stays_on_one_entry_and_moves_to_one_other_when_it_is_benched(
         assert_eq!(ask("s1").await, moved);
     }
     assert_eq!(g.stop().0, 0);
+}
+
+/// A home with four keys on a round_robin custom pool at `server`, answering 200.
+async fn four_keys() -> (MockServer, Sealed) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(reply("ok")).mount(&server).await;
+    let mut s = Sealed::new();
+    s.var("HERMES_SERVE_KEY", CLIENT_KEY);
+    s.write_home_file(
+        "config.yaml",
+        &format!(
+            "credential_pool_strategies:\n  custom:mock: round_robin\ncustom_providers:\n  - name: mock\n    base_url: {}/v1\n",
+            server.uri()
+        ),
+    );
+    for i in 0..4 {
+        s.add_key("mock", &format!("sk-mock-count-{i}-000000"), Some(&format!("k{i}")));
+    }
+    (server, s)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn counts_written_behind_equal_what_the_upstream_received() {
+    let (server, s) = four_keys().await;
+    let g = Gateway::start(&s);
+    let url = format!("{}/v1/chat/completions", g.base);
+    let clients: Vec<_> = (0..16)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let c = client();
+                for _ in 0..200 {
+                    let r = c
+                        .post(&url)
+                        .bearer_auth(CLIENT_KEY)
+                        .json(&json!({"model": "custom:mock:m1", "messages": []}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status().as_u16(), 200);
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.await.unwrap();
+    }
+    let (code, lines) = g.stop();
+    assert_eq!(code, 0, "{lines:?}");
+    let received = server.received_requests().await.unwrap().len() as i64;
+    assert_eq!(received, 3200);
+    let counts: Vec<i64> = s.pool("custom:mock").iter().map(|e| e["request_count"].as_i64().unwrap()).collect();
+    assert_eq!(counts.iter().sum::<i64>(), received, "{counts:?}");
+    assert!(counts.iter().all(|c| *c == 800), "round_robin over 4 keys: {counts:?}");
+}
+
+#[tokio::test]
+async fn changes_by_other_processes_take_effect_while_serving() {
+    let (server, s) = four_keys().await;
+    let g = Gateway::start(&s);
+    let ask = || {
+        let url = format!("{}/v1/chat/completions", g.base);
+        async move {
+            let r = client()
+                .post(url)
+                .bearer_auth(CLIENT_KEY)
+                .json(&json!({"model": "custom:mock:m1"}))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.headers().get("x-hermes-entry").map(|v| v.to_str().unwrap().to_string()))
+        }
+    };
+    assert_eq!(ask().await.0, 200);
+    // Another process benches every key: the gateway stops using them.
+    for i in 0..4 {
+        let o = s.run(&["auth", "report", "custom:mock", &format!("k{i}"), "--status", "402"]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    }
+    assert_eq!(ask().await.0, 429, "the benches were adopted");
+    // A reset and a new key, from the command line, are used at once.
+    assert_eq!(s.run(&["auth", "reset", "custom:mock"]).code, 0);
+    assert_eq!(ask().await.0, 200);
+    let o = s.run(&["auth", "remove", "custom:mock", "k0"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let mut served = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        served.insert(ask().await.1.unwrap());
+    }
+    assert_eq!(served.len(), 3, "the removed key is no longer used: {served:?}");
+    let (code, _) = g.stop();
+    assert_eq!(code, 0);
+    let pool = s.pool("custom:mock");
+    assert_eq!(pool.len(), 3, "the gateway did not bring back the removed entry");
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_under_load_leaves_a_store_that_parses() {
+    let (_server, s) = four_keys().await;
+    let g = Gateway::start(&s);
+    let url = format!("{}/v1/chat/completions", g.base);
+    let load = tokio::spawn(async move {
+        let c = client();
+        for _ in 0..300 {
+            if c.post(&url).bearer_auth(CLIENT_KEY).json(&json!({"model": "custom:mock:m1"})).send().await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mut g = g;
+    g.child.kill().unwrap();
+    g.child.wait().unwrap();
+    let _ = load.await;
+    let doc = s.auth();
+    let pool = doc["credential_pool"]["custom:mock"].as_array().unwrap();
+    assert_eq!(pool.len(), 4);
+    assert!(pool.iter().all(|e| e["request_count"].as_i64().is_some()));
 }
