@@ -34,6 +34,10 @@ pub struct Args {
     /// configured client key.
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
+    /// How the log on stderr looks: `text` (one `event key=value …` line each) or `json` (one
+    /// JSON object per line).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
 }
 
 pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
@@ -76,8 +80,13 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
     let transport = crate::runtime::HttpTransport::streaming(read_timeout)
         .map_err(|e| Error::System { what: "cannot start HTTP", detail: e.to_string() })?;
     let runtime = Runtime::with_transport(home.clone(), Arc::new(transport));
-    let log: Box<dyn Fn(&str) + Send + Sync> = Box::new(|line: &str| {
-        eprintln!("hermes: {}", crate::text::safe(line));
+    let json = args.log_format == "json";
+    let log: Box<dyn Fn(&serve::LogRecord) + Send + Sync> = Box::new(move |r: &serve::LogRecord| {
+        if json {
+            eprintln!("{}", r.json());
+        } else {
+            eprintln!("hermes: {}", crate::text::safe(&r.text()));
+        }
     });
     let gateway = Arc::new(Gateway::new(home.clone(), runtime, keys, log));
     let rt = tokio::runtime::Builder::new_multi_thread()

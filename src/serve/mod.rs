@@ -44,8 +44,8 @@ pub struct Gateway {
     pub keys: ClientKeys,
     /// Every secret of the home plus the client keys, for anything quoted back.
     redactor: Redactor,
-    /// Log lines: one per request, and the start and stop.
-    pub log: Box<dyn Fn(&str) + Send + Sync>,
+    /// Log records: one per request, one per benched entry, and the stop.
+    pub log: Box<dyn Fn(&LogRecord) + Send + Sync>,
     pub metrics: metrics::Metrics,
     /// Session → entry, when `serve.affinity` is on.
     affinity: Option<affinity::Affinity>,
@@ -58,7 +58,12 @@ impl std::fmt::Debug for Gateway {
 }
 
 impl Gateway {
-    pub fn new(home: Arc<Home>, runtime: Runtime, keys: ClientKeys, log: Box<dyn Fn(&str) + Send + Sync>) -> Gateway {
+    pub fn new(
+        home: Arc<Home>,
+        runtime: Runtime,
+        keys: ClientKeys,
+        log: Box<dyn Fn(&LogRecord) + Send + Sync>,
+    ) -> Gateway {
         let mut redactor = home.redactor_now();
         for k in keys.secrets() {
             redactor.add_secret(k);
@@ -103,7 +108,7 @@ pub async fn serve(
             let _ = rx.await;
             tokio::time::sleep(DRAIN).await;
         } => {
-            (gateway.log)("stopped after waiting 10 s for requests still running");
+            (gateway.log)(&LogRecord::note("stopped after waiting 10 s for requests still running"));
             Ok(())
         }
     }
@@ -132,7 +137,7 @@ pub fn is_loopback(addr: &SocketAddr) -> bool {
 async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, api: Api) -> Response {
     let started = Instant::now();
     let Some(client) = g.keys.check(&headers).map(str::to_string) else {
-        (g.log)(&format!("POST {} 401 (no or wrong client key)", api.path()));
+        (g.log)(&LogRecord::request(api.path(), 401).field("error", "no or wrong client key"));
         return wire::error(api, StatusCode::UNAUTHORIZED, "authentication_error", "missing or wrong client key");
     };
     let body: Value = match serde_json::from_slice(&body) {
@@ -165,7 +170,16 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
         ChatRequest::raw(api.upstream_path(), body)
     };
     request.prefer = preferred.clone();
-    let result = g.runtime.complete(&chain, &request).await;
+    let mut result = g.runtime.complete(&chain, &request).await;
+    // serve.wait_for_reset: a request may wait for a reset that close instead of a 429.
+    let wait_limit = g.home.config().serve.wait_for_reset;
+    if let Err(f) = &result {
+        let wait = f.error.retry_at().map(|t| t - g.home.now()).filter(|w| *w > 0.0 && *w <= wait_limit);
+        if let Some(w) = wait {
+            g.home.ctx().sleeper.sleep(Duration::from_secs_f64(w + 0.05)).await;
+            result = g.runtime.complete(&chain, &request).await;
+        }
+    }
     if let (Some(a), Some(s), Ok(reply)) = (&g.affinity, &session, &result) {
         if let (Some(entry), true) = (reply.entry_id.as_deref(), reply.provider == pool_key) {
             a.served(&pool_key, s, preferred.as_deref(), entry);
@@ -181,14 +195,15 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
                 reply.response.status,
                 &reply.report,
             );
-            let attempts = reply.report.attempts.len();
-            (g.log)(&format!(
-                "POST {} {} client={client} provider={} entry={} attempts={attempts} {ms}ms",
-                api.path(),
-                reply.response.status,
-                reply.provider,
-                reply.entry_id.as_deref().unwrap_or("-"),
-            ));
+            log_benched(&g, &reply.report);
+            (g.log)(
+                &LogRecord::request(api.path(), reply.response.status)
+                    .field("client", &client)
+                    .field("provider", &reply.provider)
+                    .field("entry", reply.entry_id.as_deref().unwrap_or("-"))
+                    .field("attempts", &reply.report.attempts.len().to_string())
+                    .field("ms", &ms.to_string()),
+            );
             match slot.take() {
                 Some(live) => stream_through(&reply, live, api),
                 None => passthrough(&reply),
@@ -197,12 +212,15 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
         Err(f) => {
             let status = error_status(&f.error, f.response.as_ref());
             g.metrics.record(api.path(), &routed.provider, None, status, &f.report);
-            (g.log)(&format!(
-                "POST {} failed client={client} attempts={} {ms}ms: {}",
-                api.path(),
-                f.report.attempts.len(),
-                crate::text::one_line(&f.error.to_string())
-            ));
+            log_benched(&g, &f.report);
+            (g.log)(
+                &LogRecord::request(api.path(), status)
+                    .field("client", &client)
+                    .field("provider", &routed.provider)
+                    .field("attempts", &f.report.attempts.len().to_string())
+                    .field("ms", &ms.to_string())
+                    .field("error", &f.error.to_string()),
+            );
             // A request the provider itself refused (400, 404, 422) goes back as it answered.
             if let (Error::Refused(r), Some(resp)) = (&f.error, &f.response) {
                 if r.what == crate::error::RefusedWhat::Request {
@@ -211,6 +229,66 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
             }
             error_response(&g, api, &f.error)
         }
+    }
+}
+
+/// One line of the gateway's log: an event and its fields, shown as text or as JSON by the
+/// front end. Field values are data (sanitised where they quote a provider).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRecord {
+    pub event: &'static str,
+    pub fields: Vec<(&'static str, String)>,
+}
+
+impl LogRecord {
+    fn request(path: &str, status: u16) -> LogRecord {
+        LogRecord {
+            event: "request",
+            fields: vec![("method", "POST".into()), ("path", path.into()), ("status", status.to_string())],
+        }
+    }
+
+    fn note(text: &str) -> LogRecord {
+        LogRecord { event: "note", fields: vec![("message", text.into())] }
+    }
+
+    fn field(mut self, name: &'static str, value: &str) -> LogRecord {
+        self.fields.push((name, crate::text::one_line(value).into_owned()));
+        self
+    }
+
+    /// `event k=v k=v`.
+    pub fn text(&self) -> String {
+        let mut out = self.event.to_string();
+        for (k, v) in &self.fields {
+            out.push_str(&format!(" {k}={v}"));
+        }
+        out
+    }
+
+    /// One JSON object: `{"event": …, fields…}`.
+    pub fn json(&self) -> String {
+        let mut m = serde_json::Map::new();
+        m.insert("event".into(), Value::String(self.event.into()));
+        for (k, v) in &self.fields {
+            m.insert((*k).into(), Value::String(v.clone()));
+        }
+        Value::Object(m).to_string()
+    }
+}
+
+/// A line for every entry a request's attempts benched (a refusal that moved the request on).
+fn log_benched(g: &Gateway, report: &crate::runtime::RequestLog) {
+    for a in report.attempts.iter().filter(|a| matches!(a.decision, "rotate" | "fallback") && !a.outcome.is_transient())
+    {
+        let mut r = LogRecord { event: "benched", fields: Vec::new() }
+            .field("provider", &a.provider)
+            .field("entry", a.entry_id.as_deref().unwrap_or("-"))
+            .field("outcome", a.outcome.as_str());
+        if let Some(s) = a.status {
+            r = r.field("status", &s.to_string());
+        }
+        (g.log)(&r);
     }
 }
 

@@ -23,9 +23,14 @@ struct Gateway {
 
 impl Gateway {
     fn start(s: &Sealed) -> Gateway {
+        Gateway::start_with(s, &[])
+    }
+
+    fn start_with(s: &Sealed, extra: &[&str]) -> Gateway {
         let mut child = s
             .process()
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -142,7 +147,8 @@ async fn a_rate_limited_key_rotates_and_the_client_gets_the_healthy_answer() {
     let pool = s.pool("custom:mock");
     assert_eq!(pool.iter().find(|e| e["label"] == "a").unwrap()["last_error_code"], 429);
     assert_eq!(pool.iter().map(|e| e["request_count"].as_i64().unwrap()).sum::<i64>(), 2);
-    assert!(lines.iter().any(|l| l.contains("POST /v1/chat/completions 200")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("request method=POST path=/v1/chat/completions status=200")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("benched provider=custom:mock") && l.contains("status=429")), "{lines:?}");
     assert!(lines.iter().all(|l| !l.contains(KA) && !l.contains(KB) && !l.contains(CLIENT_KEY)), "{lines:?}");
 }
 
@@ -790,4 +796,51 @@ async fn a_kill_under_load_leaves_a_store_that_parses() {
     let pool = doc["credential_pool"]["custom:mock"].as_array().unwrap();
     assert_eq!(pool.len(), 4);
     assert!(pool.iter().all(|e| e["request_count"].as_i64().is_some()));
+}
+
+#[tokio::test]
+async fn with_wait_for_reset_a_request_waits_for_a_near_reset_instead_of_a_429() {
+    let server = MockServer::start().await;
+    for k in [KA, KB] {
+        with_key(k)
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .insert_header("retry-after", "3")
+                    .set_body_json(json!({"error": {"code": "rate_limit_exceeded"}})),
+            )
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        with_key(k).respond_with(reply("after the wait")).with_priority(2).mount(&server).await;
+    }
+    let s = home(&server);
+    let mut config = std::fs::read_to_string(s.home.join("config.yaml")).unwrap();
+    config.push_str("  wait_for_reset: 10\n");
+    s.write_home_file("config.yaml", &config);
+    let g = Gateway::start(&s);
+    // Sleeps are recorded on the pinned clock (HERMES_TEST_NO_SLEEP): the wait costs no real time.
+    let (status, _, answer) =
+        post(&g, "/v1/chat/completions", Some(CLIENT_KEY), json!({"model": "custom:mock:m1", "messages": []})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["choices"][0]["message"]["content"], "after the wait");
+    assert_eq!(server.received_requests().await.unwrap().len(), 3, "A, B, then A again after its reset");
+    assert_eq!(g.stop().0, 0);
+}
+
+#[tokio::test]
+async fn the_log_can_be_json_lines() {
+    let server = MockServer::start().await;
+    with_key(KA).respond_with(reply("hi")).mount(&server).await;
+    let s = home(&server);
+    let g = Gateway::start_with(&s, &["--log-format", "json"]);
+    let (status, _, _) =
+        post(&g, "/v1/chat/completions", Some(CLIENT_KEY), json!({"model": "custom:mock:m1", "messages": []})).await;
+    assert_eq!(status, 200);
+    let (code, lines) = g.stop();
+    assert_eq!(code, 0);
+    let records: Vec<Value> = lines.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let r = records.iter().find(|r| r["event"] == "request").unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!((r["status"].as_str(), r["provider"].as_str()), (Some("200"), Some("custom:mock")));
+    assert!(!lines.iter().any(|l| l.contains(KA) || l.contains(CLIENT_KEY)));
 }
