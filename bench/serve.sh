@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# hermes serve against a fast upstream on 127.0.0.1, measured directly and through the gateway
+# in the same run (examples/serve_bench.rs). Targets (issue 15): added latency median <= 0.1 ms
+# and p99 <= 0.5 ms (sequential, keep-alive); 64 connections >= 90 % of direct; peak RSS
+# <= 20 MiB after 10,000 requests and <= 40 MiB with 256 streams open; first answer <= 50 ms.
+#
+#   bench/serve.sh                  # SEQUENTIAL=2000 CONCURRENT=8000 by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEQUENTIAL=${SEQUENTIAL:-2000}
+CONCURRENT=${CONCURRENT:-8000}
+cargo build --release --quiet --bin hermes --example serve_bench
+target/release/examples/serve_bench target/release/hermes "$SEQUENTIAL" "$CONCURRENT"

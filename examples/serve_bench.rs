@@ -1,0 +1,249 @@
+//! The gateway's benchmark (run by bench/serve.sh): a fast upstream on 127.0.0.1, measured
+//! directly and through `hermes serve` in the same run.
+//!
+//!   cargo run --release --example serve_bench -- target/release/hermes [SEQUENTIAL] [CONCURRENT]
+//!
+//! Prints the added latency per request (median and p99, sequential, keep-alive), throughput
+//! with 64 connections against the direct figure, the time to the first answer after launch, and
+//! the gateway's peak RSS after the requests and with 256 streams open. Every request goes to
+//! 127.0.0.1 and every loop is bounded in count and time.
+
+use anyhow::{bail, Context, Result};
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const REPLY: &str = r#"{"id":"c1","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}"#;
+const KEY: &str = "hsk-bench-client-key";
+const BODY: &str = r#"{"model":"custom:mock:m","messages":[{"role":"user","content":"hi"}]}"#;
+const STREAM_BODY: &str = r#"{"model":"custom:mock:m","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let hermes = args.get(1).context("usage: serve_bench HERMES [SEQUENTIAL] [CONCURRENT]")?.clone();
+    let sequential_n: usize = args.get(2).map_or(Ok(2000), |s| s.parse())?;
+    let concurrent_n: usize = args.get(3).map_or(Ok(8000), |s| s.parse())?;
+
+    let up = upstream().await?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let direct_url = format!("http://{up}/v1/chat/completions");
+
+    let home = tempfile::tempdir()?;
+    write_home(home.path(), &up)?;
+    let launched = Instant::now();
+    let mut child = spawn(&hermes, home.path())?;
+    let base = wait_listening(&mut child)?;
+    let url = format!("{base}/v1/chat/completions");
+    let first = loop {
+        if let Ok(r) = post(&client, &url, BODY).await {
+            if r == 200 {
+                break launched.elapsed();
+            }
+        }
+        if launched.elapsed() > Duration::from_secs(10) {
+            bail!("no answer within 10 s of launch");
+        }
+    };
+
+    // Warm both paths, then alternate blocks so drift hits both alike.
+    sequential(&client, &direct_url, 200).await?;
+    sequential(&client, &url, 200).await?;
+    let (mut direct, mut via) = (Vec::new(), Vec::new());
+    for _ in 0..4 {
+        direct.extend(sequential(&client, &direct_url, sequential_n / 4).await?);
+        via.extend(sequential(&client, &url, sequential_n / 4).await?);
+    }
+    let (d50, d99) = percentiles(&mut direct);
+    let (v50, v99) = percentiles(&mut via);
+
+    let direct_rps = concurrent(&client, &direct_url, concurrent_n).await?;
+    let via_rps = concurrent(&client, &url, concurrent_n).await?;
+    let rss_after = peak_rss(child.id())?;
+
+    let streams = open_streams(&client, &base, 256).await?;
+    let rss_streams = current_rss(child.id())?;
+    drop(streams);
+
+    println!("first answer after launch      {:>8.1} ms", first.as_secs_f64() * 1000.0);
+    println!("sequential, direct             median {:>6.3} ms  p99 {:>6.3} ms  ({} requests)", d50, d99, direct.len());
+    println!("sequential, through hermes     median {:>6.3} ms  p99 {:>6.3} ms", v50, v99);
+    println!("added by hermes                median {:>6.3} ms  p99 {:>6.3} ms", v50 - d50, v99 - d99);
+    println!("64 connections, direct         {:>8.0} req/s  ({concurrent_n} requests)", direct_rps);
+    println!(
+        "64 connections, through hermes {:>8.0} req/s  ({:.0} % of direct)",
+        via_rps,
+        100.0 * via_rps / direct_rps
+    );
+    println!("peak RSS after the requests    {:>8.1} MiB", rss_after);
+    println!("RSS with 256 streams open      {:>8.1} MiB", rss_streams);
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    Ok(())
+}
+
+/// An upstream that answers at once: JSON for a plain request, a slow stream (one event, then
+/// 3 s of silence) for a streamed one.
+async fn upstream() -> Result<std::net::SocketAddr> {
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(|body: String| async move {
+            if body.contains("\"stream\":true") {
+                let events = futures_util::stream::unfold(0, |n| async move {
+                    match n {
+                        0 => Some((
+                            Ok::<_, std::io::Error>("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"),
+                            1,
+                        )),
+                        1 => {
+                            tokio::time::sleep(Duration::from_secs(3)).await;
+                            Some((Ok("data: [DONE]\n\n"), 2))
+                        }
+                        _ => None,
+                    }
+                });
+                axum::response::Response::builder()
+                    .header("content-type", "text/event-stream")
+                    .body(axum::body::Body::from_stream(events))
+                    .unwrap_or_default()
+            } else {
+                axum::response::Response::builder()
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(REPLY))
+                    .unwrap_or_default()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
+
+fn write_home(home: &std::path::Path, up: &std::net::SocketAddr) -> Result<()> {
+    std::fs::write(
+        home.join("config.yaml"),
+        format!("credential_pool_strategies:\n  custom:mock: round_robin\ncustom_providers:\n  - name: mock\n    base_url: http://{up}/v1\n"),
+    )?;
+    let entries: Vec<serde_json::Value> = (0..4)
+        .map(|i| {
+            serde_json::json!({"id": format!("bench{i}"), "label": format!("k{i}"), "auth_type": "api_key",
+                "priority": i, "source": "manual", "access_token": format!("sk-bench-key-{i}-0000000000"), "request_count": 0})
+        })
+        .collect();
+    let doc = serde_json::json!({"version": 1, "credential_pool": {"custom:mock": entries}});
+    std::fs::write(home.join("auth.json"), serde_json::to_string_pretty(&doc)?)?;
+    Ok(())
+}
+
+fn spawn(hermes: &str, home: &std::path::Path) -> Result<Child> {
+    Ok(Command::new(hermes)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_clear()
+        .env("HOME", home)
+        .env("HERMES_HOME", home)
+        .env("HERMES_SERVE_KEY", KEY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?)
+}
+
+fn wait_listening(child: &mut Child) -> Result<String> {
+    let stderr = child.stderr.take().context("stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        let line = line?;
+        if let Some(url) = line.split("listening on ").nth(1) {
+            let url = url.trim().to_string();
+            // Keep draining the log so the gateway never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            return Ok(url);
+        }
+    }
+    bail!("hermes serve exited before listening")
+}
+
+async fn post(client: &reqwest::Client, url: &str, body: &'static str) -> Result<u16> {
+    let r = client.post(url).bearer_auth(KEY).header("content-type", "application/json").body(body).send().await?;
+    let status = r.status().as_u16();
+    r.bytes().await?;
+    Ok(status)
+}
+
+async fn sequential(client: &reqwest::Client, url: &str, n: usize) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        if post(client, url, BODY).await? != 200 {
+            bail!("a request failed");
+        }
+        out.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(out)
+}
+
+async fn concurrent(client: &reqwest::Client, url: &str, n: usize) -> Result<f64> {
+    let started = Instant::now();
+    let per = n / 64;
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.to_string());
+            tokio::spawn(async move {
+                for _ in 0..per {
+                    if post(&client, &url, BODY).await.ok() != Some(200) {
+                        return false;
+                    }
+                }
+                true
+            })
+        })
+        .collect();
+    for t in tasks {
+        if !t.await? {
+            bail!("a concurrent request failed");
+        }
+    }
+    Ok((per * 64) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Open `n` streams through the gateway and wait until each has its first event.
+async fn open_streams(client: &reqwest::Client, base: &str, n: usize) -> Result<Vec<reqwest::Response>> {
+    let url = format!("{base}/v1/chat/completions");
+    let mut open = Vec::with_capacity(n);
+    for _ in 0..n {
+        let r = client.post(&url).bearer_auth(KEY).header("content-type", "application/json").body(STREAM_BODY).send();
+        open.push(r);
+    }
+    let mut streams = Vec::with_capacity(n);
+    for r in open {
+        let mut r = r.await?;
+        r.chunk().await?;
+        streams.push(r);
+    }
+    Ok(streams)
+}
+
+fn status_kib(pid: u32, field: &str) -> Result<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = text.lines().find(|l| l.starts_with(field)).context("no such field")?;
+    let kib: f64 = line.split_whitespace().nth(1).context("no value")?.parse()?;
+    Ok(kib / 1024.0)
+}
+
+fn peak_rss(pid: u32) -> Result<f64> {
+    status_kib(pid, "VmHWM:")
+}
+
+fn current_rss(pid: u32) -> Result<f64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// Median and 99th percentile of `ms`.
+fn percentiles(ms: &mut [f64]) -> (f64, f64) {
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.99))
+}
