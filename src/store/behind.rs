@@ -245,14 +245,7 @@ impl PoolState for WriteBehind {
         let mut inner = self.lock();
         self.adopt(&mut inner)?;
         let before = inner.doc.clone();
-        let mut doc = before.clone();
-        if !f(&mut doc) {
-            return Ok(Committed { wrote: false });
-        }
-        doc.prune_new_empties(&before);
-        if doc == before {
-            return Ok(Committed { wrote: false });
-        }
+        let Some(doc) = super::state::edited_copy(&before, f) else { return Ok(Committed { wrote: false }) };
         match deltas(&before, &doc) {
             Some(ds) => {
                 inner.doc = doc;

@@ -113,6 +113,17 @@ impl PoolState for Store {
     }
 }
 
+/// Run `f` on a copy of `before`: the edited copy when `f` keeps its edits and they change
+/// something (empty pools it only created through an accessor do not count), else `None`.
+pub(crate) fn edited_copy(before: &AuthDoc, f: &mut dyn FnMut(&mut AuthDoc) -> bool) -> Option<AuthDoc> {
+    let mut doc = before.clone();
+    if !f(&mut doc) {
+        return None;
+    }
+    doc.prune_new_empties(before);
+    (doc != *before).then_some(doc)
+}
+
 /// Pools held in memory: one mutex-guarded document and the set of held grant locks. Every
 /// transaction is exclusive, like the file store's; nothing outlives the process.
 #[derive(Debug, Default, Clone)]
@@ -153,14 +164,7 @@ impl PoolState for MemoryState {
     fn transact(&self, now: Epoch, f: &mut dyn FnMut(&mut AuthDoc) -> bool) -> Result<Committed, StoreError> {
         let mut slot = self.doc.lock().unwrap_or_else(|p| p.into_inner());
         let before = slot.clone().unwrap_or_else(AuthDoc::new_document);
-        let mut doc = before.clone();
-        if !f(&mut doc) {
-            return Ok(Committed { wrote: false });
-        }
-        doc.prune_new_empties(&before);
-        if doc == before {
-            return Ok(Committed { wrote: false });
-        }
+        let Some(mut doc) = edited_copy(&before, f) else { return Ok(Committed { wrote: false }) };
         doc.prepare_write(now);
         doc.validate().map_err(|problem| StoreError::Invalid {
             path: "(memory)".into(),
