@@ -844,3 +844,62 @@ async fn the_log_can_be_json_lines() {
     assert_eq!((r["status"].as_str(), r["provider"].as_str()), (Some("200"), Some("custom:mock")));
     assert!(!lines.iter().any(|l| l.contains(KA) || l.contains(CLIENT_KEY)));
 }
+
+/// No input brings the gateway down: malformed bodies, wrong types, huge and odd headers, raw
+/// garbage on the socket. Every request gets an answer, and the gateway still serves afterwards.
+#[tokio::test]
+async fn no_input_brings_the_gateway_down() {
+    use rand::{Rng, SeedableRng};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(reply("fine")).mount(&server).await;
+    let s = home(&server);
+    let g = Gateway::start(&s);
+    let paths =
+        ["/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens", "/v1/responses", "/v1/models", "/nope"];
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"{".to_vec(),
+        b"[]".to_vec(),
+        b"null".to_vec(),
+        br#"{"model": 5}"#.to_vec(),
+        br#"{"model": ""}"#.to_vec(),
+        br#"{"model": ":"}"#.to_vec(),
+        br#"{"model": "custom:"}"#.to_vec(),
+        br#"{"model": "nosuch:m"}"#.to_vec(),
+        br#"{"model": "custom:mock:m1", "stream": "yes"}"#.to_vec(),
+        "{\"model\": \"\u{1b}[2J\u{0}\"}".as_bytes().to_vec(),
+        vec![0xff, 0xfe, 0x00, 0x80],
+    ];
+    let c = client();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for (i, body) in bodies.iter().enumerate() {
+        for p in paths {
+            let r = c.post(format!("{}{p}", g.base)).bearer_auth(CLIENT_KEY).body(body.clone()).send().await.unwrap();
+            let status = r.status().as_u16();
+            assert!(status < 600, "body {i} on {p}: {status}");
+        }
+    }
+    for _ in 0..40 {
+        let len = rng.gen_range(0..2000);
+        let body: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+        let r =
+            c.post(format!("{}/v1/chat/completions", g.base)).bearer_auth(CLIENT_KEY).body(body).send().await.unwrap();
+        assert!(matches!(r.status().as_u16(), 400..=499), "{}", r.status());
+    }
+    // Garbage straight on the socket.
+    let addr = g.base.trim_start_matches("http://").to_string();
+    for junk in [&b"GARBAGE\r\n\r\n"[..], b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n", &[0u8; 64]] {
+        let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let _ = sock.write_all(junk).await;
+        let mut buf = [0u8; 256];
+        let _ = tokio::time::timeout(Duration::from_secs(2), sock.read(&mut buf)).await;
+    }
+    // Still serving.
+    let (status, _, answer) =
+        post(&g, "/v1/chat/completions", Some(CLIENT_KEY), json!({"model": "custom:mock:m1", "messages": []})).await;
+    assert_eq!(status, 200, "{answer}");
+    let (code, lines) = g.stop();
+    assert_eq!(code, 0);
+    assert!(!lines.iter().any(|l| l.contains("panicked")), "{lines:?}");
+}
