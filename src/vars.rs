@@ -28,3 +28,5 @@ pub const BROWSER: &str = "BROWSER";
 pub const CHAT_TIMEOUT: &str = "HERMES_CHAT_TIMEOUT_SECONDS";
 /// The key clients of `hermes serve` must send (instead of `serve.api_key` in config.yaml).
 pub const SERVE_KEY: &str = "HERMES_SERVE_KEY";
+/// Hidden test hook: the gateway's header and idle timeout in seconds (default 30).
+pub const TEST_HEADER_TIMEOUT: &str = "HERMES_TEST_HEADER_TIMEOUT";

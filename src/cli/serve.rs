@@ -114,7 +114,13 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
             })
         };
         eprintln!("hermes: listening on http://{local}");
-        let served = serve::serve(listener, gateway, stop)
+        let header_timeout = home
+            .ctx()
+            .var(crate::vars::TEST_HEADER_TIMEOUT)
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map_or(serve::HEADER_TIMEOUT, std::time::Duration::from_secs_f64);
+        let served = serve::serve(listener, gateway, stop, header_timeout)
             .await
             .map_err(|e| Error::System { what: "the server failed", detail: e.to_string() });
         flusher.abort();

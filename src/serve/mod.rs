@@ -88,30 +88,49 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .with_state(gateway)
 }
 
+/// How long a connection may take to send a request's headers, and how long a kept-alive
+/// connection may sit idle between requests, before it is closed.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Serve on `listener` until `stop` resolves; then stop accepting, let in-flight requests finish
-/// for up to [`DRAIN`], and return.
+/// for up to [`DRAIN`], and return. Each connection is HTTP/1.1 with keep-alive and a header
+/// (and idle) timeout of `header_timeout` ([`HEADER_TIMEOUT`] unless a test shortens it).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     gateway: Arc<Gateway>,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
+    header_timeout: Duration,
 ) -> std::io::Result<()> {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    use hyper_util::rt::{TokioIo, TokioTimer};
     let app = router(gateway.clone());
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        stop.await;
-        let _ = tx.send(());
-    });
-    let mut server = Box::pin(std::future::IntoFuture::into_future(server));
-    tokio::select! {
-        r = &mut server => r,
-        _ = async {
-            let _ = rx.await;
-            tokio::time::sleep(DRAIN).await;
-        } => {
-            (gateway.log)(&LogRecord::note("stopped after waiting 10 s for requests still running"));
-            Ok(())
-        }
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = Box::pin(stop);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // A connection that failed before it was accepted (reset, out of descriptors for a
+                // moment): the listener itself is fine.
+                Err(_) => continue,
+            },
+            _ = &mut stop => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
     }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        (gateway.log)(&LogRecord::note("stopped after waiting 10 s for requests still running"));
+    }
+    Ok(())
 }
 
 /// A future that resolves on SIGINT or SIGTERM. The handlers are installed by this call (inside

@@ -903,3 +903,32 @@ async fn no_input_brings_the_gateway_down() {
     assert_eq!(code, 0);
     assert!(!lines.iter().any(|l| l.contains("panicked")), "{lines:?}");
 }
+
+/// A connection that never finishes its headers, or sits idle after a request, is closed.
+#[tokio::test]
+async fn slow_headers_and_idle_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = MockServer::start().await;
+    let mut s = home(&server);
+    s.var("HERMES_TEST_HEADER_TIMEOUT", "0.5");
+    let g = Gateway::start(&s);
+    let addr = g.base.trim_start_matches("http://").to_string();
+    let closed_within = |mut sock: tokio::net::TcpStream| async move {
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), sock.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return started.elapsed(),
+                Ok(Ok(_)) => continue,
+                Err(_) => panic!("the connection stayed open"),
+            }
+        }
+    };
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    assert!(closed_within(slow).await < Duration::from_secs(3));
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    assert!(closed_within(idle).await < Duration::from_secs(3));
+    assert_eq!(g.stop().0, 0);
+}
