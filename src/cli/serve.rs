@@ -102,12 +102,17 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
         let local =
             listener.local_addr().map_err(|e| Error::System { what: "cannot listen", detail: e.to_string() })?;
         let flusher = {
-            let (behind, home) = (behind.clone(), home.clone());
+            let (behind, home, gateway) = (behind.clone(), home.clone(), gateway.clone());
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(FLUSH_EVERY).await;
-                    let (b, now) = (behind.clone(), home.now());
-                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || b.flush(now)).await {
+                    let (b, g, now) = (behind.clone(), gateway.clone(), home.now());
+                    let flushed = tokio::task::spawn_blocking(move || {
+                        g.check_returns();
+                        b.flush(now)
+                    })
+                    .await;
+                    if let Ok(Err(e)) = flushed {
                         eprintln!("hermes: {}", crate::text::safe(&format!("cannot write the pools back yet: {e}")));
                     }
                 }

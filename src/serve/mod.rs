@@ -49,6 +49,8 @@ pub struct Gateway {
     pub metrics: metrics::Metrics,
     /// Session → entry, when `serve.affinity` is on.
     affinity: Option<affinity::Affinity>,
+    /// The entries that were benched at the last check, to say when one comes back.
+    benched: std::sync::Mutex<std::collections::BTreeSet<(String, String)>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -69,7 +71,49 @@ impl Gateway {
             redactor.add_secret(k);
         }
         let affinity = home.config().serve.affinity.then(affinity::Affinity::default);
-        Gateway { home, runtime, keys, redactor, log, metrics: metrics::Metrics::default(), affinity }
+        Gateway {
+            home,
+            runtime,
+            keys,
+            redactor,
+            log,
+            metrics: metrics::Metrics::default(),
+            affinity,
+            benched: Default::default(),
+        }
+    }
+}
+
+impl Gateway {
+    /// Log an `available` line for every entry that was benched at the last check and can serve
+    /// again now (its cooldown ran out, or someone reset it). The gateway calls this with its
+    /// write-behind flush.
+    pub fn check_returns(&self) {
+        let Ok(doc) = self.home.state().read() else { return };
+        let now = self.home.now();
+        let mut cooling = std::collections::BTreeSet::new();
+        let mut usable = std::collections::BTreeSet::new();
+        for key in self.home.pool_keys(&doc) {
+            for v in self.home.view(&doc, &key, now).entries {
+                let id = (key.clone(), v.entry.id.clone());
+                match v.status {
+                    crate::pool::status::Status::Cooling { .. } => {
+                        cooling.insert(id);
+                    }
+                    s if s.selectable() => {
+                        usable.insert(id);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut before = self.benched.lock().unwrap_or_else(|p| p.into_inner());
+        for (pool, id) in before.iter().filter(|e| usable.contains(*e)) {
+            (self.log)(
+                &LogRecord { event: "available", fields: Vec::new() }.field("provider", pool).field("entry", id),
+            );
+        }
+        *before = cooling;
     }
 }
 

@@ -932,3 +932,33 @@ async fn slow_headers_and_idle_connections_are_closed() {
     assert!(closed_within(idle).await < Duration::from_secs(3));
     assert_eq!(g.stop().0, 0);
 }
+
+#[tokio::test]
+async fn the_log_says_when_a_benched_entry_comes_back() {
+    let server = MockServer::start().await;
+    with_key(KA)
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"error": {"code": "rate_limit_exceeded"}})))
+        .mount(&server)
+        .await;
+    with_key(KB).respond_with(reply("from B")).mount(&server).await;
+    let s = home(&server);
+    let g = Gateway::start(&s);
+    let (status, _, _) =
+        post(&g, "/v1/chat/completions", Some(CLIENT_KEY), json!({"model": "custom:mock:m1", "messages": []})).await;
+    assert_eq!(status, 200);
+    // Let a check see it benched, then reset it from another process.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(s.run(&["auth", "reset", "custom:mock"]).code, 0);
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        if let Ok(line) = g.lines.recv_timeout(Duration::from_millis(200)) {
+            if line.contains("available provider=custom:mock") {
+                break;
+            }
+            seen.push(line);
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "no 'available' line: {seen:?}");
+    }
+    assert_eq!(g.stop().0, 0);
+}
