@@ -40,6 +40,13 @@ pub struct Metrics {
     rotations: Family<ProviderLabel, Counter>,
     cooling: Family<ProviderLabel, Gauge>,
     latency: HistogramFamily,
+    broken: Family<EntryLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EntryLabels {
+    provider: String,
+    entry: String,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -66,7 +73,9 @@ impl Default for Metrics {
         registry.register("rotations", "Moves to another credential after a refusal", rotations.clone());
         registry.register("cooldowns_active", "Entries benched right now, per pool", cooling.clone());
         registry.register("upstream_latency_seconds", "Time of each upstream attempt", latency.clone());
-        Metrics { registry, requests, attempts, rotations, cooling, latency }
+        let broken = Family::<EntryLabels, Counter>::default();
+        registry.register("streams_broken", "Streams the provider broke off after content was sent", broken.clone());
+        Metrics { registry, requests, attempts, rotations, cooling, latency, broken }
     }
 }
 
@@ -91,6 +100,11 @@ impl Metrics {
             }
             self.latency.get_or_create(&p).observe(a.elapsed_ms as f64 / 1000.0);
         }
+    }
+
+    /// A stream of `entry` broke off after content had been sent.
+    pub fn stream_broken(&self, provider: &str, entry: &str) {
+        self.broken.get_or_create(&EntryLabels { provider: provider.to_string(), entry: entry.to_string() }).inc();
     }
 
     /// The text exposition, with the benched entries of every pool counted now.

@@ -268,7 +268,7 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
                     .field("ms", &ms.to_string()),
             );
             match slot.take() {
-                Some(live) => stream_through(&reply, live, api),
+                Some(live) => stream_through(&g, &reply, live, api),
                 None => passthrough(&reply),
             }
         }
@@ -371,16 +371,31 @@ fn passthrough(reply: &crate::runtime::Reply) -> Response {
 /// A streamed answer: the opening the runtime judged, then the provider's chunks as they arrive
 /// (nothing buffered). If the provider's stream breaks off, the client's ends with the wire's
 /// error event. A client that goes away drops this body, and with it the upstream connection.
-fn stream_through(reply: &crate::runtime::Reply, live: Streamed, api: Api) -> Response {
+fn stream_through(g: &Arc<Gateway>, reply: &crate::runtime::Reply, live: Streamed, api: Api) -> Response {
     use futures_util::StreamExt;
     let Streamed { prefix, rest } = live;
     let opening = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(Bytes::from(prefix)) });
-    let chunks = futures_util::stream::unfold(Some(rest), move |state| async move {
-        let mut r = state?;
-        match r.chunk().await {
-            Ok(Some(b)) => Some((Ok(b), Some(r))),
-            Ok(None) => None,
-            Err(_) => Some((Ok(Bytes::from(wire::stream_error_event(api))), None)),
+    let (gw, provider, entry) = (g.clone(), reply.provider.clone(), reply.entry_id.clone().unwrap_or_default());
+    let chunks = futures_util::stream::unfold(Some(rest), move |state| {
+        let (gw, provider, entry) = (gw.clone(), provider.clone(), entry.clone());
+        async move {
+            let mut r = state?;
+            match r.chunk().await {
+                Ok(Some(b)) => Some((Ok(b), Some(r))),
+                Ok(None) => None,
+                Err(e) => {
+                    // Recorded on the entry's counters and in the log; nothing is benched for a
+                    // break after content (it says nothing certain about the key).
+                    gw.metrics.stream_broken(&provider, &entry);
+                    (gw.log)(
+                        &LogRecord { event: "stream_broken", fields: Vec::new() }
+                            .field("provider", &provider)
+                            .field("entry", &entry)
+                            .field("error", &gw.redactor.clean(&e.to_string(), 300).unwrap_or_default()),
+                    );
+                    Some((Ok(Bytes::from(wire::stream_error_event(api))), None))
+                }
+            }
         }
     });
     let body = axum::body::Body::from_stream(opening.chain(chunks));

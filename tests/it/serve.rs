@@ -962,3 +962,38 @@ async fn the_log_says_when_a_benched_entry_comes_back() {
     }
     assert_eq!(g.stop().0, 0);
 }
+
+#[tokio::test]
+async fn a_stream_that_breaks_off_ends_with_the_wires_error_event_and_is_recorded() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // An upstream that promises 100,000 bytes, sends one event, then hangs up.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let _ = sock.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: 100000\r\n\r\n";
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(chat_chunk("partial").as_bytes()).await;
+                let _ = sock.flush().await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            });
+        }
+    });
+    let s = stream_home(&uri);
+    let g = Gateway::start(&s);
+    let (status, text) =
+        stream_text(&g, "/v1/chat/completions", json!({"model": "custom:mock:m1", "stream": true, "messages": []}))
+            .await;
+    assert_eq!(status, 200);
+    assert!(text.contains("partial"), "{text}");
+    assert!(text.contains("the provider's stream broke off"), "{text}");
+    let metrics =
+        client().get(format!("{}/metrics", g.base)).bearer_auth(CLIENT_KEY).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.lines().any(|l| l.starts_with("hermes_streams_broken_total{") && l.ends_with(" 1")), "{metrics}");
+    let (code, lines) = g.stop();
+    assert_eq!(code, 0);
+    assert!(lines.iter().any(|l| l.contains("stream_broken provider=custom:mock")), "{lines:?}");
+}
