@@ -246,6 +246,9 @@ pub struct Pick {
     pub needs_refresh: bool,
     /// The OAuth access token has already expired: without a refresh it cannot be used.
     pub expired: bool,
+    /// The entry carried a status mark or streak when it was picked, so a success has something
+    /// to clear.
+    pub has_status: bool,
 }
 
 /// One pick (docs/design.md#strategies) as one transaction; entries in `exclude` are skipped.
@@ -256,11 +259,14 @@ pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
 /// [`pick`], preferring entry `prefer` while it is selectable (session affinity).
 pub fn pick_preferring(home: &Home, pool: &PoolRef, exclude: &[String], prefer: Option<&str>) -> Result<Pick> {
     let now = home.now();
-    // A read first: nothing selectable means no transaction (and no file created).
-    let snapshot = home.state().read()?;
-    let view = home.view(&snapshot, &pool.key, now);
-    if !has_choice(&view, exclude) {
-        return Err(nothing_usable(home, &[(pool.key.clone(), view)], now));
+    // On the file store, a read first: nothing selectable means no transaction (and no lock
+    // file or home created). In-memory states answer that inside the transaction for free.
+    if home.file_store().is_some() {
+        let snapshot = home.state().read()?;
+        let view = home.view(&snapshot, &pool.key, now);
+        if !has_choice(&view, exclude) {
+            return Err(nothing_usable(home, &[(pool.key.clone(), view)], now));
+        }
     }
     let result = home.state().update(now, |doc| -> Result<Option<Pick>> {
         let mut view = home.view(doc, &pool.key, now);
@@ -286,6 +292,7 @@ pub fn pick_preferring(home: &Home, pool: &PoolRef, exclude: &[String], prefer: 
             needs_refresh: matches!(v.status, Status::NeedsRefresh { .. }),
             expired: v.entry.auth_type == AuthType::OAuth
                 && crate::pool::expiry::access_expiry(&pool.key, &v.entry, v.secret.as_ref()).expired(now),
+            has_status: entry::has_status(&v.map),
         };
         view.write(doc);
         Ok(Some(pick))

@@ -15,7 +15,7 @@ use super::refresh::{OAuthRefresher, RefreshOutcome, RefreshWhy, Refresher};
 use crate::context::Epoch;
 use crate::error::{ChainFailed, Error, Holder, Refused, RefusedWhat, Result, Route, StepFailure};
 use crate::home::{Home, PoolRef};
-use crate::model::entry::{self, AuthType};
+use crate::model::entry::AuthType;
 use crate::ops::{self, Pick};
 use crate::pool::cooldown::Outcome;
 use crate::pool::view::{self, PoolView};
@@ -218,7 +218,7 @@ impl Runtime {
                 let prefer = request.prefer.clone().filter(|_| primary);
                 blocking(move || {
                     let p = ops::pick_preferring(&home, &pool, &exclude, prefer.as_deref())?;
-                    let dirty = has_status(&home, &pool, &p.id)?;
+                    let dirty = p.has_status;
                     Ok((p, dirty))
                 })
                 .await
@@ -660,19 +660,6 @@ fn needs_siblings(class: Class) -> bool {
             | Class::AuthPermanent
             | Class::Forbidden
     )
-}
-
-/// Whether entry `id` carries any status field or streak on disk, i.e. whether a success would
-/// have something to clear. A lock-free read: writes are atomic renames.
-fn has_status(home: &Home, pool: &PoolRef, id: &str) -> Result<bool> {
-    let doc = home.state().read()?;
-    let found = doc
-        .pool(&pool.key)
-        .iter()
-        .filter_map(|v| v.as_object())
-        .find(|m| m.get("id").and_then(|v| v.as_str()) == Some(id));
-    // An entry that vanished meanwhile: let the mark find out (it does nothing then).
-    Ok(found.is_none_or(entry::has_status))
 }
 
 /// Whether another entry of the pool (not `id`, not excluded) is selectable now.
