@@ -254,10 +254,37 @@ async fn auth_refresh_forces_one_post_and_reports() {
     assert!(o.stderr.contains("Refreshed anthropic credential #1 (id aaa111) \"work\"; expires"), "{}", o.stderr);
     assert_eq!(o.stdout, "");
     assert_eq!(s.pool("anthropic")[0]["refresh_token"], "rt-new");
-    // An API key is not refreshed; naming it says why.
+    // An API key is not refreshed; naming it says why, and that is not a failure.
     let o = s.run(&["auth", "refresh", "anthropic", "api"]);
-    assert_eq!(o.code, 1);
-    assert!(o.stderr.contains("it is an API key"), "{}", o.stderr);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("Nothing to refresh: anthropic credential #2 (id bbb222) \"api\" is an API key"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("failed"), "{}", o.stderr);
+}
+
+#[test]
+fn auth_refresh_with_nothing_to_refresh_exits_zero_without_a_false_hint() {
+    let s = Sealed::new();
+    s.write_auth(&store(json!({
+        "openrouter": [key_entry("aaa111", "main", "sk-or-v1-refreshnothing", 0)],
+        "anthropic": [key_entry("bbb222", "api", "sk-ant-api03-refreshnothing", 0)],
+    })));
+    // openrouter has no OAuth at all: no advice to log in with a command that exits 2.
+    let o = s.run(&["auth", "refresh", "openrouter"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("Nothing to refresh: openrouter takes API keys only"), "{}", o.stderr);
+    assert!(!o.stderr.contains("--type oauth"), "{}", o.stderr);
+    // anthropic takes logins too: the hint to log in is true there.
+    let o = s.run(&["auth", "refresh", "anthropic"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("Nothing to refresh: no OAuth login in anthropic"), "{}", o.stderr);
+    assert!(o.stderr.contains("hermes auth add anthropic --type oauth"), "{}", o.stderr);
+    let o = s.run(&["auth", "refresh", "anthropic", "1"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stderr.contains("refreshes failed"), "{}", o.stderr);
 }
 
 #[tokio::test]

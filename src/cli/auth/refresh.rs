@@ -4,8 +4,10 @@
 use crate::cli::printer::Printer;
 use crate::error::{Error, Result};
 use crate::home::Home;
+use crate::model::entry::AuthType;
 use crate::oauth::{self, RefreshResult};
 use crate::ops;
+use crate::providers;
 use crate::time;
 
 /// Refresh OAuth tokens now, without waiting for them to come close to expiry.
@@ -15,6 +17,7 @@ use crate::time;
 /// `hermes auth add PROVIDER --type oauth --import claude-code|hermes-agent`.
 ///
 /// Exit 1 when any refresh fails; a transient failure leaves the entry usable until it expires.
+/// Nothing to refresh (an API key, a pool without OAuth logins) is not a failure: exit 0.
 ///
 /// Examples:
 ///   hermes auth refresh anthropic
@@ -35,7 +38,19 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let targets: Vec<(usize, String, String)> = match &args.target {
         Some(t) => {
             let i = view.find(t).map_err(|e| ops::target_error(&view, t, e))?;
-            vec![(i + 1, view.entries[i].entry.id.clone(), view.entries[i].entry.label.clone())]
+            let v = &view.entries[i];
+            if v.entry.auth_type != AuthType::OAuth {
+                // Asking to refresh a key is not a failure: there is just nothing to do.
+                out.err(&format!(
+                    "Nothing to refresh: {} credential #{} (id {}) \"{}\" is an API key, and API keys do not expire",
+                    pool.key,
+                    i + 1,
+                    v.entry.id,
+                    v.entry.label
+                ));
+                return Ok(());
+            }
+            vec![(i + 1, v.entry.id.clone(), v.entry.label.clone())]
         }
         None => view
             .entries
@@ -46,16 +61,21 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
             .collect(),
     };
     if targets.is_empty() {
-        let hint = if view.entries.iter().any(|v| v.read_only) {
-            format!(
-                "; its logins belong to other tools (read-only): import one with hermes auth add {} --type oauth \
-                 --import claude-code|hermes-agent",
-                pool.key
-            )
+        if view.entries.iter().any(|v| v.read_only) {
+            return Err(Error::Failed(format!(
+                "the OAuth logins in {key} belong to other tools (read-only), so hermes does not refresh them; \
+                 import one with hermes auth add {key} --type oauth --import claude-code|hermes-agent",
+                key = pool.key
+            )));
+        }
+        let oauth_capable = pool.provider.is_some_and(providers::supports_oauth);
+        let why = if oauth_capable {
+            format!("no OAuth login in {key} (log in with: hermes auth add {key} --type oauth)", key = pool.key)
         } else {
-            format!("; log in with: hermes auth add {} --type oauth", pool.key)
+            format!("{} takes API keys only, and API keys do not expire", pool.key)
         };
-        return Err(Error::Failed(format!("no OAuth login that hermes refreshes in {}{hint}", pool.key)));
+        out.err(&format!("Nothing to refresh: {why}"));
+        return Ok(());
     }
     let results = oauth::block_on(async {
         let mut results = Vec::new();
