@@ -542,3 +542,11 @@ fn targets_in_an_empty_pool_point_at_list() {
         o.stderr
     );
 }
+
+#[test]
+fn a_key_with_a_byte_order_mark_is_stored_without_it() {
+    let s = Sealed::new();
+    let o = s.run_stdin(&["auth", "add", "openrouter", "--api-key", "-"], "\u{feff}sk-or-v1-bomkey0001\r\n");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(s.pool("openrouter")[0]["access_token"], "sk-or-v1-bomkey0001");
+}

@@ -224,3 +224,20 @@ fn setup_on_a_terminal_asks_and_writes() {
     );
     assert_eq!(s.pool("openrouter")[0]["label"], "api-key-1");
 }
+
+#[test]
+fn api_key_dash_on_a_terminal_reads_the_key_hidden() {
+    // Nothing is piped: `--api-key -` asks like the prompt does, without echoing the key and
+    // without waiting for Ctrl-D.
+    let s = Sealed::new();
+    let mut p = spawn(&s, &["auth", "add", "openrouter", "--api-key", "-", "--label", "tty"]);
+    expect(&mut p, "Paste your API key");
+    send(&mut p, &format!("{K1}{ENTER}"));
+    let screen = expect(&mut p, "Added openrouter credential #1 (id ");
+    let (code, rest) = finish(p);
+    assert_eq!(code, 0, "{screen}{rest}");
+    assert!(!screen.contains(K1) && !rest.contains(K1), "the key was echoed: {screen}{rest}");
+    let pool = s.pool("openrouter");
+    assert_eq!(pool[0]["access_token"], K1);
+    assert_eq!(pool[0]["label"], "tty");
+}

@@ -40,7 +40,7 @@ pub struct Args {
     /// e-mail, else <provider>-oauth-N).
     #[arg(long)]
     pub label: Option<String>,
-    /// The API key, or `-` to read it from stdin.
+    /// The API key, or `-` to read it from stdin (asked hidden when stdin is a terminal).
     #[arg(long = "api-key", value_name = "KEY|-")]
     pub api_key: Option<String>,
     /// OAuth: print the login URL instead of opening a browser (Anthropic: paste code#state).
@@ -124,6 +124,15 @@ fn ask_kind(pool: &PoolRef, prompter: &mut dyn Prompter) -> Result<Kind> {
 /// Read and check the key (docs/design.md#command-line).
 pub fn read_key(arg: Option<&str>, prompter: &mut dyn Prompter, out: &mut Printer) -> Result<Secret> {
     let raw = match arg {
+        // `-` with a terminal on stdin: nothing is piped, so read it hidden, as the prompt does,
+        // rather than echo the key and wait for Ctrl-D.
+        Some("-") if prompter.interactive() => prompter.password("Paste your API key")?,
+        Some("-") if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+            return Err(Error::Usage(
+                "--api-key - reads a piped key, but stdin is a terminal; pipe the key in, or leave out --api-key to be asked for it hidden"
+                    .into(),
+            ))
+        }
         Some("-") => {
             let mut s = String::new();
             std::io::stdin()
@@ -149,7 +158,8 @@ pub fn read_key(arg: Option<&str>, prompter: &mut dyn Prompter, out: &mut Printe
 
 /// Trim, refuse empty keys and keys with whitespace inside.
 pub fn check_key(raw: &str) -> Result<Secret> {
-    let key = raw.trim();
+    // A key saved by a Windows editor starts with a byte-order mark; it is never part of a key.
+    let key = raw.trim().trim_start_matches('\u{feff}').trim();
     if key.is_empty() {
         return Err(Error::Failed("no API key provided".into()));
     }
