@@ -347,21 +347,17 @@ fn reset_counts_and_dead_entries() {
     assert!(o.stdout.contains("dead: token_invalidated (401)"));
     let o = s.run(&["auth", "reset", "openrouter"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(o.stderr.contains("Reset 1 cooldown(s) in openrouter"), "{}", o.stderr);
-    assert!(
-        o.stderr.contains("1 dead credential(s) not reset: openrouter bbbbbb (b) token_invalidated"),
-        "{}",
-        o.stderr
-    );
+    assert!(o.stderr.contains("Reset 1 cooldown in openrouter"), "{}", o.stderr);
+    assert!(o.stderr.contains("1 dead credential not reset: openrouter bbbbbb (b) token_invalidated"), "{}", o.stderr);
     assert!(o.stderr.contains("hermes auth reset openrouter bbbbbb"));
     let before = s.auth_bytes();
     let o = s.run(&["auth", "reset"]);
-    assert!(o.stderr.contains("Reset 0 cooldown(s) across 1 pools"), "{}", o.stderr);
+    assert!(o.stderr.contains("Reset 0 cooldowns across 1 pool"), "{}", o.stderr);
     assert_eq!(s.auth_bytes(), before, "a no-op reset writes nothing");
     let o = s.run(&["auth", "reset", "openrouter", "2"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
-        o.stderr.contains("Reset 0 cooldown(s) in openrouter"),
+        o.stderr.contains("Reset 0 cooldowns in openrouter"),
         "an index does not revive a dead entry: {}",
         o.stderr
     );

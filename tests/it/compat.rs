@@ -223,7 +223,7 @@ fn agent_store_survives_every_mutation() {
     // reset across every pool: three exhausted entries (two pools) are cleared in place; the
     // other pools are not rewritten at all.
     let (doc, _, err) = step(&s, &["auth", "reset"], "");
-    assert!(err.contains("Reset 3 cooldown(s) across 4 pools"), "{err}");
+    assert!(err.contains("Reset 3 cooldowns across 4 pools"), "{err}");
     reset_fields(pool_entry(&mut expected, "openrouter", "81b6bb"));
     reset_fields(pool_entry(&mut expected, "openrouter", "c0ffee"));
     reset_fields(pool_entry(&mut expected, "anthropic", "a1b2c3"));

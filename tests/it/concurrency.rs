@@ -305,7 +305,7 @@ fn three_simultaneous_reports_all_land() {
         }
         let o = s.run(&["auth", "reset", "openrouter"]);
         assert_eq!(o.code, 0, "{}", o.stderr);
-        assert!(o.stderr.contains("Reset 3 cooldown(s) in openrouter"), "{}", o.stderr);
+        assert!(o.stderr.contains("Reset 3 cooldowns in openrouter"), "{}", o.stderr);
     }
 }
 

@@ -432,8 +432,8 @@ fn reset_all_cooldowns_of_a_provider() {
     let r = fx.wizard([item("Reset"), item("openrouter"), item("All cooldowns"), item("Quit")]);
     assert_eq!(r.code(), 0, "{}", r.err());
     assert_eq!(r.prompter.asked_of("select")[2].items, ["All cooldowns in openrouter", "One credential"]);
-    assert!(r.err().contains("Reset 1 cooldown(s) in openrouter"), "{}", r.err());
-    assert!(r.err().contains("1 dead credential(s) not reset"), "{}", r.err());
+    assert!(r.err().contains("Reset 1 cooldown in openrouter"), "{}", r.err());
+    assert!(r.err().contains("1 dead credential not reset"), "{}", r.err());
     let pool = fx.pool("openrouter");
     assert!(pool[0]["last_status"].is_null() && pool[0]["last_error_reset_at"].is_null());
     assert_eq!(pool[1]["last_status"], "dead");
@@ -451,7 +451,7 @@ fn reset_one_entry_revives_even_a_dead_one() {
     let entries = &r.prompter.asked_of("select")[3].items;
     assert!(entries[0].contains("cooling: rate-limited"), "{entries:?}");
     assert!(entries[1].contains("dead: token_invalidated (401)"), "{entries:?}");
-    assert!(r.err().contains("Reset 1 cooldown(s) in openrouter"), "{}", r.err());
+    assert!(r.err().contains("Reset 1 cooldown in openrouter"), "{}", r.err());
     let pool = fx.pool("openrouter");
     assert_eq!(pool[0]["last_status"], "exhausted", "only the chosen entry");
     assert!(pool[1]["last_status"].is_null());

@@ -1,6 +1,6 @@
 //! `hermes auth reset`: clear cooldowns; a dead entry only when named.
 
-use crate::cli::printer::Printer;
+use crate::cli::printer::{count, Printer};
 use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::ops;
@@ -76,8 +76,8 @@ fn report_json(r: &ops::ResetReport) -> serde_json::Value {
 /// The report of docs/design.md#command-line on stderr (`reset` and the wizard); `pool` is None for every pool.
 pub fn print_reset(r: &ops::ResetReport, pool: Option<&str>, out: &mut Printer) {
     match pool {
-        Some(key) => out.err(&format!("Reset {} cooldown(s) in {key}", r.changed)),
-        None => out.err(&format!("Reset {} cooldown(s) across {} pools", r.changed, r.pools)),
+        Some(key) => out.err(&format!("Reset {} in {key}", count(r.changed, "cooldown"))),
+        None => out.err(&format!("Reset {} across {}", count(r.changed, "cooldown"), count(r.pools, "pool"))),
     }
     if !r.dead.is_empty() {
         let list: Vec<String> = r
@@ -87,8 +87,8 @@ pub fn print_reset(r: &ops::ResetReport, pool: Option<&str>, out: &mut Printer) 
             .collect();
         let first = &r.dead[0];
         out.err(&format!(
-            "{} dead credential(s) not reset: {} — to reset one: hermes auth reset {} {}",
-            r.dead.len(),
+            "{} not reset: {} — to reset one: hermes auth reset {} {}",
+            count(r.dead.len(), "dead credential"),
             list.join(", "),
             first.key,
             first.id
