@@ -32,7 +32,7 @@ use printer::Printer;
 ///   echo "$KEY" | hermes auth add openrouter --api-key -
 ///   hermes chat -q "Say hi" --provider openrouter --model openai/gpt-4o-mini
 #[derive(Debug, Parser)]
-#[command(name = "hermes", version, propagate_version = true, verbatim_doc_comment)]
+#[command(name = "hermes", version, verbatim_doc_comment)]
 pub struct Cli {
     /// Print diagnostics on stderr (never a secret).
     #[arg(short, long, global = true)]

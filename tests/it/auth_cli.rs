@@ -546,3 +546,20 @@ fn a_key_with_a_byte_order_mark_is_stored_without_it() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(s.pool("openrouter")[0]["access_token"], "sk-or-v1-bomkey0001");
 }
+
+#[test]
+fn help_lists_each_choice_once_and_version_only_at_the_top() {
+    let s = Sealed::new();
+    let o = s.run(&["auth", "add", "--help"]);
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("[possible values: api-key, oauth]"), "{}", o.stdout);
+    assert!(!o.stdout.contains("api_key"), "the spelling alias is not listed: {}", o.stdout);
+    // The alias still works for scripts written against it.
+    let o = s.run_stdin(&["auth", "add", "openrouter", "--type", "api_key", "--api-key", "-"], "sk-or-v1-aliasworks01");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    for args in [vec!["auth", "--help"], vec!["auth", "list", "--help"], vec!["serve", "--help"]] {
+        let o = s.run(&args);
+        assert!(!o.stdout.contains("--version"), "{args:?} repeats -V/--version: {}", o.stdout);
+    }
+    assert!(s.run(&["--help"]).stdout.contains("--version"));
+}

@@ -34,7 +34,7 @@ pub struct Args {
     /// Provider id, alias, `custom:<slug>` or a custom_providers name.
     pub provider: String,
     /// Credential type.
-    #[arg(long = "type", value_name = "TYPE", value_parser = ["api-key", "api_key", "oauth"])]
+    #[arg(long = "type", value_name = "TYPE", value_parser = [clap::builder::PossibleValue::new("api-key").alias("api_key"), clap::builder::PossibleValue::new("oauth")])]
     pub kind: Option<String>,
     /// Label for the new entry (unique in the pool; default api-key-N, or for OAuth the account's
     /// e-mail, else <provider>-oauth-N).
