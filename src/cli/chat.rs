@@ -4,6 +4,7 @@ use crate::cli::printer::Printer;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::home::Home;
+use crate::runtime::client::DEFAULT_MAX_TOKENS;
 use crate::runtime::{ChatRequest, Reply, RequestLog, Runtime};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -22,8 +23,8 @@ use std::sync::Arc;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// The prompt (one user message).
-    #[arg(short = 'q', long = "query", value_name = "TEXT")]
+    /// The prompt (one user message, not blank).
+    #[arg(short = 'q', long = "query", value_name = "TEXT", value_parser = not_blank)]
     pub query: String,
     /// Provider id, alias or custom pool (default: model.provider in config.yaml).
     #[arg(long)]
@@ -31,9 +32,22 @@ pub struct Args {
     /// Model name (default: model.default in config.yaml).
     #[arg(long)]
     pub model: Option<String>,
+    /// The most tokens the reply may use (sent as max_tokens).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_TOKENS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tokens: u32,
     /// Print the reply and every attempt as one JSON document.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A prompt of only whitespace would be sent and billed for nothing.
+fn not_blank(s: &str) -> std::result::Result<String, String> {
+    if s.trim().is_empty() {
+        Err("the prompt is empty".into())
+    } else {
+        Ok(s.to_string())
+    }
 }
 
 pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
@@ -55,7 +69,8 @@ fn run_in(args: &Args, home: &Arc<Home>, out: &mut Printer) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::Failed(format!("cannot start the async runtime: {e}")))?;
-    let request = ChatRequest::user(args.query.clone());
+    let mut request = ChatRequest::user(args.query.clone());
+    request.max_tokens = args.max_tokens;
     let result = rt.block_on(runtime.complete(&chain, &request));
     let report = match &result {
         Ok(r) => &r.report,

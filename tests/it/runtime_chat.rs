@@ -8,7 +8,7 @@
 use crate::common::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const KA: &str = "sk-mock-aaaa1111";
@@ -541,4 +541,35 @@ async fn a_sole_revoked_key_is_dead_and_the_request_falls_back() {
     let o = s.run(&["chat", "-q", "hi"]);
     assert_eq!(o.code, 4, "{}", o.stderr);
     assert!(o.stderr.contains("dead: token_invalidated (401)"), "{}", o.stderr);
+}
+
+#[tokio::test]
+async fn max_tokens_is_a_flag_with_a_documented_default_and_blank_prompts_are_refused() {
+    let server = MockServer::start().await;
+    with_key(KA)
+        .and(body_partial_json(json!({"max_tokens": 64})))
+        .respond_with(reply("short"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    with_key(KA)
+        .and(body_partial_json(json!({"max_tokens": 1024})))
+        .respond_with(reply("default"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let s = Sealed::new();
+    config(&s, &server, None, "");
+    s.add_key("mock", KA, Some("a"));
+    let o = s.run(&["chat", "-q", "hi", "--max-tokens", "64"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "short\n"), "{}", o.stderr);
+    let o = s.run(&["chat", "-q", "hi"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "default\n"), "{}", o.stderr);
+    assert!(s.run(&["chat", "--help"]).stdout.contains("[default: 1024]"));
+    for bad in [vec!["chat", "-q", ""], vec!["chat", "-q", "  "], vec!["chat", "-q", "hi", "--max-tokens", "0"]] {
+        let o = s.run(&bad);
+        assert_eq!(o.code, 2, "{bad:?}: {}", o.stderr);
+    }
+    // Refused before any request: only the two above reached the server.
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
