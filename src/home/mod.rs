@@ -62,6 +62,7 @@ impl Home {
         }
         warnings.extend(store.mode_warnings());
         let sources = Sources::new(ctx, dotenv, config);
+        warnings.extend(sources.key_var_warnings(&dir.join(".env")));
         Ok(Home { dir, state: Arc::new(store), sources, warnings: Mutex::new(warnings) })
     }
 

@@ -9,7 +9,9 @@ use crate::context::Context;
 use crate::model::entry::{self, AuthType};
 use crate::model::jwt;
 use crate::model::AuthDoc;
-use crate::pool::candidate::{is_placeholder, Candidate, CLAUDE_CODE, CODEX_BASE_URL, DEVICE_CODE, MODEL_CONFIG};
+use crate::pool::candidate::{
+    is_placeholder, key_shape_problem, Candidate, CLAUDE_CODE, CODEX_BASE_URL, DEVICE_CODE, MODEL_CONFIG,
+};
 use crate::providers::{self, AuthKind, Resolved};
 use crate::secret::Secret;
 use serde_json::{Map, Value};
@@ -45,9 +47,30 @@ impl Sources {
         self.dotenv.lookup(&self.ctx, name)
     }
 
-    /// A variable holding a usable (non-placeholder) value, trimmed.
+    /// A variable holding a usable value, trimmed: not a placeholder, and shaped like a key
+    /// ([`key_shape_problem`]; [`Sources::key_var_warnings`] says which were skipped).
     pub fn usable_var(&self, name: &str) -> Option<String> {
-        self.var(name).map(|v| v.trim().to_string()).filter(|v| !is_placeholder(v))
+        self.var(name).map(|v| v.trim().to_string()).filter(|v| !is_placeholder(v) && key_shape_problem(v).is_none())
+    }
+
+    /// One warning per provider key variable whose value cannot be a key, naming where it was
+    /// set (never the value).
+    pub fn key_var_warnings(&self, dotenv_path: &std::path::Path) -> Vec<String> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        for var in providers::all().iter().flat_map(|p| p.env.iter().copied()) {
+            if !seen.insert(var) {
+                continue;
+            }
+            let Some(value) = self.var(var) else { continue };
+            let Some(problem) = key_shape_problem(&value) else { continue };
+            let from_file = self.dotenv.vars.get(var).is_some_and(|v| !v.is_empty());
+            let place = if from_file { dotenv_path.display().to_string() } else { "the environment".to_string() };
+            out.push(format!(
+                "warning: {var} in {place} is not used: its value {problem}; a key is one word without quotes"
+            ));
+        }
+        out
     }
 
     /// The Claude Code login, read at most once per process.

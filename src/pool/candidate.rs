@@ -45,6 +45,19 @@ pub fn is_placeholder(value: &str) -> bool {
     v.chars().count() < 4 || PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(v))
 }
 
+/// Why a variable's value cannot be a key, the same rules `auth add` applies: a key is one word
+/// (a `.env` line with an unterminated quote keeps the quote, which is never part of a key).
+pub fn key_shape_problem(value: &str) -> Option<&'static str> {
+    let v = value.trim();
+    if v.chars().any(char::is_whitespace) {
+        Some("contains whitespace")
+    } else if v.starts_with(['"', '\'']) || v.ends_with(['"', '\'']) {
+        Some("has an unmatched quote")
+    } else {
+        None
+    }
+}
+
 /// Why a stored borrowed entry has no live value (`source missing: …`).
 pub fn missing_detail(source: &str) -> String {
     if let Some(var) = source.strip_prefix("env:") {

@@ -563,3 +563,27 @@ fn help_lists_each_choice_once_and_version_only_at_the_top() {
     }
     assert!(s.run(&["--help"]).stdout.contains("--version"));
 }
+
+#[test]
+fn env_values_that_add_would_refuse_are_not_seeded_and_say_why() {
+    let s = Sealed::new();
+    s.write_home_file(
+        ".env",
+        "OPENROUTER_API_KEY=\"sk-or-v1-unterminated01\nDEEPSEEK_API_KEY=sk-deep one\nGROQ_API_KEY=gsk_fine0001\n",
+    );
+    let o = s.run(&["auth", "list"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let env_path = s.auth_path().with_file_name(".env");
+    for (var, problem) in
+        [("OPENROUTER_API_KEY", "has an unmatched quote"), ("DEEPSEEK_API_KEY", "contains whitespace")]
+    {
+        let want = format!("warning: {var} in {} is not used: its value {problem}", env_path.display());
+        assert!(o.stderr.contains(&want), "{want}\n{}", o.stderr);
+        assert!(!o.stdout.contains(var), "{var} was seeded:\n{}", o.stdout);
+    }
+    assert!(o.stdout.contains("GROQ_API_KEY"), "{}", o.stdout);
+    for secret in ["unterminated01", "sk-deep"] {
+        assert!(!o.stderr.contains(secret) && !o.stdout.contains(secret), "a value leaked");
+    }
+    assert_eq!(s.run(&["auth", "token", "openrouter"]).code, 4);
+}
