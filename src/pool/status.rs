@@ -38,8 +38,9 @@ pub enum Status {
     Ok,
     /// Exhausted and benched until `until`.
     Cooling { class: &'static str, reason: Option<String>, code: Option<i64>, until: Epoch },
-    /// Marked dead; only a new login or a reset by id revives it.
-    Dead { reason: Option<String>, code: Option<i64> },
+    /// Marked dead; only a new login or key, or a reset by id, revives it. `oauth` says which
+    /// of the two the fix is.
+    Dead { reason: Option<String>, code: Option<i64>, oauth: bool },
     /// Borrowed, and its source has no usable value.
     SourceMissing { detail: String },
     /// OAuth token at or near expiry.
@@ -49,7 +50,11 @@ pub enum Status {
 /// The status of `entry` at `now`; when several rows apply, the first one wins.
 pub fn compute(entry: &Entry, input: &StatusInput, now: Epoch) -> Status {
     if entry.last_status == Some(LastStatus::Dead) {
-        return Status::Dead { reason: entry.last_error_reason.clone(), code: entry.last_error_code };
+        return Status::Dead {
+            reason: entry.last_error_reason.clone(),
+            code: entry.last_error_code,
+            oauth: entry.auth_type == AuthType::OAuth,
+        };
     }
     if let Some(detail) = &input.source_missing {
         return Status::SourceMissing { detail: detail.clone() };
@@ -136,7 +141,7 @@ impl Status {
     pub fn class(&self) -> Option<&'static str> {
         match self {
             Status::Cooling { class, .. } => Some(class),
-            Status::Dead { reason, code } => Some(class_word(*code, reason.as_deref())),
+            Status::Dead { reason, code, .. } => Some(class_word(*code, reason.as_deref())),
             _ => None,
         }
     }
@@ -188,7 +193,7 @@ impl Status {
                 out.push_str(&format!(", {} left", crate::time::format_wait(until - now)));
                 out
             }
-            Status::Dead { reason, code } => {
+            Status::Dead { reason, code, oauth } => {
                 let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
                 // Without a stored reason the code's class word still says what happened.
                 let what = reason.or_else(|| code.map(|c| class_word(Some(c), None)));
@@ -200,7 +205,11 @@ impl Status {
                         out.push_str(&format!(" ({c})"));
                     }
                 }
-                out.push_str(" — log in again or reset by id");
+                out.push_str(if *oauth {
+                    " — log in again or reset by id"
+                } else {
+                    " — add a new key or reset by id"
+                });
                 out
             }
             Status::SourceMissing { detail } => {
@@ -247,7 +256,7 @@ mod tests {
                 json!({"id": "a", "last_status": "dead", "last_error_code": 401, "last_error_reason": "token_invalidated",
                        "last_status_at": NOW, "last_error_reset_at": NOW + 100.0}),
                 missing.clone(),
-                Status::Dead { reason: Some("token_invalidated".into()), code: Some(401) },
+                Status::Dead { reason: Some("token_invalidated".into()), code: Some(401), oauth: false },
             ),
             (
                 "source missing beats cooling",
@@ -440,15 +449,23 @@ mod tests {
             ),
             (cooling("exhausted", Some("overloaded"), None, NOW + 3600.0), "cooling: exhausted overloaded, 1h 0m left"),
             (
-                Status::Dead { reason: Some("token_invalidated".into()), code: Some(401) },
+                Status::Dead { reason: Some("token_invalidated".into()), code: Some(401), oauth: true },
                 "dead: token_invalidated (401) — log in again or reset by id",
             ),
             (
-                Status::Dead { reason: Some("invalid_grant".into()), code: None },
+                Status::Dead { reason: Some("invalid_grant".into()), code: None, oauth: true },
                 "dead: invalid_grant — log in again or reset by id",
             ),
-            (Status::Dead { reason: None, code: Some(401) }, "dead: auth failed (401) — log in again or reset by id"),
-            (Status::Dead { reason: None, code: None }, "dead — log in again or reset by id"),
+            (
+                Status::Dead { reason: None, code: Some(401), oauth: true },
+                "dead: auth failed (401) — log in again or reset by id",
+            ),
+            (Status::Dead { reason: None, code: None, oauth: true }, "dead — log in again or reset by id"),
+            // A revoked API key cannot log in: the fix is a new key.
+            (
+                Status::Dead { reason: Some("invalid_api_key".into()), code: Some(401), oauth: false },
+                "dead: invalid_api_key (401) — add a new key or reset by id",
+            ),
             (
                 Status::SourceMissing { detail: "OPENROUTER_API_KEY not set".into() },
                 "source missing: OPENROUTER_API_KEY not set",
@@ -487,7 +504,7 @@ mod tests {
         assert_eq!(cooling.seconds_left(NOW), Some(42));
         assert_eq!(cooling.seconds_left(NOW + 100.0), Some(0));
 
-        let dead = Status::Dead { reason: Some("token_invalidated".into()), code: Some(401) };
+        let dead = Status::Dead { reason: Some("token_invalidated".into()), code: Some(401), oauth: true };
         assert!(!dead.selectable());
         assert_eq!(dead.json_name(), "dead");
         assert_eq!(

@@ -60,7 +60,7 @@ fn explain_when_nothing_is_usable() {
         out.contains("next: none: no entry is selectable; usable again at 2026-07-01T10:00:00Z (in 1h 0m)"),
         "{out}"
     );
-    assert!(out.contains("\"work\": skipped: dead: token_invalidated (401) — log in again or reset by id"), "{out}");
+    assert!(out.contains("\"work\": skipped: dead: token_invalidated (401) — add a new key or reset by id"), "{out}");
     assert!(out.contains("deepseek/deepseek-chat (fallback_providers[0]): not usable: no credentials"), "{out}");
     assert!(out.contains("no fallback is usable either: the next request would fail (exit 4)"), "{out}");
 }

@@ -45,7 +45,7 @@ fn row(key: &str, v: &ViewEntry, now: Epoch) -> Row {
     let last_refresh =
         v.entry.last_refresh.clone().or_else(|| v.map.get("obtained_at").and_then(Value::as_str).map(str::to_string));
     let dead_reason = match &v.status {
-        Status::Dead { reason, code } => Some(match (reason, code) {
+        Status::Dead { reason, code, .. } => Some(match (reason, code) {
             (Some(r), _) => r.clone(),
             (None, Some(c)) => format!("HTTP {c}"),
             (None, None) => "dead".to_string(),
