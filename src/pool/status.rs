@@ -47,6 +47,26 @@ pub enum Status {
     NeedsRefresh { refreshable: bool, hint: Option<String> },
 }
 
+/// Whether a stored reason only repeats what the class word and code already say: empty, the
+/// code's digits (`billing 402 (402)`), or the class word in other spelling
+/// (`rate-limited rate_limit_exceeded`, judged by the first word's stem).
+fn repeats(reason: &str, class: &str, code: Option<i64>) -> bool {
+    if reason.is_empty() || reason == class || code.is_some_and(|c| reason == c.to_string()) {
+        return true;
+    }
+    let stem = |t: &str| -> String {
+        t.split(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+            .chars()
+            .take(4)
+            .collect()
+    };
+    let (r, c) = (stem(reason), stem(class));
+    r.len() == 4 && r == c
+}
+
 /// The status of `entry` at `now`; when several rows apply, the first one wins.
 pub fn compute(entry: &Entry, input: &StatusInput, now: Epoch) -> Status {
     if entry.last_status == Some(LastStatus::Dead) {
@@ -175,15 +195,15 @@ impl Status {
         self.until().map(|until| if until > now { (until - now).ceil() as u64 } else { 0 })
     }
 
-    /// The STATUS cell of `auth list`, e.g. `cooling: rate-limited rate_limit_exceeded (429), 42s
-    /// left` or `dead: token_invalidated (401) — log in again or reset by id`.
+    /// The STATUS cell of `auth list`, e.g. `cooling: rate-limited (429), 42s left`, `cooling:
+    /// billing insufficient_credits (402), 59m left` or `dead: token_invalidated (401) — log in again or reset by id`.
     pub fn describe(&self, now: Epoch) -> String {
         match self {
             Status::Ok => "ok".to_string(),
             Status::Cooling { class, reason, code, until } => {
                 let mut out = format!("cooling: {class}");
-                // The reason repeats nothing when it is the class word hermes stored itself.
-                if let Some(r) = reason.as_deref().map(str::trim).filter(|r| !r.is_empty() && r != class) {
+                // The reason is shown only when it adds something to the class word and the code.
+                if let Some(r) = reason.as_deref().map(str::trim).filter(|r| !repeats(r, class, *code)) {
                     out.push(' ');
                     out.push_str(r);
                 }
@@ -440,9 +460,15 @@ mod tests {
             (Status::Ok, "ok"),
             (
                 cooling("rate-limited", Some("rate_limit_exceeded"), Some(429), NOW + 42.0),
-                "cooling: rate-limited rate_limit_exceeded (429), 42s left",
+                "cooling: rate-limited (429), 42s left",
             ),
             (cooling("billing", None, Some(402), NOW + 1800.0), "cooling: billing (402), 30m 0s left"),
+            // A reason that only repeats the code or the class word is not shown twice.
+            (cooling("billing", Some("402"), Some(402), NOW + 1800.0), "cooling: billing (402), 30m 0s left"),
+            (
+                cooling("billing", Some("insufficient_credits"), Some(402), NOW + 1800.0),
+                "cooling: billing insufficient_credits (402), 30m 0s left",
+            ),
             (
                 cooling("rate-limited", Some("rate-limited"), Some(429), NOW + 41.2),
                 "cooling: rate-limited (429), 42s left",

@@ -343,7 +343,7 @@ fn reset_counts_and_dead_entries() {
          "last_status": "dead", "last_status_at": T0 - 10.0, "last_error_code": 401,
          "last_error_reason": "token_invalidated", "last_error_message": null, "last_error_reset_at": null}]}}));
     let o = s.run(&["auth", "list"]);
-    assert!(o.stdout.contains("cooling: rate-limited rate_limit_exceeded (429), 50s left"), "{}", o.stdout);
+    assert!(o.stdout.contains("cooling: rate-limited (429), 50s left"), "{}", o.stdout);
     assert!(o.stdout.contains("dead: token_invalidated (401)"));
     let o = s.run(&["auth", "reset", "openrouter"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
