@@ -587,3 +587,26 @@ fn env_values_that_add_would_refuse_are_not_seeded_and_say_why() {
     }
     assert_eq!(s.run(&["auth", "token", "openrouter"]).code, 4);
 }
+
+#[test]
+fn list_says_why_a_random_pool_has_no_next_marker() {
+    let s = Sealed::new();
+    s.write_home_file("config.yaml", "credential_pool_strategies:\n  openrouter: random\n");
+    s.add_key("openrouter", K1, Some("a"));
+    s.add_key("openrouter", K2, Some("b"));
+    let o = s.run(&["auth", "list"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stdout.contains('←'), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("random: each pick is drawn from the 2 selectable entries, so none is marked"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(s.run(&["auth", "report", "openrouter", "a", "--status", "429"]).code, 0);
+    let o = s.run(&["auth", "list"]);
+    assert!(o.stdout.contains("random: one entry is selectable, so it is the next pick"), "{}", o.stdout);
+    // Other strategies mark the entry and need no such line.
+    s.write_home_file("config.yaml", "credential_pool_strategies:\n  openrouter: fill_first\n");
+    let o = s.run(&["auth", "list"]);
+    assert!(o.stdout.contains('←') && !o.stdout.contains("random:"), "{}", o.stdout);
+}

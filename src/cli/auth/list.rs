@@ -6,6 +6,7 @@ use crate::context::Epoch;
 use crate::error::Result;
 use crate::home::Home;
 use crate::pool::status::Status;
+use crate::pool::strategy::Strategy;
 use crate::pool::view::{PoolView, ViewEntry};
 use crate::secret::Redactor;
 use serde_json::{json, Value};
@@ -13,7 +14,8 @@ use serde_json::{json, Value};
 /// List credential pools with status, request counts and the next pick.
 ///
 /// Columns: index, id, label, type, source, masked key, status (with time left), request count,
-/// and ← on the entry the next pick would return. Reads only: no lock, no write, no network.
+/// and ← on the entry the next pick would return (a random pool marks none and says so under
+/// its table). Reads only: no lock, no write, no network.
 ///
 /// Examples:
 ///   hermes auth list
@@ -89,9 +91,7 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
 
 /// `openrouter (3 credentials, fill_first)` and the table, columns separated by two spaces.
 ///
-/// The table is laid out here rather than by a table crate: `list` runs on every shell prompt
-/// of some users, and for a 200-entry store a generic table layout cost about as much as
-/// reading and parsing auth.json (docs/benchmarks.md).
+/// With `random` no entry is marked: a line under the table says why.
 pub fn render_pool(v: &PoolView, now: Epoch, colour: bool) -> String {
     const HEADER: [&str; 9] = ["#", "ID", "LABEL", "TYPE", "SOURCE", "KEY", "STATUS", "REQS", "NEXT"];
     const STATUS: usize = 6;
@@ -139,6 +139,15 @@ pub fn render_pool(v: &PoolView, now: Epoch, colour: bool) -> String {
     }
     let mut s = format!("{} ({}, {})\n", one_line(&v.key), printer::count(n, "credential"), v.strategy.as_str());
     s.push_str(&printer::render_table(t, colour));
+    if v.strategy == Strategy::Random {
+        match v.entries.iter().filter(|e| e.status.selectable()).count() {
+            0 => {}
+            1 => s.push_str("random: one entry is selectable, so it is the next pick\n"),
+            n => {
+                s.push_str(&format!("random: each pick is drawn from the {n} selectable entries, so none is marked\n"))
+            }
+        }
+    }
     s
 }
 
