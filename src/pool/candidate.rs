@@ -45,14 +45,17 @@ pub fn is_placeholder(value: &str) -> bool {
     v.chars().count() < 4 || PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(v))
 }
 
-/// Why a variable's value cannot be a key, the same rules `auth add` applies: a key is one word
-/// (a `.env` line with an unterminated quote keeps the quote, which is never part of a key).
+/// Why `value` cannot be a key: a key is one word of printable characters, and never starts or
+/// ends with a quote (what a `.env` line with an unterminated quote leaves). `auth add` and seeding
+/// from variables apply this one rule.
 pub fn key_shape_problem(value: &str) -> Option<&'static str> {
     let v = value.trim();
     if v.chars().any(char::is_whitespace) {
         Some("contains whitespace")
+    } else if v.chars().any(char::is_control) {
+        Some("contains control characters (an escape sequence?)")
     } else if v.starts_with(['"', '\'']) || v.ends_with(['"', '\'']) {
-        Some("has an unmatched quote")
+        Some("starts or ends with a quote")
     } else {
         None
     }

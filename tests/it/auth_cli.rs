@@ -83,6 +83,11 @@ fn add_rejects_bad_keys_and_writes_nothing() {
     let o = s.run_stdin(&["auth", "add", "openrouter", "--api-key", "-"], "   \n");
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("error: no API key provided"));
+    // A quoted key (copied from a .env line) is refused as seeding refuses it.
+    let o = s.run_stdin(&["auth", "add", "openrouter", "--api-key", "-"], "\"sk-or-v1-quoted0001\"\n");
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("the key starts or ends with a quote; paste exactly one key"), "{}", o.stderr);
+    assert!(!o.stderr.contains("quoted0001"), "{}", o.stderr);
     assert!(!s.auth_path().exists());
 }
 
@@ -575,7 +580,7 @@ fn env_values_that_add_would_refuse_are_not_seeded_and_say_why() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     let env_path = s.auth_path().with_file_name(".env");
     for (var, problem) in
-        [("OPENROUTER_API_KEY", "has an unmatched quote"), ("DEEPSEEK_API_KEY", "contains whitespace")]
+        [("OPENROUTER_API_KEY", "starts or ends with a quote"), ("DEEPSEEK_API_KEY", "contains whitespace")]
     {
         let want = format!("warning: {var} in {} is not used: its value {problem}", env_path.display());
         assert!(o.stderr.contains(&want), "{want}\n{}", o.stderr);

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::home::{Home, PoolRef};
 use crate::oauth;
 use crate::ops;
+use crate::pool::candidate::key_shape_problem;
 use crate::providers::{self, AuthKind};
 use crate::secret::Secret;
 use std::io::Read;
@@ -156,20 +157,15 @@ pub fn read_key(arg: Option<&str>, prompter: &mut dyn Prompter, out: &mut Printe
     check_key(&raw)
 }
 
-/// Trim, refuse empty keys and keys with whitespace inside.
+/// Trim, refuse empty keys and anything [`key_shape_problem`] refuses.
 pub fn check_key(raw: &str) -> Result<Secret> {
     // A key saved by a Windows editor starts with a byte-order mark; it is never part of a key.
     let key = raw.trim().trim_start_matches('\u{feff}').trim();
     if key.is_empty() {
         return Err(Error::Failed("no API key provided".into()));
     }
-    if key.chars().any(char::is_whitespace) {
-        return Err(Error::Failed("the key contains whitespace; paste exactly one key".into()));
-    }
-    if key.chars().any(char::is_control) {
-        return Err(Error::Failed(
-            "the key contains control characters (an escape sequence?); paste exactly one key".into(),
-        ));
+    if let Some(problem) = key_shape_problem(key) {
+        return Err(Error::Failed(format!("the key {problem}; paste exactly one key")));
     }
     Ok(Secret::new(key))
 }
