@@ -163,6 +163,11 @@ impl Context {
         self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
+    /// Whether a process variable is set at all, empty or not.
+    pub fn vars_contains(&self, name: &str) -> bool {
+        self.vars.contains_key(name)
+    }
+
     pub fn set_var(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.vars.insert(name.into(), value.into());
     }

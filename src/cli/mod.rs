@@ -127,6 +127,11 @@ fn looks_like_secret(arg: &str) -> bool {
 pub fn run(cli: Cli, ctx: Context) -> i32 {
     let mut out = Printer::new(&ctx, cli.verbose);
     let json = cli.wants_json();
+    if cli.verbose && !matches!(cli.command, Command::Completions(_) | Command::Man(_)) {
+        for line in home_provenance(&ctx) {
+            out.debug(&line);
+        }
+    }
     let result = match cli.command {
         Command::Auth(args) => auth::run(args, ctx, &mut out),
         Command::Setup(args) => setup::run_cli(args, ctx, &mut out),
@@ -140,6 +145,28 @@ pub fn run(cli: Cli, ctx: Context) -> i32 {
         Ok(()) => 0,
         Err(e) => report_error(&mut out, &e, json),
     }
+}
+
+/// What `-v` says first: the home in use and why, and the config.yaml and `.env` read from it.
+fn home_provenance(ctx: &Context) -> Vec<String> {
+    use crate::vars;
+    let Some(dir) = ctx.hermes_home() else {
+        return vec!["no home: HERMES_HOME and HOME are unset and the system reports no home directory".into()];
+    };
+    let why = if ctx.var(vars::HERMES_HOME).is_some() {
+        "from HERMES_HOME".to_string()
+    } else if ctx.var(vars::HOME).is_some() {
+        "from HOME; HERMES_HOME is not set".to_string()
+    } else {
+        let how = if ctx.vars_contains(vars::HOME) { "empty" } else { "unset" };
+        format!("HOME is {how}, so the home directory the system reports for this user is used")
+    };
+    let file = |name: &str| {
+        let path = dir.join(name);
+        let state = if path.exists() { "" } else { " (not present)" };
+        format!("{name}: {}{state}", path.display())
+    };
+    vec![format!("home: {} ({why})", dir.display()), file("auth.json"), file("config.yaml"), file(".env")]
 }
 
 fn report_error(out: &mut Printer, e: &Error, json: bool) -> i32 {

@@ -34,7 +34,7 @@ use crate::providers::{self, AuthKind};
 /// Examples:
 ///   hermes setup
 ///   hermes setup --no-input --provider openrouter --model anthropic/claude-sonnet-4
-///   hermes setup --no-input --provider openrouter --strategy round_robin
+///   hermes setup --no-input --strategy round_robin     (the default provider's pool)
 ///   hermes setup --no-input --fallback anthropic:claude-sonnet-4 --fallback custom:local:qwen3
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(verbatim_doc_comment)]
@@ -45,7 +45,8 @@ pub struct Args {
     /// Default model (model.default), e.g. anthropic/claude-sonnet-4.
     #[arg(long, value_name = "M")]
     pub model: Option<String>,
-    /// Rotation strategy of the provider's pool (credential_pool_strategies.<provider>).
+    /// Rotation strategy of the provider's pool (credential_pool_strategies.<provider>); for any
+    /// other pool use: hermes auth strategy PROVIDER NAME.
     #[arg(long, value_name = "S", value_parser = ["fill_first", "round_robin", "least_used", "random"])]
     pub strategy: Option<String>,
     /// A step of the fallback chain; repeat for more. Replaces fallback_providers. PROVIDER ends at
@@ -128,33 +129,59 @@ fn steps(args: &Args, home: &Home, ask: bool, prompter: &mut dyn Prompter, out: 
         Some("") => return Err(Error::Usage("--model is empty".into())),
         m => m.map(str::to_string),
     };
+    // Targets are checked with the rules `chat` applies, so nothing saved here is refused later.
     let provider_flag = args.provider.as_deref().map(|p| home.pool(p)).transpose()?;
+    if let Some(p) = &provider_flag {
+        chat_target(home, p, "--provider")?;
+    }
     let mut fallback_flag = Vec::new();
     for value in &args.fallback {
         let (provider, model) = parse_fallback(value).map_err(Error::Usage)?;
-        fallback_flag.push((home.pool(&provider)?.key, model));
+        let pool = home.pool(&provider)?;
+        chat_target(home, &pool, &format!("--fallback {value}"))?;
+        fallback_flag.push((pool.key, model));
     }
     let current = current_provider(home);
     if !ask && strategy_flag.is_some() && provider_flag.is_none() && current.is_none() {
         return Err(Error::Usage(
-            "--strategy needs a provider: pass --provider P (or set model.provider in config.yaml)".into(),
+            "--strategy needs a pool: set model.provider in config.yaml, or use: hermes auth strategy PROVIDER NAME"
+                .into(),
         ));
+    }
+    let current_model = home.config().model.default.clone();
+    let current_key = current.as_ref().map(|p| p.key.clone());
+    // A new default provider with the old provider's model would send that model's name to a
+    // provider that may not know it: without a terminal, --model must come with --provider.
+    let written = home.config().model.provider.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    let switches = |p: &PoolRef| written.is_some() && Some(&p.key) != current_key.as_ref();
+    if let (false, Some(p), None, Some(m)) = (ask, &provider_flag, &model_flag, &current_model) {
+        if switches(p) {
+            let was = current_key.as_deref().or(written).unwrap_or("none");
+            return Err(Error::Usage(format!(
+                "--provider {} changes the default provider (now {was}) but model.default is {m:?}, chosen for \
+                 {was}; pass --model M as well (--model {m:?} keeps it)",
+                p.key
+            )));
+        }
     }
 
     // 1. Provider and model.
-    let current_key = current.as_ref().map(|p| p.key.clone());
     let pool = match provider_flag {
         Some(p) => Some(p),
-        None if ask => Some(steps::pick_provider(home, prompter, "Default provider", current_key.as_deref())?),
+        None if ask => {
+            Some(steps::pick_provider_where(home, prompter, "Default provider", current_key.as_deref(), |p| {
+                crate::runtime::chain::check_chat_target(home, p).is_ok()
+            })?)
+        }
         None => current,
     };
-    let current_model = home.config().model.default.clone();
     let model = match model_flag {
         Some(m) => Some(m),
         None if ask => {
             let key = pool.as_ref().map_or("", |p| p.key.as_str());
-            let answer = prompter.input(&format!("Default model for {key}"), current_model.as_deref())?;
-            Some(answer.trim().to_string()).filter(|m| !m.is_empty())
+            // The current model is offered only while the provider stays the one it was chosen for.
+            let offered = current_model.as_deref().filter(|_| !pool.as_ref().is_some_and(switches));
+            Some(ask_model(prompter, out, &format!("Default model for {key}"), offered)?)
         }
         None => None,
     };
@@ -217,7 +244,42 @@ fn steps(args: &Args, home: &Home, ask: bool, prompter: &mut dyn Prompter, out: 
     if !changed {
         out.err(&format!("Nothing to change in {}", path.display()));
     }
+    let model_set = new_model.is_some() || current_model.is_some();
+    out.err(&next_step(home, pool.as_ref(), model_set)?);
     Ok(())
+}
+
+/// The one command to try after setup: a chat when the default provider has a credential and a
+/// model, else what is missing.
+fn next_step(home: &Home, pool: Option<&PoolRef>, model_set: bool) -> Result<String> {
+    let Some(pool) = pool else {
+        return Ok("Next: choose a default provider with: hermes setup --no-input --provider P --model M".into());
+    };
+    if entry_count(home, &pool.key)? == 0 {
+        return Ok(format!("Next: add a credential with: {}", add_command(pool)));
+    }
+    if !model_set {
+        return Ok("Next: choose a default model with: hermes setup --no-input --model M".into());
+    }
+    Ok("Next: try it with: hermes chat -q \"Say hi\"   (or see the pool with: hermes auth list)".into())
+}
+
+/// `what` names a pool `chat` cannot use: the runtime's error, naming the flag.
+fn chat_target(home: &Home, pool: &PoolRef, what: &str) -> Result<()> {
+    crate::runtime::chain::check_chat_target(home, pool)
+        .map_err(|e| Error::Usage(format!("{what}: {}", crate::cli::errors::render(&e))))
+}
+
+/// Ask for a model until the answer is not empty (Enter takes `default` when there is one).
+fn ask_model(prompter: &mut dyn Prompter, out: &mut Printer, prompt: &str, default: Option<&str>) -> Result<String> {
+    loop {
+        let answer = prompter.input(prompt, default)?;
+        let answer = answer.trim();
+        if !answer.is_empty() {
+            return Ok(answer.to_string());
+        }
+        out.err("a model is needed, e.g. anthropic/claude-sonnet-4 on openrouter or claude-sonnet-4 on anthropic");
+    }
 }
 
 /// The pool `model.provider` names now; plain `custom` goes through `model.base_url` (docs/design.md#config).
@@ -311,15 +373,10 @@ fn ask_fallbacks(home: &Home, prompter: &mut dyn Prompter, out: &mut Printer) ->
     let mut chain = Vec::new();
     loop {
         let n = chain.len() + 1;
-        let pool = steps::pick_provider(home, prompter, &format!("Fallback provider #{n}"), None)?;
-        let model = loop {
-            let answer = prompter.input(&format!("Model for {}", pool.key), None)?;
-            let answer = answer.trim();
-            if !answer.is_empty() {
-                break answer.to_string();
-            }
-            out.err("a fallback step needs a model");
-        };
+        let pool = steps::pick_provider_where(home, prompter, &format!("Fallback provider #{n}"), None, |p| {
+            crate::runtime::chain::check_chat_target(home, p).is_ok()
+        })?;
+        let model = ask_model(prompter, out, &format!("Model for {}", pool.key), None)?;
         chain.push((pool.key, model));
         if !prompter.confirm("Add another fallback provider?", false)? {
             return Ok(Some(chain));

@@ -67,8 +67,23 @@ pub(crate) fn pick_provider(
     prompt: &str,
     preferred: Option<&str>,
 ) -> Result<PoolRef> {
+    pick_provider_where(home, prompter, prompt, preferred, |_| true)
+}
+
+/// Like [`pick_provider`], offering only the pools `keep` accepts (setup offers only the
+/// providers `chat` can use).
+pub(crate) fn pick_provider_where(
+    home: &Home,
+    prompter: &mut dyn Prompter,
+    prompt: &str,
+    preferred: Option<&str>,
+    keep: impl Fn(&PoolRef) -> bool,
+) -> Result<PoolRef> {
     let doc = home.state().read()?;
-    let choices = provider_choices(home, &doc, home.now());
+    let choices: Vec<ProviderChoice> = provider_choices(home, &doc, home.now())
+        .into_iter()
+        .filter(|c| home.pool(&c.key).is_ok_and(|p| keep(&p)))
+        .collect();
     let items: Vec<String> = choices.iter().map(|c| c.text.clone()).collect();
     let default = preferred.and_then(|p| choices.iter().position(|c| c.key == p)).unwrap_or(0);
     let i = prompter.fuzzy_select(prompt, &items, default)?;
@@ -119,15 +134,7 @@ pub(crate) fn ask_strategy(home: &Home, key: &str, prompter: &mut dyn Prompter, 
 /// file changed. A key spelled differently in the file (an alias, other case, quoted) is
 /// overwritten in place rather than shadowed by a second one.
 pub fn save_strategy(home: &Home, key: &str, strategy: Strategy, out: &mut Printer) -> Result<bool> {
-    let customs = home.sources.customs();
-    let raw = home
-        .config()
-        .strategies
-        .iter()
-        .rev()
-        .map(|(k, _)| k)
-        .find(|k| providers::resolve(k, &customs).map_or_else(|_| k.trim().to_lowercase(), |r| r.key()) == key)
-        .map_or(key, String::as_str);
+    let raw = home.strategy_entry(key).map_or(key, |(k, _)| k.as_str());
     let changed = edit::set_strategy(&home.config().path, raw, strategy.as_str())?;
     if changed {
         out.err(&format!("Saved {key} rotation strategy: {strategy}"));

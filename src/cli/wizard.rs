@@ -25,7 +25,7 @@ use crate::pool::view::PoolView;
 /// What bare `hermes auth` says without a terminal (exit 2).
 pub const NO_TERMINAL: &str = "the interactive wizard needs a terminal; use instead: \
      hermes auth add PROVIDER --api-key -, hermes auth list, hermes auth remove PROVIDER TARGET, \
-     hermes auth reset [PROVIDER], hermes setup --no-input --strategy S";
+     hermes auth reset [PROVIDER], hermes auth strategy PROVIDER NAME";
 
 /// The menu, in order.
 const MENU: [&str; 5] = ["Add a credential", "Remove a credential", "Reset cooldowns", "Set rotation strategy", "Quit"];

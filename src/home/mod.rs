@@ -147,18 +147,7 @@ impl Home {
     /// The pool's strategy from `credential_pool_strategies`; an invalid value warns and means
     /// fill_first.
     pub fn strategy(&self, key: &str) -> Strategy {
-        let customs = self.sources.customs();
-        let mut found: Option<&(String, String)> = None;
-        for pair in &self.config().strategies {
-            let k = match providers::resolve(&pair.0, &customs) {
-                Ok(r) => r.key(),
-                Err(_) => pair.0.trim().to_lowercase(),
-            };
-            if k == key {
-                found = Some(pair);
-            }
-        }
-        match found {
+        match self.strategy_entry(key) {
             None => Strategy::default(),
             Some((k, v)) => Strategy::parse(v.trim()).unwrap_or_else(|| {
                 self.warn(format!(
@@ -167,6 +156,30 @@ impl Home {
                 Strategy::FillFirst
             }),
         }
+    }
+
+    /// The `credential_pool_strategies` entry (key as written, value) that applies to pool `key`:
+    /// the last one whose key resolves to it.
+    pub fn strategy_entry(&self, key: &str) -> Option<&(String, String)> {
+        let customs = self.sources.customs();
+        self.config().strategies.iter().rev().find(|pair| self.strategy_key(&pair.0, &customs) == key)
+    }
+
+    /// The pool keys `credential_pool_strategies` names, in file order, without repeats.
+    pub fn strategy_keys(&self) -> Vec<String> {
+        let customs = self.sources.customs();
+        let mut keys: Vec<String> = Vec::new();
+        for (k, _) in &self.config().strategies {
+            let k = self.strategy_key(k, &customs);
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        keys
+    }
+
+    fn strategy_key(&self, written: &str, customs: &[providers::CustomRef]) -> String {
+        providers::resolve(written, customs).map_or_else(|_| written.trim().to_lowercase(), |r| r.key())
     }
 
     pub fn candidates(&self, doc: &AuthDoc, key: &str) -> Vec<Candidate> {

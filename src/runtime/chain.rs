@@ -234,6 +234,22 @@ fn resolve_pool(home: &Home, input: &str) -> Result<PoolRef> {
     home.pool(input)
 }
 
+/// Whether `chat` (and a chat fallback step) can use `pool`: it speaks a chat wire and has a base
+/// URL (a registry default, its URL variable, or a `custom_providers` entry). `hermes setup`
+/// checks what it saves with this, so config.yaml never names a target `chat` then refuses.
+pub fn check_chat_target(home: &Home, pool: &PoolRef) -> Result<()> {
+    if wire_of(pool) == Wire::CodexResponses {
+        return Err(Error::Route(Route::NotAChatTarget { pool: pool.key.clone() }));
+    }
+    if home.default_base_url(pool, None).is_none() {
+        return Err(Error::Route(Route::NoBaseUrl {
+            pool: pool.key.clone(),
+            url_var: pool.provider.and_then(|p| p.url_var),
+        }));
+    }
+    Ok(())
+}
+
 /// How `chat` talks to a pool: the registry's wire, OpenAI-compatible for custom endpoints.
 pub fn wire_of(pool: &PoolRef) -> Wire {
     pool.provider.map_or(Wire::OpenAi, |p| p.wire)

@@ -73,6 +73,7 @@ fn help_of_every_command() {
         vec!["auth", "repair", "--help"],
         vec!["auth", "refresh", "--help"],
         vec!["auth", "status", "--help"],
+        vec!["auth", "strategy", "--help"],
         vec!["auth", "explain", "--help"],
         vec!["auth", "simulate", "--help"],
         vec!["setup", "--help"],

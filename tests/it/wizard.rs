@@ -151,8 +151,7 @@ fn no_terminal_is_a_usage_error_naming_the_commands() {
     let err = wizard::run(&fx.ctx(), &mut prompter, &mut out, false).unwrap_err();
     assert_eq!(err.exit_code(), 2);
     let msg = err.to_string();
-    for want in ["hermes auth add", "--api-key -", "hermes auth remove", "hermes auth reset", "hermes setup --no-input"]
-    {
+    for want in ["hermes auth add", "--api-key -", "hermes auth remove", "hermes auth reset", "hermes auth strategy"] {
         assert!(msg.contains(want), "{want}: {msg}");
     }
     assert!(prompter.asked.is_empty());
@@ -654,7 +653,7 @@ fn setup_strategy_without_any_provider_is_a_usage_error() {
     let fx = Fx::new();
     let r = fx.setup(flags(None, None, Some("random"), &[]), []);
     assert_eq!(r.code(), 2);
-    assert!(r.result.unwrap_err().to_string().contains("--strategy needs a provider"));
+    assert!(r.result.unwrap_err().to_string().contains("hermes auth strategy PROVIDER NAME"));
     // With model.provider in the file, the flag applies to it.
     fx.write("config.yaml", "model:\n  provider: deepseek\n");
     let r = fx.setup(flags(None, None, Some("random"), &[]), []);
@@ -757,7 +756,8 @@ fn setup_asks_every_step_and_offers_to_add_a_credential() {
             "Add a fallback provider chain?",
         ]
     );
-    assert_eq!(r.prompter.asked[1].default.as_deref(), Some("old-model"));
+    // old-model was chosen for another provider ("auto"): it is not offered for openrouter.
+    assert_eq!(r.prompter.asked[1].default.as_deref(), None);
     assert_eq!(fx.pool("openrouter")[0]["label"], "work");
     assert_eq!(fx.config(), "# mine\nmodel:\n  provider: openrouter\n  default: anthropic/claude-sonnet-4\n");
 }
@@ -820,7 +820,7 @@ fn setup_builds_a_fallback_chain() {
         ],
     );
     assert_eq!(r.code(), 0, "{:?} {}", r.result, r.err());
-    assert!(r.err().contains("a fallback step needs a model"), "{}", r.err());
+    assert!(r.err().contains("a model is needed"), "{}", r.err());
     assert!(r.err().contains("Saved fallback chain: anthropic/claude-sonnet-4 → nous/Hermes-4-70B"), "{}", r.err());
     assert!(fx.config().ends_with(
         "fallback_providers:\n  - provider: anthropic\n    model: claude-sonnet-4\n  - provider: nous\n    model: Hermes-4-70B\n"
@@ -875,4 +875,91 @@ fn a_failed_add_in_setup_is_reported_and_setup_goes_on() {
     assert!(r.err().contains("error: no API key provided"), "{}", r.err());
     assert!(r.err().contains("add one later with: hermes auth add openrouter --api-key -"), "{}", r.err());
     assert_eq!(fx.config(), "model:\n  provider: openrouter\n  default: m\n");
+}
+
+// #14 items 1-4: setup never leaves chat broken.
+
+#[test]
+fn setup_switching_provider_without_a_model_is_refused_without_a_terminal() {
+    let fx = Fx::new();
+    let before = "model:\n  provider: anthropic\n  default: claude-sonnet-4\n";
+    fx.write("config.yaml", before);
+    let r = fx.setup(flags(Some("openrouter"), None, Some("round_robin"), &[]), []);
+    assert_eq!(r.code(), 2, "{:?}", r.result);
+    let msg = r.result.unwrap_err().to_string();
+    assert!(msg.contains("--provider openrouter changes the default provider (now anthropic)"), "{msg}");
+    assert!(msg.contains("pass --model M"), "{msg}");
+    assert_eq!(fx.config(), before, "nothing written");
+    // The same provider, or a model given with it, is fine.
+    let r = fx.setup(flags(Some("anthropic"), None, Some("round_robin"), &[]), []);
+    assert_eq!(r.code(), 0, "{:?}", r.result);
+    assert!(fx.config().starts_with(before));
+    let r = fx.setup(flags(Some("openrouter"), Some("anthropic/claude-sonnet-4"), None, &[]), []);
+    assert_eq!(r.code(), 0, "{:?}", r.result);
+    assert!(fx.config().contains("provider: openrouter\n  default: anthropic/claude-sonnet-4\n"), "{}", fx.config());
+}
+
+#[test]
+fn setup_refuses_an_empty_model_and_offers_only_the_chosen_providers_model() {
+    let fx = Fx::new();
+    fx.add("openrouter", K1, "a");
+    fx.add("anthropic", "sk-ant-api03-aaaa1111", "a");
+    fx.write("config.yaml", "model:\n  provider: anthropic\n  default: claude-sonnet-4\n");
+    let r = fx.setup(
+        setup::Args::default(),
+        [item("openrouter"), text(""), text("  "), text("x-ai/grok-4"), Answer::Yes(false)],
+    );
+    assert_eq!(r.code(), 0, "{:?} {}", r.result, r.err());
+    assert_eq!(r.prompter.asked[1].prompt, "Default model for openrouter");
+    assert_eq!(r.prompter.asked[1].default, None, "the anthropic model is not offered for openrouter");
+    assert_eq!(r.err().matches("a model is needed").count(), 2, "{}", r.err());
+    assert_eq!(fx.config(), "model:\n  provider: openrouter\n  default: x-ai/grok-4\n");
+    // Staying on the provider offers its model, and Enter keeps it.
+    let r = fx.setup(setup::Args::default(), [Answer::Default, Answer::Default, Answer::Yes(false)]);
+    assert_eq!(r.code(), 0, "{:?} {}", r.result, r.err());
+    assert_eq!(r.prompter.asked[1].default.as_deref(), Some("x-ai/grok-4"));
+    assert_eq!(fx.config(), "model:\n  provider: openrouter\n  default: x-ai/grok-4\n");
+}
+
+#[test]
+fn setup_refuses_targets_chat_cannot_use() {
+    let fx = Fx::new();
+    let before = "model:\n  provider: openrouter\n  default: m\n";
+    fx.write("config.yaml", before);
+    let cases: Vec<(setup::Args, &str)> = vec![
+        (flags(Some("codex"), Some("gpt-5"), None, &[]), "--provider: openai-codex is not a chat target"),
+        (flags(None, None, None, &["codex:gpt-5"]), "--fallback codex:gpt-5: openai-codex is not a chat target"),
+        (flags(None, None, None, &["custom:local:m"]), "custom:local has no base URL"),
+        (flags(Some("custom:local"), Some("m"), None, &[]), "set its base_url under custom_providers"),
+    ];
+    for (args, want) in cases {
+        let r = fx.setup(args, []);
+        assert_eq!(r.code(), 2, "{want}: {:?}", r.result);
+        let msg = hermes::cli::errors::render(&r.result.unwrap_err());
+        assert!(msg.contains(want), "{want}: {msg}");
+        assert_eq!(fx.config(), before);
+    }
+    // On a terminal the provider list offers only what chat can use.
+    let r = fx.setup(setup::Args::default(), [Answer::Interrupt]);
+    let items = &r.prompter.asked[0].items;
+    assert!(items.iter().any(|i| i.starts_with("openrouter")), "{items:?}");
+    assert!(!items.iter().any(|i| i.starts_with("openai-codex")), "{items:?}");
+    assert!(!items.iter().any(|i| i.starts_with("azure-foundry")), "no URL set: {items:?}");
+}
+
+#[test]
+fn setup_ends_with_the_command_to_try() {
+    let fx = Fx::new();
+    let r = fx.setup(flags(Some("openrouter"), Some("m"), None, &[]), []);
+    assert_eq!(r.code(), 0, "{:?}", r.result);
+    assert!(
+        r.err().trim_end().ends_with("Next: add a credential with: hermes auth add openrouter --api-key -"),
+        "{}",
+        r.err()
+    );
+    fx.add("openrouter", K1, "a");
+    let r = fx.setup(flags(None, None, None, &[]), []);
+    assert_eq!(r.code(), 0, "{:?}", r.result);
+    let last = r.err().trim_end().lines().last().unwrap().to_string();
+    assert!(last.starts_with("Next: try it with: hermes chat -q"), "{last}");
 }

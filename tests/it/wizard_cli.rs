@@ -23,7 +23,7 @@ fn bare_auth_without_a_terminal_exits_2_at_once_naming_the_commands() {
         "hermes auth add PROVIDER --api-key -",
         "hermes auth remove",
         "hermes auth reset",
-        "hermes setup --no-input --strategy",
+        "hermes auth strategy PROVIDER NAME",
     ] {
         assert!(o.stderr.contains(want), "{want}: {}", o.stderr);
     }
@@ -79,7 +79,10 @@ fn setup_without_a_terminal_needs_no_input() {
 #[test]
 fn setup_no_input_does_the_prompts_work_from_flags() {
     let s = Sealed::new();
-    s.write_home_file("config.yaml", "# mine\ncredential_pool_strategies: {}\nagent:\n  max_turns: 150\n");
+    s.write_home_file(
+        "config.yaml",
+        "# mine\ncredential_pool_strategies: {}\nagent:\n  max_turns: 150\ncustom_providers: [{name: mock2, base_url: \"http://127.0.0.1:9/v1\"}]\n",
+    );
     let (o, _) = run_no_tty(
         &s,
         &[
@@ -104,6 +107,7 @@ fn setup_no_input_does_the_prompts_work_from_flags() {
     assert_eq!(
         std::fs::read_to_string(s.home.join("config.yaml")).unwrap(),
         "# mine\ncredential_pool_strategies:\n  openrouter: least_used\nagent:\n  max_turns: 150\n\
+         custom_providers: [{name: mock2, base_url: \"http://127.0.0.1:9/v1\"}]\n\
          model:\n  provider: openrouter\n  default: anthropic/claude-sonnet-4\n\
          fallback_providers:\n  - provider: anthropic\n    model: claude-sonnet-4\n  - provider: \"custom:mock2\"\n    model: mock-model\n"
     );

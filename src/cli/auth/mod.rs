@@ -11,6 +11,7 @@ pub mod report;
 pub mod reset;
 pub mod simulate;
 pub mod status;
+pub mod strategy;
 pub mod token;
 
 use crate::cli::printer::Printer;
@@ -48,6 +49,7 @@ pub enum AuthCommand {
     Repair(repair::Args),
     Refresh(refresh::Args),
     Status(status::Args),
+    Strategy(strategy::Args),
     Explain(explain::Args),
     Simulate(simulate::Args),
 }
@@ -62,6 +64,7 @@ impl AuthArgs {
             Some(AuthCommand::Token(a)) => a.json,
             Some(AuthCommand::Report(a)) => a.json,
             Some(AuthCommand::Status(a)) => a.json,
+            Some(AuthCommand::Strategy(a)) => a.json,
             Some(AuthCommand::Explain(a)) => a.json,
             Some(AuthCommand::Simulate(a)) => a.json,
             _ => false,
@@ -86,6 +89,7 @@ pub fn run(args: AuthArgs, ctx: Context, out: &mut Printer) -> Result<()> {
         AuthCommand::Repair(a) => repair::run(a, &home, out),
         AuthCommand::Refresh(a) => refresh::run(a, &home, out),
         AuthCommand::Status(a) => status::run(a, &home, out),
+        AuthCommand::Strategy(a) => strategy::run(a, &home, out),
         AuthCommand::Explain(a) => explain::run(a, &home, out),
         AuthCommand::Simulate(a) => simulate::run(a, &home, out),
     };
