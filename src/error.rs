@@ -353,6 +353,10 @@ pub enum Conflict {
     DuplicateKey { pool: String, index: usize, id: String, label: String },
     /// The label is already used in the pool.
     LabelTaken { pool: String, label: String, index: usize, id: String },
+    /// The label is all digits: a TARGET would read it as an index.
+    LabelIsIndex { label: String },
+    /// The label is another entry's id: a TARGET would name that entry.
+    LabelIsId { pool: String, label: String, index: usize },
 }
 
 impl fmt::Display for Conflict {
@@ -364,6 +368,16 @@ impl fmt::Display for Conflict {
             Conflict::LabelTaken { pool, label, index, id } => {
                 write!(f, "label \"{}\" is already used in {pool} (#{index} {})", one_line(label), one_line(id))
             }
+            Conflict::LabelIsIndex { label } => write!(
+                f,
+                "label \"{}\" is all digits, so it would be read as an index; use a label with a letter in it",
+                one_line(label)
+            ),
+            Conflict::LabelIsId { pool, label, index } => write!(
+                f,
+                "label \"{}\" is the id of {pool} #{index}, so it would name that entry; use another label",
+                one_line(label)
+            ),
         }
     }
 }

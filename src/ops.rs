@@ -26,6 +26,9 @@ pub struct Added {
     /// An OAuth login for an account already in the pool replaced that entry's tokens instead
     /// of adding one (docs/design.md#account-matching).
     pub replaced: bool,
+    /// The key was that of a removed borrowed source: the source was restored instead of a
+    /// copy being added.
+    pub restored: bool,
 }
 
 /// Add an API key as a `manual` entry (docs/design.md#command-line).
@@ -39,6 +42,20 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
         let view = home.view(doc, &pool.key, now);
         if let Some(i) = view.entries.iter().position(|v| v.fingerprint().as_deref() == Some(fp.as_str())) {
             let v = &view.entries[i];
+            if reenabled.contains(&v.entry.source) {
+                // The key of a removed borrowed source: adding it restores that source (a
+                // second, manual copy of one key would only be refused later).
+                view.write(doc);
+                return Ok(Added {
+                    key: pool.key.clone(),
+                    id: v.entry.id.clone(),
+                    label: v.entry.label.clone(),
+                    index: i + 1,
+                    reenabled,
+                    replaced: false,
+                    restored: true,
+                });
+            }
             return Err(Error::Conflict(Conflict::DuplicateKey {
                 pool: pool.key.clone(),
                 index: i + 1,
@@ -53,7 +70,8 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
             }
             None => default_label(&view, "api-key"),
         };
-        let id = entry::random_id(&|id| view.entries.iter().any(|v| v.entry.id == id));
+        // Nor may a new id equal a label: the label would then name two entries.
+        let id = entry::random_id(&|id| view.entries.iter().any(|v| v.entry.id == id || v.entry.label == id));
         let priority = view.entries.iter().map(|v| v.entry.priority).max().map_or(0, |p| p.saturating_add(1));
         let map = NewEntry {
             id: &id,
@@ -74,13 +92,26 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
         doc.pool_mut(&pool.key).push(Value::Object(map));
         let after = home.view(doc, &pool.key, now);
         let index = after.position_of(&id).map_or(after.entries.len(), |i| i + 1);
-        Ok(Added { key: pool.key.clone(), id, label, index, reenabled, replaced: false })
+        Ok(Added { key: pool.key.clone(), id, label, index, reenabled, replaced: false, restored: false })
     })
 }
 
-/// Refuse a label already used in the pool (docs/design.md#ids-labels-priorities).
+/// Refuse a label a TARGET could not name unambiguously (docs/design.md#ids-labels-priorities):
+/// one already used in the pool in any case (lookups ignore case), one of digits only (read as
+/// an index), or another entry's id.
 pub fn check_label_free(view: &PoolView, label: &str) -> Result<()> {
-    if let Some(i) = view.entries.iter().position(|v| v.entry.label == label) {
+    let label = label.trim();
+    if !label.is_empty() && label.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::Conflict(Conflict::LabelIsIndex { label: label.to_string() }));
+    }
+    if let Some(i) = view.entries.iter().position(|v| v.entry.id == label) {
+        return Err(Error::Conflict(Conflict::LabelIsId {
+            pool: view.key.clone(),
+            label: label.to_string(),
+            index: i + 1,
+        }));
+    }
+    if let Some(i) = view.entries.iter().position(|v| v.entry.label.to_lowercase() == label.to_lowercase()) {
         return Err(Error::Conflict(Conflict::LabelTaken {
             pool: view.key.clone(),
             label: label.to_string(),
@@ -168,6 +199,51 @@ fn suppress(doc: &mut AuthDoc, key: &str, source: &str) -> bool {
     true
 }
 
+/// What `restore` did.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    pub key: String,
+    /// The sources lifted from `suppressed_sources`.
+    pub sources: Vec<String>,
+    /// The entries they now seed (index, id, label); a source whose value is not set now seeds
+    /// nothing until it is.
+    pub entries: Vec<(usize, String, String)>,
+}
+
+/// Undo the suppression of a removed borrowed source (docs/design.md#suppression): `source`, or
+/// every suppressed source of the pool when `None`. Its entry is seeded again in the same
+/// transaction. A source that is not suppressed is an error naming the ones that are.
+pub fn restore(home: &Home, pool: &PoolRef, source: Option<&str>) -> Result<Restored> {
+    let now = home.now();
+    home.state().update(now, |doc| {
+        let list = doc.suppressed(&pool.key);
+        let lifted: Vec<String> = match source.map(str::trim) {
+            None => list.clone(),
+            Some(s) => match list.iter().find(|x| x.as_str() == s || x.eq_ignore_ascii_case(s)) {
+                Some(x) => vec![x.clone()],
+                None => {
+                    return Err(Error::Usage(format!(
+                        "{s} is not removed from {}; removed sources: {}",
+                        pool.key,
+                        if list.is_empty() { "none".to_string() } else { list.join(", ") }
+                    )))
+                }
+            },
+        };
+        doc.set_suppressed(&pool.key, list.into_iter().filter(|x| !lifted.contains(x)).collect());
+        let view = home.view(doc, &pool.key, now);
+        view.write(doc);
+        let entries = view
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| lifted.contains(&v.entry.source))
+            .map(|(i, v)| (i + 1, v.entry.id.clone(), v.entry.label.clone()))
+            .collect();
+        Ok(Restored { key: pool.key.clone(), sources: lifted, entries })
+    })
+}
+
 /// A dead entry that a pool-wide reset left alone.
 #[derive(Debug, Clone)]
 pub struct DeadEntry {
@@ -183,6 +259,8 @@ pub struct ResetReport {
     pub changed: usize,
     pub pools: usize,
     pub dead: Vec<DeadEntry>,
+    /// With a TARGET: the entry it named (index, id, label), whether or not it had a cooldown.
+    pub target: Option<(usize, String, String)>,
 }
 
 /// Reset cooldowns (docs/design.md#reset): a pool, every pool (`pool` None), or exactly one entry.
@@ -197,7 +275,12 @@ pub fn reset(home: &Home, pool: Option<&PoolRef>, target: Option<&str>) -> Resul
         for key in &keys {
             let mut view = home.view(doc, key, now);
             let targets: Vec<usize> = match target {
-                Some(t) => vec![view.find(t).map_err(|e| target_error(&view, t, e))?],
+                Some(t) => {
+                    let i = view.find(t).map_err(|e| target_error(&view, t, e))?;
+                    let e = &view.entries[i].entry;
+                    report.target = Some((i + 1, e.id.clone(), e.label.clone()));
+                    vec![i]
+                }
                 None => (0..view.entries.len())
                     .filter(|&i| view.entries[i].entry.last_status == Some(LastStatus::Exhausted))
                     .collect(),

@@ -61,6 +61,20 @@ impl C1 for char {
     }
 }
 
+/// `text` as one shell word: as it is when it needs no quoting (`env:OPENROUTER_API_KEY`),
+/// else in single quotes, so a printed command can be pasted as it is.
+pub fn shell_word(text: &str) -> Cow<'_, str> {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/' | '@' | '+' | '='));
+    if plain {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(format!("'{}'", one_line(text).replace('\'', "'\\''")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +94,13 @@ mod tests {
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn shell_words_paste_as_printed() {
+        assert_eq!(shell_word("env:OPENROUTER_API_KEY"), "env:OPENROUTER_API_KEY");
+        assert_eq!(shell_word("config:my llm"), "'config:my llm'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
     }
 }

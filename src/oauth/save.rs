@@ -166,6 +166,6 @@ pub fn save_login(
         }
         let after = home.view(doc, key, now);
         let index = after.position_of(&id).map_or(after.entries.len(), |i| i + 1);
-        Ok(Added { key: key.to_string(), id, label, index, reenabled: reenabled.clone(), replaced })
+        Ok(Added { key: key.to_string(), id, label, index, reenabled: reenabled.clone(), replaced, restored: false })
     })
 }

@@ -381,6 +381,10 @@ impl PoolView {
             ve.reparse(key, now);
             entries.push(ve);
         }
+        // Shown (and numbered) in file order, seeded entries after: an index read from `list`
+        // names the same entry after any number of picks, because round_robin rotates
+        // priorities, not positions (docs/design.md#ids-labels-priorities).
+        entries.sort_by_key(|v| v.stored_pos.unwrap_or(usize::MAX));
         PoolView { key: key.to_string(), strategy, entries, merged }
     }
 
@@ -465,14 +469,46 @@ impl PoolView {
         *doc.pool_mut(&self.key) = arr;
     }
 
-    /// Renumber priorities 0..n−1 in view order.
+    /// Entry indices in priority order (equal priorities in list order): the order the
+    /// strategies see. The list order itself never changes with a pick.
+    pub fn priority_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.entries.len()).collect();
+        order.sort_by_key(|&i| self.entries[i].entry.priority);
+        order
+    }
+
+    /// Renumber priorities 0..n−1, keeping their order.
     pub fn renumber(&mut self) {
-        for (i, v) in self.entries.iter_mut().enumerate() {
-            if v.entry.priority != i as i64 {
-                entry::set(&mut v.map, entry::PRIORITY, (i as i64).into());
-                v.entry.priority = i as i64;
+        let order = self.priority_order();
+        self.set_priorities(&order);
+    }
+
+    /// Give `order[k]` priority `k`.
+    fn set_priorities(&mut self, order: &[usize]) {
+        for (p, &i) in order.iter().enumerate() {
+            let v = &mut self.entries[i];
+            if v.entry.priority != p as i64 {
+                entry::set(&mut v.map, entry::PRIORITY, (p as i64).into());
+                v.entry.priority = p as i64;
             }
         }
+    }
+
+    /// The strategy's candidates in priority order, with that order; an entry counts as
+    /// selectable when its status allows it and `usable` accepts it.
+    fn ranked(&self, usable: impl Fn(&ViewEntry) -> bool) -> (Vec<usize>, Vec<strategy::Candidate>) {
+        let order = self.priority_order();
+        let cands = order
+            .iter()
+            .map(|&i| {
+                let v = &self.entries[i];
+                strategy::Candidate {
+                    selectable: v.status.selectable() && usable(v),
+                    request_count: v.entry.request_count,
+                }
+            })
+            .collect();
+        (order, cands)
     }
 
     /// One pick on the view (docs/design.md#strategies): the strategy's choice among selectable entries with a
@@ -501,40 +537,31 @@ impl PoolView {
                 return Some(j);
             }
         }
-        let cands: Vec<strategy::Candidate> = self
-            .entries
-            .iter()
-            .map(|v| strategy::Candidate {
-                selectable: v.status.selectable() && v.secret.is_some() && !exclude.contains(&v.entry.id),
-                request_count: v.entry.request_count,
-            })
-            .collect();
-        let i = strategy::choose(self.strategy, &cands, rng)?;
-        let chosen = self.entries[i].entry.id.clone();
+        let (order, cands) = self.ranked(|v| v.secret.is_some() && !exclude.contains(&v.entry.id));
+        let k = strategy::choose(self.strategy, &cands, rng)?;
+        let j = order[k];
         if self.strategy == Strategy::RoundRobin {
-            if let Some(order) = strategy::round_robin_order(&cands, i) {
-                let mut old: Vec<Option<ViewEntry>> = self.entries.drain(..).map(Some).collect();
-                self.entries = order.into_iter().filter_map(|j| old[j].take()).collect();
-                self.renumber();
+            if let Some(rotated) = strategy::round_robin_order(&cands, k) {
+                let by_priority: Vec<usize> = rotated.into_iter().map(|r| order[r]).collect();
+                self.set_priorities(&by_priority);
             }
         }
-        let j = self.position_of(&chosen)?;
         let v = &mut self.entries[j];
         v.entry.request_count = v.entry.request_count.saturating_add(1);
         entry::set(&mut v.map, entry::REQUEST_COUNT, v.entry.request_count.into());
         Some(j)
     }
 
-    pub fn strategy_candidates(&self) -> Vec<strategy::Candidate> {
-        self.entries
-            .iter()
-            .map(|v| strategy::Candidate { selectable: v.status.selectable(), request_count: v.entry.request_count })
-            .collect()
-    }
-
     /// Index of the entry the next pick would return (`←` in `list`).
     pub fn next_marker(&self) -> Option<usize> {
-        strategy::marker(self.strategy, &self.strategy_candidates())
+        self.marker_where(|_| true)
+    }
+
+    /// [`PoolView::next_marker`] among the entries `usable` accepts (`explain` also needs a
+    /// live secret).
+    pub fn marker_where(&self, usable: impl Fn(&ViewEntry) -> bool) -> Option<usize> {
+        let (order, cands) = self.ranked(usable);
+        strategy::marker(self.strategy, &cands).map(|k| order[k])
     }
 
     pub fn any_selectable(&self) -> bool {

@@ -109,15 +109,7 @@ pub fn explain(home: &Home, pool: &PoolRef, now: Epoch) -> Result<Explanation> {
 /// The entry a pick would return; `None` for random (any selectable one) or when none is.
 fn next_index(view: &PoolView) -> Option<usize> {
     // The pick also needs a live secret; the marker alone does not check that.
-    let cands: Vec<crate::pool::strategy::Candidate> = view
-        .entries
-        .iter()
-        .map(|v| crate::pool::strategy::Candidate {
-            selectable: v.status.selectable() && v.secret.is_some(),
-            request_count: v.entry.request_count,
-        })
-        .collect();
-    crate::pool::strategy::marker(view.strategy, &cands)
+    view.marker_where(|v| v.secret.is_some())
 }
 
 fn chosen_reason(s: Strategy) -> &'static str {

@@ -222,7 +222,9 @@ fn list_for_empty_provider() {
 #[test]
 fn remove_by_index_id_label() {
     let s = Sealed::new();
-    s.add_key("openrouter", K1, Some("2"));
+    // hermes refuses an all-digit label, but another tool may have written one.
+    s.write_auth(&json!({"version": 1, "credential_pool": {"openrouter": [
+        {"id": "aaaaaa", "label": "2", "priority": 0, "source": "manual", "access_token": K1}]}}));
     s.add_key("openrouter", K2, Some("work"));
     s.add_key("openrouter", K3, None);
     // A label "2" beats index 2.

@@ -73,3 +73,108 @@ fn verbose_names_the_home_and_files_it_used() {
         o.stderr
     );
 }
+
+const ENVKEY: &str = "sk-or-v1-fromtheenv0123456789";
+
+/// Item 5: removing a borrowed source prints the command that restores it, and that command,
+/// `list --all` and adding the same key all work.
+#[test]
+fn a_removed_source_can_really_be_restored() {
+    let mut s = Sealed::new();
+    s.var("OPENROUTER_API_KEY", ENVKEY);
+    let o = s.run(&["auth", "remove", "openrouter", "1"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let restore = o.stderr.split("until you run: ").nth(1).expect("a restore command").trim().to_string();
+    assert_eq!(restore, "hermes auth restore openrouter env:OPENROUTER_API_KEY");
+
+    // Hidden from list, shown with --all, with the same command.
+    let o = s.run(&["auth", "list"]);
+    assert!(o.stderr.contains("1 removed source not shown; see: hermes auth list --all"), "{}", o.stderr);
+    let o = s.run(&["auth", "list", "--all"]);
+    assert!(
+        o.stdout.contains(&format!("removed: env:OPENROUTER_API_KEY (sk-o…6789); restore with: {restore}")),
+        "{}",
+        o.stdout
+    );
+    let v = s.run(&["auth", "list", "--all", "--json"]).json();
+    assert_eq!(v["providers"][0]["removed"][0]["restore"], restore.as_str());
+
+    // The printed command, as printed.
+    let args: Vec<&str> = restore.split_whitespace().skip(1).collect();
+    let o = s.run(&args);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("Restored env:OPENROUTER_API_KEY in openrouter"), "{}", o.stderr);
+    assert!(s.auth().get("suppressed_sources").is_none());
+    assert_eq!(s.pool("openrouter").len(), 1);
+    assert_eq!(s.pool("openrouter")[0]["source"], "env:OPENROUTER_API_KEY");
+
+    // Adding the removed source's own key restores it instead of refusing a duplicate.
+    s.run(&["auth", "remove", "openrouter", "OPENROUTER_API_KEY"]);
+    let o = s.run_stdin(&["auth", "add", "openrouter", "--api-key", "-"], ENVKEY);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("Restored openrouter credential #1"), "{}", o.stderr);
+    let pool = s.pool("openrouter");
+    assert_eq!(pool.len(), 1, "no manual copy: {pool:?}");
+    assert_eq!(pool[0]["source"], "env:OPENROUTER_API_KEY");
+
+    // Restoring what is not removed says what is.
+    let o = s.run(&["auth", "restore", "openrouter", "env:NOPE"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("env:NOPE is not removed from openrouter; removed sources: none"), "{}", o.stderr);
+}
+
+/// Item 6: the index `list` shows names the same entry after any number of round_robin picks.
+#[test]
+fn indices_stay_put_while_round_robin_rotates() {
+    let s = Sealed::new();
+    s.write_home_file("config.yaml", "credential_pool_strategies:\n  openrouter: round_robin\n");
+    for (k, l) in [(K1, "one"), ("sk-or-v1-bbbb2222", "two"), ("sk-or-v1-cccc3333", "three")] {
+        assert_eq!(s.add_key("openrouter", k, Some(l)).code, 0);
+    }
+    let rows = |s: &Sealed| -> Vec<(u64, String)> {
+        let v = s.run(&["auth", "list", "openrouter", "--json"]).json();
+        v["providers"][0]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["index"].as_u64().unwrap(), e["label"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let before = rows(&s);
+    let mut handed = Vec::new();
+    for _ in 0..4 {
+        let o = s.run(&["auth", "token", "openrouter"]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        handed.push(o.stdout.trim().to_string());
+    }
+    assert_eq!(handed[0], K1);
+    assert_eq!(handed[1], "sk-or-v1-bbbb2222", "still rotating");
+    assert_eq!(rows(&s), before, "list order unchanged by picks");
+    // `report 2` and `remove 2` act on what list showed as #2, and say which.
+    let o = s.run(&["auth", "report", "openrouter", "2", "--status", "429"]);
+    assert!(o.stdout.starts_with("openrouter #2 ") && o.stdout.contains("\"two\""), "{}", o.stdout);
+    let o = s.run(&["auth", "reset", "openrouter", "2"]);
+    assert!(o.stderr.contains("Reset 1 cooldown in openrouter: #2 ") && o.stderr.contains("\"two\""), "{}", o.stderr);
+    let o = s.run(&["auth", "remove", "openrouter", "2"]);
+    assert!(o.stderr.contains("Removed openrouter credential #2 (two)"), "{}", o.stderr);
+    let labels: Vec<String> = s.pool("openrouter").iter().map(|e| e["label"].as_str().unwrap().to_string()).collect();
+    assert_eq!(labels, ["one", "three"]);
+}
+
+/// Item 7: labels a TARGET could not tell apart are refused when added.
+#[test]
+fn labels_that_would_shadow_are_refused() {
+    let s = Sealed::new();
+    assert_eq!(s.add_key("openrouter", K1, Some("Work")).code, 0);
+    let id = s.pool("openrouter")[0]["id"].as_str().unwrap().to_string();
+    for (label, want) in [
+        ("work", "label \"work\" is already used in openrouter"),
+        ("3", "label \"3\" is all digits"),
+        (id.as_str(), "is the id of openrouter #1"),
+    ] {
+        let o = s.run_stdin(&["auth", "add", "openrouter", "--api-key", "-", "--label", label], "sk-or-v1-bbbb2222");
+        assert_eq!(o.code, 1, "{label}: {}", o.stderr);
+        assert!(o.stderr.contains(want), "{label}: {}", o.stderr);
+    }
+    assert_eq!(s.pool("openrouter").len(), 1);
+}

@@ -182,7 +182,7 @@ fn removing_env_row_suppresses_and_add_reenables() {
     s.write_home_file(".env", "OPENROUTER_API_KEY=sk-or-v1-dotenv-value\n");
     let o = s.run(&["auth", "remove", "openrouter", "1"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(o.stderr.contains("OPENROUTER_API_KEY is still set in .env/your environment; hermes will ignore it for openrouter until you run: hermes auth add openrouter"), "{}", o.stderr);
+    assert!(o.stderr.contains("OPENROUTER_API_KEY is still set in .env/your environment; hermes ignores it for openrouter until you run: hermes auth restore openrouter env:OPENROUTER_API_KEY"), "{}", o.stderr);
     assert_eq!(s.auth()["suppressed_sources"]["openrouter"], json!(["env:OPENROUTER_API_KEY"]));
     assert_eq!(std::fs::read_to_string(s.home.join(".env")).unwrap(), "OPENROUTER_API_KEY=sk-or-v1-dotenv-value\n");
     let o = s.run(&["auth", "list", "--json"]);

@@ -68,6 +68,7 @@ fn help_of_every_command() {
         vec!["auth", "list", "--help"],
         vec!["auth", "remove", "--help"],
         vec!["auth", "reset", "--help"],
+        vec!["auth", "restore", "--help"],
         vec!["auth", "token", "--help"],
         vec!["auth", "report", "--help"],
         vec!["auth", "repair", "--help"],

@@ -259,7 +259,15 @@ pub fn print_added(added: &ops::Added, kind_word: &str, auth_type: &str, json: b
     for s in &added.reenabled {
         out.err(&format!("re-enabled {s}"));
     }
-    if added.replaced {
+    if added.restored {
+        out.err(&format!(
+            "Restored {} credential #{} (id {}): \"{}\" (this key is the removed source's; no copy added)",
+            added.key,
+            added.index,
+            added.id,
+            crate::text::one_line(&added.label)
+        ));
+    } else if added.replaced {
         out.err(&format!(
             "Updated {} {kind_word}credential #{} (id {}): \"{}\" (same account; tokens replaced)",
             added.key,
@@ -280,6 +288,7 @@ pub fn print_added(added: &ops::Added, kind_word: &str, auth_type: &str, json: b
         out.json(&serde_json::json!({
             "provider": added.key, "id": added.id, "label": added.label, "index": added.index,
             "auth_type": auth_type, "reenabled": added.reenabled, "replaced": added.replaced,
+            "restored": added.restored,
         }));
     }
 }

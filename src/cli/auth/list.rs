@@ -25,9 +25,48 @@ use serde_json::{json, Value};
 pub struct Args {
     /// Only this provider's pool.
     pub provider: Option<String>,
+    /// Also show removed sources (variables and config keys hermes was told to ignore), each
+    /// with the command that restores it.
+    #[arg(long)]
+    pub all: bool,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A removed (suppressed) source of a pool, for `--all`.
+struct RemovedSource {
+    source: String,
+    /// The masked value it would seed, or None when it is not set now.
+    secret: Option<String>,
+    restore: String,
+}
+
+impl RemovedSource {
+    fn json(&self) -> Value {
+        json!({"source": self.source, "secret": self.secret, "restore": self.restore})
+    }
+
+    fn line(&self) -> String {
+        let value = self.secret.as_deref().map_or_else(|| "not set now".to_string(), one_line);
+        format!("removed: {} ({value}); restore with: {}\n", one_line(&self.source), self.restore)
+    }
+}
+
+fn removed_sources(home: &Home, doc: &crate::model::AuthDoc, key: &str) -> Vec<RemovedSource> {
+    let suppressed = doc.suppressed(key);
+    if suppressed.is_empty() {
+        return Vec::new();
+    }
+    let candidates = home.candidates(doc, key);
+    suppressed
+        .into_iter()
+        .map(|source| RemovedSource {
+            secret: candidates.iter().find(|c| c.source == source).map(|c| c.secret.mask()),
+            restore: format!("hermes auth restore {key} {}", crate::text::shell_word(&source)),
+            source,
+        })
+        .collect()
 }
 
 /// Whether a stored entry object holds a provider reason or message.
@@ -40,10 +79,24 @@ const FOOTNOTE: &str = "* not yet saved; discovered from the environment/config"
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let mut doc = home.state().read()?;
     let now = home.now();
-    let keys = match &args.provider {
+    let mut keys = match &args.provider {
         Some(p) => vec![home.resolve(p)?.key()],
         None => home.pool_keys(&doc),
     };
+    if args.all && args.provider.is_none() {
+        let with_removed = doc.root().get(crate::model::doc::SUPPRESSED_SOURCES).and_then(Value::as_object);
+        for k in with_removed.into_iter().flat_map(|m| m.keys()) {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+        keys.sort();
+    }
+    // Without --all, removed sources are only counted, with the way to see them.
+    let hidden: usize = if args.all { 0 } else { keys.iter().map(|k| doc.suppressed(k).len()).sum() };
+    let hidden_hint = format!("{} not shown; see: hermes auth list --all", printer::count(hidden, "removed source"));
+    let removed: Vec<Vec<RemovedSource>> =
+        keys.iter().map(|k| if args.all { removed_sources(home, &doc, k) } else { Vec::new() }).collect();
     // Seeding reads the whole document (anthropic looks at its own pool, nous and codex at
     // `providers`), so every pool's candidates come first; then each pool's entries are moved
     // into its view rather than copied, since nothing reads the document after this.
@@ -51,18 +104,27 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     // The secrets to mask in stored provider text are gathered before any pool is taken.
     let any_text = keys.iter().any(|k| doc.pool(k).iter().any(has_provider_text));
     let known: Option<Redactor> = any_text.then(|| home.redactor(&doc));
-    let mut views: Vec<PoolView> = Vec::with_capacity(keys.len());
-    for (k, c) in keys.iter().zip(&candidates) {
+    let mut views: Vec<(PoolView, Vec<RemovedSource>)> = Vec::with_capacity(keys.len());
+    for ((k, c), removed) in keys.iter().zip(&candidates).zip(removed) {
         let mut v = PoolView::build_taking(&mut doc, k, c, home.strategy(k), now);
         if let Some(r) = known.as_ref().filter(|_| v.has_provider_text()) {
             v.clean_provider_text(r, now);
         }
-        if !v.entries.is_empty() {
-            views.push(v);
+        if !v.entries.is_empty() || !removed.is_empty() {
+            views.push((v, removed));
         }
     }
     if args.json {
-        let providers: Vec<Value> = views.iter().map(|v| pool_json(v, now)).collect();
+        let providers: Vec<Value> = views
+            .iter()
+            .map(|(v, removed)| {
+                let mut doc = pool_json(v, now);
+                if args.all {
+                    doc["removed"] = removed.iter().map(RemovedSource::json).collect();
+                }
+                doc
+            })
+            .collect();
         out.json(&json!({ "providers": providers }));
     }
     if views.is_empty() {
@@ -70,22 +132,35 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
             Some(_) => out.err(&format!("No credentials for {}.", keys[0])),
             None => out.err("No credentials. Add one with: hermes auth add PROVIDER"),
         }
+        if hidden > 0 {
+            out.err(&hidden_hint);
+        }
         return Ok(());
     }
     if args.json {
         return Ok(());
     }
     let mut text = String::new();
-    for v in &views {
-        text.push_str(&render_pool(v, now, out.colour()));
+    for (v, removed) in &views {
+        if v.entries.is_empty() {
+            text.push_str(&format!("{} (0 credentials, {})\n", one_line(&v.key), v.strategy.as_str()));
+        } else {
+            text.push_str(&render_pool(v, now, out.colour()));
+        }
+        for r in removed {
+            text.push_str(&r.line());
+        }
         text.push('\n');
     }
-    if views.iter().any(|v| v.entries.iter().any(|e| !e.persisted)) {
+    if views.iter().any(|(v, _)| v.entries.iter().any(|e| !e.persisted)) {
         text.push_str(FOOTNOTE);
         text.push('\n');
     }
     // Every cell went through `safe_line`; the only escapes left are our own colours.
     out.out_styled(&text);
+    if hidden > 0 {
+        out.err(&hidden_hint);
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod remove;
 pub mod repair;
 pub mod report;
 pub mod reset;
+pub mod restore;
 pub mod simulate;
 pub mod status;
 pub mod strategy;
@@ -44,6 +45,7 @@ pub enum AuthCommand {
     List(list::Args),
     Remove(remove::Args),
     Reset(reset::Args),
+    Restore(restore::Args),
     Token(token::Args),
     Report(report::Args),
     Repair(repair::Args),
@@ -61,6 +63,7 @@ impl AuthArgs {
             Some(AuthCommand::List(a)) => a.json,
             Some(AuthCommand::Remove(a)) => a.json,
             Some(AuthCommand::Reset(a)) => a.json,
+            Some(AuthCommand::Restore(a)) => a.json,
             Some(AuthCommand::Token(a)) => a.json,
             Some(AuthCommand::Report(a)) => a.json,
             Some(AuthCommand::Status(a)) => a.json,
@@ -84,6 +87,7 @@ pub fn run(args: AuthArgs, ctx: Context, out: &mut Printer) -> Result<()> {
         AuthCommand::List(a) => list::run(a, &home, out),
         AuthCommand::Remove(a) => remove::run(a, &home, out),
         AuthCommand::Reset(a) => reset::run(a, &home, out),
+        AuthCommand::Restore(a) => restore::run(a, &home, out),
         AuthCommand::Token(a) => token::run(a, &home, out),
         AuthCommand::Report(a) => report::run(a, &home, out),
         AuthCommand::Repair(a) => repair::run(a, &home, out),

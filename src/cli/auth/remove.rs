@@ -40,11 +40,22 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
 
 /// The report of docs/design.md#command-line on stderr (`remove` and the wizard).
 pub fn print_removed(r: &ops::Removed, out: &mut Printer) {
-    out.err(&format!("Removed {} credential #{} ({})", r.key, r.index, one_line(&r.label)));
-    if let Some(var) = r.source.strip_prefix("env:") {
-        out.err(&format!(
-            "{var} is still set in .env/your environment; hermes will ignore it for {} until you run: hermes auth add {}",
-            r.key, r.key
-        ));
+    out.err(&format!(
+        "Removed {} credential #{} ({}): id {}, source {}",
+        r.key,
+        r.index,
+        one_line(&r.label),
+        one_line(&r.id),
+        one_line(&r.source)
+    ));
+    if r.suppressed {
+        let restore = format!("hermes auth restore {} {}", r.key, crate::text::shell_word(&r.source));
+        match r.source.strip_prefix("env:") {
+            Some(var) => out.err(&format!(
+                "{var} is still set in .env/your environment; hermes ignores it for {} until you run: {restore}",
+                r.key
+            )),
+            None => out.err(&format!("hermes ignores {} for {} until you run: {restore}", one_line(&r.source), r.key)),
+        }
     }
 }

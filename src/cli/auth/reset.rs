@@ -48,7 +48,7 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
                         label: e.label.clone(),
                         reason: e.last_error_reason.clone().unwrap_or_else(|| "dead".into()),
                     };
-                    let r = ops::ResetReport { changed: 0, pools: 1, dead: vec![dead] };
+                    let r = ops::ResetReport { changed: 0, pools: 1, dead: vec![dead], target: None };
                     print_reset(&r, Some(&p.key), out);
                     if args.json {
                         out.json(&report_json(&r));
@@ -70,14 +70,24 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
 fn report_json(r: &ops::ResetReport) -> serde_json::Value {
     let dead: Vec<_> =
         r.dead.iter().map(|d| json!({"provider": d.key, "id": d.id, "label": d.label, "reason": d.reason})).collect();
-    json!({"reset": r.changed, "pools": r.pools, "dead": dead})
+    let mut doc = json!({"reset": r.changed, "pools": r.pools, "dead": dead});
+    if let Some((index, id, label)) = &r.target {
+        doc["entry"] = json!({"index": index, "id": id, "label": label});
+    }
+    doc
 }
 
 /// The report of docs/design.md#command-line on stderr (`reset` and the wizard); `pool` is None for every pool.
 pub fn print_reset(r: &ops::ResetReport, pool: Option<&str>, out: &mut Printer) {
-    match pool {
-        Some(key) => out.err(&format!("Reset {} in {key}", count(r.changed, "cooldown"))),
-        None => out.err(&format!("Reset {} across {}", count(r.changed, "cooldown"), count(r.pools, "pool"))),
+    match (pool, &r.target) {
+        (Some(key), Some((index, id, label))) => out.err(&format!(
+            "Reset {} in {key}: #{index} {} \"{}\"",
+            count(r.changed, "cooldown"),
+            one_line(id),
+            one_line(label)
+        )),
+        (Some(key), None) => out.err(&format!("Reset {} in {key}", count(r.changed, "cooldown"))),
+        (None, _) => out.err(&format!("Reset {} across {}", count(r.changed, "cooldown"), count(r.pools, "pool"))),
     }
     if !r.dead.is_empty() {
         let list: Vec<String> = r
