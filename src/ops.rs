@@ -101,15 +101,15 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
 /// an index), or another entry's id.
 pub fn check_label_free(view: &PoolView, label: &str) -> Result<()> {
     let label = label.trim();
-    if !label.is_empty() && label.chars().all(|c| c.is_ascii_digit()) {
-        return Err(Error::Conflict(Conflict::LabelIsIndex { label: label.to_string() }));
-    }
     if let Some(i) = view.entries.iter().position(|v| v.entry.id == label) {
         return Err(Error::Conflict(Conflict::LabelIsId {
             pool: view.key.clone(),
             label: label.to_string(),
             index: i + 1,
         }));
+    }
+    if !label.is_empty() && label.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::Conflict(Conflict::LabelIsIndex { label: label.to_string() }));
     }
     if let Some(i) = view.entries.iter().position(|v| v.entry.label.to_lowercase() == label.to_lowercase()) {
         return Err(Error::Conflict(Conflict::LabelTaken {

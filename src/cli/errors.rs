@@ -9,7 +9,10 @@ use crate::error::{Error, Holder, NothingUsable, OAuthKind, Refused, RefusedWhat
 pub fn render(e: &Error) -> String {
     match e {
         Error::UnknownProvider(u) => match u.suggestions.first() {
-            None => format!("{e}; run hermes auth add --help for the provider list"),
+            None => format!(
+                "{e}; see the list: hermes auth providers (for a server of your own, add it under \
+                 custom_providers in config.yaml and use custom:<name>)"
+            ),
             Some(best) => format!("{e}; did you mean {best}?"),
         },
         Error::NothingUsable(n) => nothing_usable(n),

@@ -32,11 +32,35 @@ pub struct ManArgs {
 }
 
 /// Shell completions of `cmd` (the whole command line, [`super::Cli::command`]).
-pub fn completions(args: CompletionsArgs, mut cmd: clap::Command, out: &mut Printer) -> Result<()> {
+pub fn completions(args: CompletionsArgs, cmd: clap::Command, out: &mut Printer) -> Result<()> {
+    let names: Vec<&'static str> =
+        crate::providers::all().iter().flat_map(|p| std::iter::once(p.id).chain(p.aliases.iter().copied())).collect();
+    let mut cmd = with_provider_names(cmd, &names);
     let mut buf = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "hermes", &mut buf);
     out.out(&String::from_utf8_lossy(&buf));
     Ok(())
+}
+
+/// `cmd` with every `provider` argument (positional or `--provider`) completing to `names`.
+/// Only the completion script sees these values: parsing still takes any provider, so
+/// `custom:<name>` pools work where the registry does not list them.
+fn with_provider_names(cmd: clap::Command, names: &[&'static str]) -> clap::Command {
+    let subcommands: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
+    let mut cmd = cmd;
+    if cmd.get_arguments().any(|a| a.get_id() == "provider") {
+        // `mut_arg` moves the argument to the end, and positionals without an index are numbered
+        // in order: pin every positional's place first.
+        let positionals: Vec<String> = cmd.get_positionals().map(|a| a.get_id().to_string()).collect();
+        for (i, id) in positionals.iter().enumerate() {
+            cmd = cmd.mut_arg(id, |a| a.index(i + 1));
+        }
+        cmd = cmd.mut_arg("provider", |a| a.value_parser(clap::builder::PossibleValuesParser::new(names.to_vec())));
+    }
+    for name in subcommands {
+        cmd = cmd.mut_subcommand(name, |s| with_provider_names(s, names));
+    }
+    cmd
 }
 
 /// Man pages of `cmd` (the whole command line).
@@ -73,4 +97,24 @@ fn write_pages(cmd: &clap::Command, dir: &Path) -> Result<usize> {
         n += write_pages(sub, dir)?;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// The completion-only provider values keep every command line valid (positions included).
+    #[test]
+    fn provider_names_keep_the_command_valid() {
+        let names: Vec<&'static str> = crate::providers::all().iter().map(|p| p.id).collect();
+        let mut cmd = super::with_provider_names(crate::cli::Cli::command(), &names);
+        cmd.build();
+        let restore = cmd.find_subcommand("auth").and_then(|a| a.find_subcommand("restore")).unwrap();
+        let mut ids: Vec<(usize, &str)> =
+            restore.get_positionals().map(|a| (a.get_index().unwrap_or(0), a.get_id().as_str())).collect();
+        ids.sort();
+        assert_eq!(ids, [(1, "provider"), (2, "source")]);
+        let provider = restore.get_positionals().find(|a| a.get_id() == "provider").unwrap();
+        assert!(provider.get_possible_values().iter().any(|v| v.get_name() == "openrouter"));
+    }
 }

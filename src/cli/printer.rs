@@ -45,6 +45,15 @@ impl Printer {
         self.stdout_tty
     }
 
+    /// The width of the terminal stdout is, or None when it is not one (piped output is never
+    /// fitted to a width).
+    pub fn stdout_width(&self) -> Option<usize> {
+        if !self.stdout_tty || self.captured.is_some() {
+            return None;
+        }
+        console::Term::stdout().size_checked().map(|(_, cols)| cols as usize)
+    }
+
     /// Write data to stdout, control characters other than newline and tab shown escaped (see
     /// [`safe`]). A closed pipe (`hermes auth list | head -1`) ends the process quietly with
     /// exit 0.
@@ -169,6 +178,72 @@ pub fn render_table(mut t: comfy_table::Table, colour: bool) -> String {
     s
 }
 
+/// The width of the terminal stderr is (the wizard's screen), or None when it is not one.
+pub fn stderr_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    console::Term::stderr().size_checked().map(|(_, cols)| cols as usize)
+}
+
+/// Fit a table (header row first; every row the same length) into `width` terminal columns,
+/// two spaces between columns, one line per row: drop the columns of `drop` in that order
+/// until it fits, then shorten the cells of each `shrink` column (column, narrowest width)
+/// with `…`. Returns the original indices of the columns kept; the rows keep every column.
+pub fn fit(rows: &mut [Vec<String>], width: usize, drop: &[usize], shrink: &[(usize, usize)]) -> Vec<usize> {
+    fn col_width(rows: &[Vec<String>], c: usize) -> usize {
+        rows.iter().map(|r| console::measure_text_width(&r[c])).max().unwrap_or(0)
+    }
+    fn total(rows: &[Vec<String>], kept: &[usize]) -> usize {
+        kept.iter().map(|&c| col_width(rows, c)).sum::<usize>() + 2 * kept.len().saturating_sub(1)
+    }
+    let mut kept: Vec<usize> = (0..rows.first().map_or(0, Vec::len)).collect();
+    for &d in drop {
+        if total(rows, &kept) <= width {
+            break;
+        }
+        kept.retain(|&c| c != d);
+    }
+    for &(c, narrowest) in shrink {
+        let t = total(rows, &kept);
+        if t <= width {
+            break;
+        }
+        if !kept.contains(&c) {
+            continue;
+        }
+        let target = col_width(rows, c).saturating_sub(t - width).max(narrowest);
+        for r in rows.iter_mut() {
+            if console::measure_text_width(&r[c]) > target {
+                r[c] = console::truncate_str(&r[c], target, "…").into_owned();
+            }
+        }
+    }
+    kept
+}
+
+/// A [`table`] of `rows` (header row first), fitted to `width` when there is one (see [`fit`]).
+pub fn fitted_table(
+    mut rows: Vec<Vec<String>>,
+    width: Option<usize>,
+    drop: &[usize],
+    shrink: &[(usize, usize)],
+) -> comfy_table::Table {
+    let cols = rows.first().map_or(0, Vec::len);
+    let kept = match width {
+        Some(w) => fit(&mut rows, w, drop, shrink),
+        None => (0..cols).collect(),
+    };
+    let mut rows = rows.into_iter();
+    let header: Vec<String> = rows.next().map(|h| kept.iter().map(|&c| h[c].clone()).collect()).unwrap_or_default();
+    let mut t = table(&header.iter().map(String::as_str).collect::<Vec<_>>());
+    for row in rows {
+        t.add_row(kept.iter().map(|&c| row[c].clone()).collect::<Vec<_>>());
+    }
+    t
+}
+
 /// `1 credential`, `3 credentials`.
 pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {
@@ -192,5 +267,26 @@ mod tests {
         let c = p.captured();
         assert!(!c.stdout.chars().any(|c| c.is_control() && c != '\n'), "{:?}", c.stdout);
         assert!(!c.stderr.chars().any(|c| c.is_control() && c != '\n'), "{:?}", c.stderr);
+    }
+
+    fn rows(list: &[&[&str]]) -> Vec<Vec<String>> {
+        list.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+    }
+
+    #[test]
+    fn fit_drops_then_shortens_and_never_exceeds_the_width() {
+        let mut r = rows(&[&["#", "TYPE", "STATUS"], &["1", "api_key", "cooling: a long reason that goes on and on"]]);
+        // Wide enough: nothing changes.
+        assert_eq!(fit(&mut r.clone(), 200, &[1], &[(2, 10)]), [0, 1, 2]);
+        // Narrower: TYPE goes first, then STATUS is cut with an ellipsis.
+        let kept = fit(&mut r, 24, &[1], &[(2, 10)]);
+        assert_eq!(kept, [0, 2]);
+        assert_eq!(r[1][2], "cooling: a long reas…");
+        let line_width = console::measure_text_width(&r[1][0]) + 2 + console::measure_text_width(&r[1][2]);
+        assert!(line_width <= 24, "{line_width}");
+        // A column is never cut below its narrowest width.
+        let mut r = rows(&[&["A", "B"], &["xxxxxxxxxx", "yyyyyyyyyyyyyyyyyyyy"]]);
+        fit(&mut r, 10, &[], &[(1, 8)]);
+        assert_eq!(console::measure_text_width(&r[1][1]), 8);
     }
 }

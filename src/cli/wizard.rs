@@ -87,7 +87,7 @@ pub fn show_status(home: &Home, out: &mut Printer, colour: bool) -> Result<()> {
     }
     let mut text = String::new();
     for v in &views {
-        text.push_str(&list::render_pool(v, now, colour));
+        text.push_str(&list::render_pool(v, now, colour, crate::cli::printer::stderr_width()));
         text.push('\n');
     }
     if views.iter().any(|v| v.entries.iter().any(|e| !e.persisted)) {
@@ -141,6 +141,8 @@ fn entry_items(view: &PoolView, now: Epoch, status: bool) -> Vec<String> {
     let cols = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> =
         (0..cols).map(|c| rows.iter().map(|r| console::measure_text_width(&r[c])).max().unwrap_or(0)).collect();
+    // On a terminal, an item is one line: the select widget puts two characters before it.
+    let fit = crate::cli::printer::stderr_width().map(|w| w.saturating_sub(3).max(20));
     rows.iter()
         .map(|r| {
             let cells: Vec<String> = r
@@ -154,7 +156,11 @@ fn entry_items(view: &PoolView, now: Epoch, status: bool) -> Vec<String> {
                     }
                 })
                 .collect();
-            cells.join("  ")
+            let line = cells.join("  ");
+            match fit {
+                Some(w) => console::truncate_str(&line, w, "…").into_owned(),
+                None => line,
+            }
         })
         .collect()
 }

@@ -47,13 +47,16 @@ pub enum Status {
     NeedsRefresh { refreshable: bool, hint: Option<String> },
 }
 
-/// Whether a stored reason only repeats what the class word and code already say: empty, the
-/// code's digits (`billing 402 (402)`), or the class word in other spelling
-/// (`rate-limited rate_limit_exceeded`, judged by the first word's stem).
-fn repeats(reason: &str, class: &str, code: Option<i64>) -> bool {
+/// What a stored reason adds to the class word and code, or None when it only repeats them:
+/// empty, the code's digits (`billing 402 (402)`), or the class word in other spelling
+/// (`rate-limited rate_limit_exceeded`, judged by the first word's stem). A leading word that
+/// repeats the class is dropped from a longer reason (`rate_limit_exceeded: quota of …`).
+fn added_reason<'a>(reason: &'a str, class: &str, code: Option<i64>) -> Option<&'a str> {
+    let reason = reason.trim();
     if reason.is_empty() || reason == class || code.is_some_and(|c| reason == c.to_string()) {
-        return true;
+        return None;
     }
+    let word_end = reason.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(reason.len());
     let stem = |t: &str| -> String {
         t.split(|c: char| !c.is_ascii_alphanumeric())
             .next()
@@ -63,8 +66,12 @@ fn repeats(reason: &str, class: &str, code: Option<i64>) -> bool {
             .take(4)
             .collect()
     };
-    let (r, c) = (stem(reason), stem(class));
-    r.len() == 4 && r == c
+    let (r, c) = (stem(&reason[..word_end]), stem(class));
+    if r.len() == 4 && r == c {
+        let rest = reason[word_end..].trim_start_matches(|c: char| c.is_whitespace() || ":;,.-".contains(c));
+        return (!rest.is_empty()).then_some(rest);
+    }
+    Some(reason)
 }
 
 /// The status of `entry` at `now`; when several rows apply, the first one wins.
@@ -202,15 +209,16 @@ impl Status {
             Status::Ok => "ok".to_string(),
             Status::Cooling { class, reason, code, until } => {
                 let mut out = format!("cooling: {class}");
-                // The reason is shown only when it adds something to the class word and the code.
-                if let Some(r) = reason.as_deref().map(str::trim).filter(|r| !repeats(r, class, *code)) {
-                    out.push(' ');
-                    out.push_str(r);
-                }
                 if let Some(c) = code {
                     out.push_str(&format!(" ({c})"));
                 }
                 out.push_str(&format!(", {} left", crate::time::format_wait(until - now)));
+                // The reason comes last (a narrow terminal shortens it, not the time left), and
+                // only when it adds something to the class word and the code.
+                if let Some(r) = reason.as_deref().and_then(|r| added_reason(r, class, *code)) {
+                    out.push_str(": ");
+                    out.push_str(r);
+                }
                 out
             }
             Status::Dead { reason, code, oauth } => {
@@ -467,13 +475,20 @@ mod tests {
             (cooling("billing", Some("402"), Some(402), NOW + 1800.0), "cooling: billing (402), 30m 0s left"),
             (
                 cooling("billing", Some("insufficient_credits"), Some(402), NOW + 1800.0),
-                "cooling: billing insufficient_credits (402), 30m 0s left",
+                "cooling: billing (402), 30m 0s left: insufficient_credits",
             ),
             (
                 cooling("rate-limited", Some("rate-limited"), Some(429), NOW + 41.2),
                 "cooling: rate-limited (429), 42s left",
             ),
-            (cooling("exhausted", Some("overloaded"), None, NOW + 3600.0), "cooling: exhausted overloaded, 1h 0m left"),
+            (
+                cooling("exhausted", Some("overloaded"), None, NOW + 3600.0),
+                "cooling: exhausted, 1h 0m left: overloaded",
+            ),
+            (
+                cooling("rate-limited", Some("rate_limit_exceeded: output token quota reached"), Some(429), NOW + 42.0),
+                "cooling: rate-limited (429), 42s left: output token quota reached",
+            ),
             (
                 Status::Dead { reason: Some("token_invalidated".into()), code: Some(401), oauth: true },
                 "dead: token_invalidated (401) — log in again or reset by id",

@@ -92,7 +92,7 @@ fn a_removed_source_can_really_be_restored() {
     assert!(o.stderr.contains("1 removed source not shown; see: hermes auth list --all"), "{}", o.stderr);
     let o = s.run(&["auth", "list", "--all"]);
     assert!(
-        o.stdout.contains(&format!("removed: env:OPENROUTER_API_KEY (sk-o…6789); restore with: {restore}")),
+        o.stdout.contains(&format!("removed: env:OPENROUTER_API_KEY (sk-o…6789)\n  restore with: {restore}\n")),
         "{}",
         o.stdout
     );
@@ -177,4 +177,37 @@ fn labels_that_would_shadow_are_refused() {
         assert!(o.stderr.contains(want), "{label}: {}", o.stderr);
     }
     assert_eq!(s.pool("openrouter").len(), 1);
+}
+
+/// Item 8: `hermes auth providers` lists what an unknown-provider error points at.
+#[test]
+fn providers_lists_the_registry_and_custom_pools() {
+    let s = Sealed::new();
+    s.write_home_file("config.yaml", "custom_providers:\n  - name: My Local\n    base_url: http://127.0.0.1:8000/v1\n");
+    let o = s.run(&["auth", "providers"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let line = o.stdout.lines().find(|l| l.starts_with("openrouter ")).expect("openrouter row");
+    assert!(line.contains("or, open-router") && line.contains("OPENROUTER_API_KEY"), "{line}");
+    let codex = o.stdout.lines().find(|l| l.starts_with("openai-codex ")).expect("codex row");
+    assert!(codex.contains("oauth") && codex.contains("responses"), "{codex}");
+    assert!(o.stdout.contains("custom:my-local  My Local  http://127.0.0.1:8000/v1"), "{}", o.stdout);
+
+    let v = s.run(&["auth", "providers", "--json"]).json();
+    let anthropic = v["providers"].as_array().unwrap().iter().find(|p| p["id"] == "anthropic").unwrap().clone();
+    assert_eq!(anthropic["oauth"], true);
+    assert_eq!(anthropic["api_key"], true);
+    assert!(anthropic["env"].as_array().unwrap().iter().any(|e| e == "ANTHROPIC_API_KEY"));
+    assert_eq!(v["custom"][0]["id"], "custom:my-local");
+
+    // Every unknown-provider hint points at it, and at custom_providers.
+    let o = s.run_stdin(&["auth", "add", "zzzz", "--api-key", "-"], K1);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("see the list: hermes auth providers"), "{}", o.stderr);
+    assert!(o.stderr.contains("custom_providers"), "{}", o.stderr);
+
+    // Shell completions offer the provider names.
+    let o = s.run(&["completions", "bash"]);
+    assert!(o.stdout.contains("openrouter") && o.stdout.contains("open-router"), "no provider names");
+    let o = s.run(&["completions", "zsh"]);
+    assert!(o.stdout.contains("openai-codex"), "no provider names in zsh");
 }

@@ -74,6 +74,7 @@ fn help_of_every_command() {
         vec!["auth", "repair", "--help"],
         vec!["auth", "refresh", "--help"],
         vec!["auth", "status", "--help"],
+        vec!["auth", "providers", "--help"],
         vec!["auth", "strategy", "--help"],
         vec!["auth", "explain", "--help"],
         vec!["auth", "simulate", "--help"],

@@ -241,3 +241,64 @@ fn api_key_dash_on_a_terminal_reads_the_key_hidden() {
     assert_eq!(pool[0]["access_token"], K1);
     assert_eq!(pool[0]["label"], "tty");
 }
+
+/// `hermes <args>` on a pty of 80 columns × 24 rows (`stty` sets the size on the terminal the
+/// program gets, before it starts).
+fn spawn_80x24(s: &Sealed, args: &[&str]) -> PtySession {
+    let mut c = s.sealed_command("sh");
+    c.arg("-c").arg("stty cols 80 rows 24 && exec \"$0\" \"$@\"").arg(env!("CARGO_BIN_EXE_hermes")).args(args);
+    spawn_cmd(c)
+}
+
+/// Every line of `screen` (ANSI styling and carriage returns removed) fits in `width` columns.
+fn assert_fits(screen: &str, width: usize) {
+    for line in console::strip_ansi_codes(screen).split('\n') {
+        let line = line.trim_end_matches('\r');
+        let line = line.rsplit('\r').next().unwrap_or(line);
+        assert!(console::measure_text_width(line) <= width, "{} columns: {line:?}\n{screen}", line.len());
+    }
+}
+
+/// A pool whose entries carry long labels, sources and a long provider reason.
+fn wide_pool(s: &Sealed) {
+    let reason = "rate_limit_exceeded: you have exceeded the per-minute output token quota of your organisation for this model; please retry after the window resets";
+    s.write_auth(&serde_json::json!({"version": 1, "credential_pool": {"openrouter": [
+        with(with(with(with(key_entry("aaaaaa", "team-shared-production-key", K1, 0),
+            "last_status", serde_json::json!("exhausted")), "last_error_code", serde_json::json!(429)),
+            "last_error_reason", serde_json::json!(reason)), "last_error_reset_at", serde_json::json!(s.now + 3600.0)),
+        key_entry("bbbbbb", "personal-experiments-key", K2, 1),
+    ]}}));
+}
+
+/// #14 item 13: `auth list` on an 80×24 terminal keeps every line within 80 columns, one line
+/// per entry, the reason shortened with `…`; piped, nothing is cut.
+#[test]
+fn list_fits_an_80_column_terminal() {
+    let s = Sealed::new();
+    wide_pool(&s);
+    let p = spawn_80x24(&s, &["auth", "list"]);
+    let (code, screen) = finish(p);
+    assert_eq!(code, 0, "{screen}");
+    assert_fits(&screen, 80);
+    assert!(screen.contains("team-shared-production-key") || screen.contains("team-shared"), "{screen}");
+    assert!(screen.contains('…'), "the long reason is shortened: {screen}");
+    assert_eq!(screen.matches("sk-o…").count(), 2, "one line per entry: {screen}");
+    let piped = s.run(&["auth", "list"]);
+    assert!(piped.stdout.contains("left: you have exceeded the per-minute output token quota"), "{}", piped.stdout);
+    assert!(piped.stdout.lines().any(|l| l.chars().count() > 80), "piped output is not cut: {}", piped.stdout);
+}
+
+/// #14 item 13: the wizard's status view fits the same terminal.
+#[test]
+fn wizard_status_view_fits_an_80_column_terminal() {
+    let s = Sealed::new();
+    wide_pool(&s);
+    let mut p = spawn_80x24(&s, &["auth"]);
+    let screen = expect(&mut p, MENU);
+    assert!(screen.contains("openrouter (2 credentials, fill_first)"), "{screen}");
+    assert_fits(&screen, 80);
+    expect(&mut p, "Quit");
+    send(&mut p, "\x1b");
+    let (code, _) = finish(p);
+    assert_eq!(code, 0);
+}

@@ -49,7 +49,7 @@ impl RemovedSource {
 
     fn line(&self) -> String {
         let value = self.secret.as_deref().map_or_else(|| "not set now".to_string(), one_line);
-        format!("removed: {} ({value}); restore with: {}\n", one_line(&self.source), self.restore)
+        format!("removed: {} ({value})\n  restore with: {}\n", one_line(&self.source), self.restore)
     }
 }
 
@@ -145,7 +145,7 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
         if v.entries.is_empty() {
             text.push_str(&format!("{} (0 credentials, {})\n", one_line(&v.key), v.strategy.as_str()));
         } else {
-            text.push_str(&render_pool(v, now, out.colour()));
+            text.push_str(&render_pool(v, now, out.colour(), out.stdout_width()));
         }
         for r in removed {
             text.push_str(&r.line());
@@ -166,43 +166,51 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
 
 /// `openrouter (3 credentials, fill_first)` and the table, columns separated by two spaces.
 ///
-/// With `random` no entry is marked: a line under the table says why.
-pub fn render_pool(v: &PoolView, now: Epoch, colour: bool) -> String {
+/// With `random` no entry is marked: a line under the table says why. With a `width` (a
+/// terminal), every line fits it: TYPE, SOURCE, REQS and ID go first, then the status and
+/// label are shortened with `…`; piped output (`None`) is never cut.
+pub fn render_pool(v: &PoolView, now: Epoch, colour: bool, width: Option<usize>) -> String {
     const HEADER: [&str; 9] = ["#", "ID", "LABEL", "TYPE", "SOURCE", "KEY", "STATUS", "REQS", "NEXT"];
+    const ID: usize = 1;
+    const LABEL: usize = 2;
+    const TYPE: usize = 3;
+    const SOURCE: usize = 4;
     const STATUS: usize = 6;
+    const REQS: usize = 7;
     let n = v.entries.len();
     let marker = v.next_marker();
-    let rows: Vec<[String; 9]> = v
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let id = if e.persisted { one_line(&e.entry.id) } else { format!("{}*", one_line(&e.entry.id)) };
-            [
-                (i + 1).to_string(),
-                id,
-                one_line(&e.entry.label),
-                e.entry.auth_type.as_str().to_string(),
-                one_line(&e.source_display()),
-                one_line(&e.masked()),
-                one_line(&e.status.describe(now)),
-                e.entry.request_count.to_string(),
-                if marker == Some(i) { "←".to_string() } else { String::new() },
-            ]
-        })
-        .collect();
-    let mut t = printer::table(&HEADER);
-    for (row, e) in rows.into_iter().zip(&v.entries) {
+    let mut rows: Vec<Vec<String>> = vec![HEADER.iter().map(|h| h.to_string()).collect()];
+    rows.extend(v.entries.iter().enumerate().map(|(i, e)| {
+        let id = if e.persisted { one_line(&e.entry.id) } else { format!("{}*", one_line(&e.entry.id)) };
+        vec![
+            (i + 1).to_string(),
+            id,
+            one_line(&e.entry.label),
+            e.entry.auth_type.as_str().to_string(),
+            one_line(&e.source_display()),
+            one_line(&e.masked()),
+            one_line(&e.status.describe(now)),
+            e.entry.request_count.to_string(),
+            if marker == Some(i) { "←".to_string() } else { String::new() },
+        ]
+    }));
+    let kept: Vec<usize> = match width {
+        Some(w) => printer::fit(&mut rows, w, &[TYPE, SOURCE, REQS, ID], &[(STATUS, 30), (LABEL, 12), (STATUS, 14)]),
+        None => (0..HEADER.len()).collect(),
+    };
+    let mut rows = rows.into_iter();
+    let header: Vec<String> = rows.next().map(|h| kept.iter().map(|&c| h[c].clone()).collect()).unwrap_or_default();
+    let mut t = printer::table(&header.iter().map(String::as_str).collect::<Vec<_>>());
+    for (row, e) in rows.zip(&v.entries) {
         let colour_of = match e.status {
             Status::Ok => comfy_table::Color::Green,
             Status::Cooling { .. } | Status::NeedsRefresh { .. } => comfy_table::Color::Yellow,
             Status::Dead { .. } | Status::SourceMissing { .. } => comfy_table::Color::Red,
         };
-        let cells: Vec<comfy_table::Cell> = row
-            .into_iter()
-            .enumerate()
-            .map(|(c, text)| {
-                let cell = comfy_table::Cell::new(text);
+        let cells: Vec<comfy_table::Cell> = kept
+            .iter()
+            .map(|&c| {
+                let cell = comfy_table::Cell::new(&row[c]);
                 if colour && c == STATUS {
                     cell.fg(colour_of)
                 } else {
@@ -278,8 +286,8 @@ openrouter (4 credentials, fill_first)
 3  cccccc  tab\\there       api_key  manual    sk-o…2222                ok                            0
 4  dddddd  combining é     api_key  env:NOPE  sha256:0011223344556677  source missing: NOPE not set  12345
 ";
-        assert_eq!(render_pool(&view, NOW, false), want);
-        let coloured = render_pool(&view, NOW, true);
+        assert_eq!(render_pool(&view, NOW, false, None), want);
+        let coloured = render_pool(&view, NOW, true, None);
         // Green for ok, red for source missing (comfy-table's colour codes).
         assert!(coloured.contains("\u{1b}[38;5;10mok"), "{coloured:?}");
         assert!(coloured.contains("\u{1b}[38;5;9msource missing: NOPE not set"), "{coloured:?}");
@@ -296,7 +304,7 @@ openrouter (4 credentials, fill_first)
             let copied = PoolView::build(&original, key, &[], Strategy::LeastUsed, NOW);
             let moved = PoolView::build_taking(&mut taken, key, &[], Strategy::LeastUsed, NOW);
             assert_eq!(format!("{:?}", moved.entries), format!("{:?}", copied.entries), "{key}");
-            assert_eq!(render_pool(&moved, NOW, false), render_pool(&copied, NOW, false));
+            assert_eq!(render_pool(&moved, NOW, false, None), render_pool(&copied, NOW, false, None));
             assert!(taken.pool(key).is_empty());
             assert!(!taken.root()["credential_pool"].as_object().unwrap().contains_key("absent"));
         }

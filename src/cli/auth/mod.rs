@@ -4,6 +4,7 @@ pub mod add;
 pub mod explain;
 pub mod list;
 pub mod login_ui;
+pub mod providers;
 pub mod refresh;
 pub mod remove;
 pub mod repair;
@@ -51,6 +52,7 @@ pub enum AuthCommand {
     Repair(repair::Args),
     Refresh(refresh::Args),
     Status(status::Args),
+    Providers(providers::Args),
     Strategy(strategy::Args),
     Explain(explain::Args),
     Simulate(simulate::Args),
@@ -67,6 +69,7 @@ impl AuthArgs {
             Some(AuthCommand::Token(a)) => a.json,
             Some(AuthCommand::Report(a)) => a.json,
             Some(AuthCommand::Status(a)) => a.json,
+            Some(AuthCommand::Providers(a)) => a.json,
             Some(AuthCommand::Strategy(a)) => a.json,
             Some(AuthCommand::Explain(a)) => a.json,
             Some(AuthCommand::Simulate(a)) => a.json,
@@ -93,6 +96,7 @@ pub fn run(args: AuthArgs, ctx: Context, out: &mut Printer) -> Result<()> {
         AuthCommand::Repair(a) => repair::run(a, &home, out),
         AuthCommand::Refresh(a) => refresh::run(a, &home, out),
         AuthCommand::Status(a) => status::run(a, &home, out),
+        AuthCommand::Providers(a) => providers::run(a, &home, out),
         AuthCommand::Strategy(a) => strategy::run(a, &home, out),
         AuthCommand::Explain(a) => explain::run(a, &home, out),
         AuthCommand::Simulate(a) => simulate::run(a, &home, out),
