@@ -21,10 +21,30 @@ pub fn render(e: &Error) -> String {
         Error::Route(r) => route(e, r),
         Error::Gone { pool, .. } => format!("{e}; see: hermes auth list {pool}"),
         Error::NoHome => format!("{e}; set HERMES_HOME or HOME"),
+        Error::Store(s) => store(s),
         Error::OAuth { kind: OAuthKind::LoginLost, provider: Some(p), .. } => {
             format!("{e}, log in again: hermes auth add {p} --type oauth")
         }
         _ => e.to_string(),
+    }
+}
+
+/// A store error ends with what fixes it.
+fn store(e: &crate::store::StoreError) -> String {
+    use crate::store::StoreError;
+    match e {
+        StoreError::Invalid { .. } => {
+            format!("{e}\n  fix it by hand, or move it aside and start with an empty store: hermes auth repair --force")
+        }
+        StoreError::Io { path, message } if message.contains("ermission denied") => format!(
+            "{e}\n  give yourself access: chmod u+rw {} (and u+rwx on its directory), or run as its owner",
+            crate::text::shell_word(&path.display().to_string())
+        ),
+        StoreError::Io { .. } => format!("{e}\n  check the file and its directory, then: hermes auth repair"),
+        StoreError::LockTimeout { lock, .. } => format!(
+            "{e}\n  wait for it to finish, or find it with: fuser -v {}",
+            crate::text::shell_word(&lock.display().to_string())
+        ),
     }
 }
 

@@ -431,16 +431,23 @@ fn directory_store_is_an_error() {
 fn repair_moves_invalid_store_aside() {
     let s = Sealed::new();
     s.write_home_file("auth.json", "{oops");
-    let o = s.run(&["auth", "repair"]);
-    assert_eq!(o.code, 1);
-    assert!(o.stderr.contains("invalid JSON"));
+    // Every command that meets the broken store, repair included, ends with the way out.
+    for args in [&["auth", "repair"][..], &["auth", "list"][..]] {
+        let o = s.run(args);
+        assert_eq!(o.code, 1);
+        assert!(o.stderr.contains("invalid JSON"));
+        assert!(o.stderr.trim_end().ends_with("start with an empty store: hermes auth repair --force"), "{}", o.stderr);
+    }
     let o = s.run(&["auth", "repair", "--force"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
+    let aside = s.home.join("auth.json.corrupt-20260701T090000Z");
     assert!(
-        o.stderr.contains("moved auth.json.corrupt-20260701T090000Z aside; starting with an empty store"),
+        o.stderr.contains(&format!("Moved the invalid {} to {};", s.auth_path().display(), aside.display())),
         "{}",
         o.stderr
     );
+    let o = s.run(&["auth", "repair"]);
+    assert_eq!(o.stdout.trim(), format!("{} does not exist yet; the first change creates it", s.auth_path().display()));
     assert!(s.home.join("auth.json.corrupt-20260701T090000Z").exists());
     s.add_key("openrouter", K1, None);
     assert_eq!(s.pool("openrouter").len(), 1);

@@ -362,7 +362,9 @@ fn held_lock_times_out_naming_auth_lock() {
     };
     s.var("HERMES_TEST_LOCK_TIMEOUT", "1");
     let want = format!(
-        "error: timed out after 1s waiting for lock {} (held by another hermes or hermes-agent process)",
+        "error: timed out after 1s waiting for lock {} (held by another hermes or hermes-agent process)\n  \
+         wait for it to finish, or find it with: fuser -v {}",
+        lock_path.display(),
         lock_path.display()
     );
     let mutations: [(&[&str], &str); 5] = [
@@ -474,7 +476,11 @@ fn symlink_into_a_missing_directory_is_refused() {
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert_eq!(
         o.stderr.trim_end(),
-        format!("error: {}: is a symlink into {}, which does not exist", s.auth_path().display(), gone.display())
+        format!(
+            "error: {}: is a symlink into {}, which does not exist\n  check the file and its directory, then: hermes auth repair",
+            s.auth_path().display(),
+            gone.display()
+        )
     );
     assert!(!gone.exists(), "created the link's target directory");
     let o = s.run(&["auth", "list"]);

@@ -37,15 +37,35 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     }
     if !args.force {
         store.check()?;
-        out.out("ok");
+        out.out(&valid(home, store)?);
         return Ok(());
     }
     match store.repair_force(home.now())? {
         Some(moved) => {
-            let name = moved.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            out.err(&format!("moved {name} aside; starting with an empty store"));
+            out.err(&format!(
+                "Moved the invalid {} to {}; the next command starts with an empty store \
+                 (copy what you need back from that file, or add the keys again)",
+                store.path().display(),
+                moved.display()
+            ));
         }
-        None => out.out("ok"),
+        None => out.out(&valid(home, store)?),
     }
     Ok(())
+}
+
+/// `/…/auth.json is valid: 3 credentials in 2 pools`, or that there is none yet.
+fn valid(home: &Home, store: &crate::store::Store) -> Result<String> {
+    if !store.path().exists() {
+        return Ok(format!("{} does not exist yet; the first change creates it", store.path().display()));
+    }
+    let doc = home.state().read()?;
+    let keys = doc.pool_keys();
+    let entries: usize = keys.iter().map(|k| doc.pool(k).len()).sum();
+    Ok(format!(
+        "{} is valid: {} in {}",
+        store.path().display(),
+        crate::cli::printer::count(entries, "credential"),
+        crate::cli::printer::count(keys.len(), "pool")
+    ))
 }
