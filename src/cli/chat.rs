@@ -77,7 +77,22 @@ fn run_in(args: &Args, home: &Arc<Home>, out: &mut Printer) -> Result<()> {
         Err(f) => &f.report,
     };
     print_report(report, out);
-    let reply = result.map_err(|f| f.error)?;
+    let reply = match result {
+        Ok(reply) => reply,
+        Err(f) => {
+            if args.json {
+                // A script needs the attempts exactly when the request failed.
+                let status = f.response.as_ref().map(|r| r.status).or_else(|| f.report.attempts.last()?.status);
+                out.json_error(&json!({"error": {
+                    "kind": f.error.json_kind(),
+                    "message": crate::cli::errors::render(&f.error),
+                    "status": status,
+                    "attempts": attempts_json(&f.report),
+                }}));
+            }
+            return Err(f.error);
+        }
+    };
     let Some(text) = reply.text.clone() else {
         return Err(Error::Failed(format!(
             "{}/{} answered {} but the body holds no reply text",
@@ -108,15 +123,26 @@ fn reply_json(reply: &Reply, text: &str) -> Value {
         "provider": reply.provider,
         "model": reply.model,
         "entry": reply.entry_id.as_ref().map(|id| json!({"id": id, "label": reply.label})),
-        "attempts": reply.report.attempts.iter().map(|a| json!({
-            "provider": a.provider,
-            "model": a.model,
-            "entry_id": a.entry_id,
-            "label": a.label,
-            "status": a.status,
-            "outcome": a.outcome.as_str(),
-            "decision": a.decision,
-            "elapsed_ms": a.elapsed_ms,
-        })).collect::<Vec<_>>(),
+        "attempts": attempts_json(&reply.report),
     })
+}
+
+/// Every attempt of a request, as `--json` shows them (answered or failed).
+fn attempts_json(report: &RequestLog) -> Vec<Value> {
+    report
+        .attempts
+        .iter()
+        .map(|a| {
+            json!({
+                "provider": a.provider,
+                "model": a.model,
+                "entry_id": a.entry_id,
+                "label": a.label,
+                "status": a.status,
+                "outcome": a.outcome.as_str(),
+                "decision": a.decision,
+                "elapsed_ms": a.elapsed_ms,
+            })
+        })
+        .collect()
 }

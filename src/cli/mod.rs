@@ -176,7 +176,7 @@ fn report_error(out: &mut Printer, e: &Error, json: bool) -> i32 {
     }
     let text = errors::render(e);
     out.err(&format!("error: {text}"));
-    if json {
+    if json && !out.error_document_written() {
         let doc = serde_json::json!({"error": {"kind": e.json_kind(), "message": text}});
         out.json_error(&doc);
     }

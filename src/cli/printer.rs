@@ -8,6 +8,8 @@ pub struct Printer {
     colour: bool,
     pub verbose: bool,
     stdout_tty: bool,
+    /// A command already wrote its own `--json` error document (with more than the generic one).
+    error_document_written: bool,
     /// In-process tests: what would have gone to stdout and stderr.
     captured: Option<Captured>,
 }
@@ -22,13 +24,25 @@ pub struct Captured {
 impl Printer {
     pub fn new(ctx: &Context, verbose: bool) -> Printer {
         let stdout_tty = std::io::stdout().is_terminal();
-        Printer { colour: stdout_tty && ctx.colour_allowed(), verbose, stdout_tty, captured: None }
+        Printer {
+            colour: stdout_tty && ctx.colour_allowed(),
+            verbose,
+            stdout_tty,
+            error_document_written: false,
+            captured: None,
+        }
     }
 
     /// A printer that keeps everything in memory (no colour, not a terminal), so in-process
     /// tests of the wizard and `setup` can check the messages.
     pub fn capturing() -> Printer {
-        Printer { colour: false, verbose: false, stdout_tty: false, captured: Some(Captured::default()) }
+        Printer {
+            colour: false,
+            verbose: false,
+            stdout_tty: false,
+            error_document_written: false,
+            captured: Some(Captured::default()),
+        }
     }
 
     /// What a capturing printer kept so far (empty for a real one).
@@ -115,6 +129,12 @@ impl Printer {
     /// closed stdout does not end the process (its exit code is the error's, not 0).
     pub fn json_error(&mut self, v: &serde_json::Value) {
         let _ = self.write_stdout(&crate::text::json_pretty(v));
+        self.error_document_written = true;
+    }
+
+    /// Whether a `--json` error document was written already (the exit path then adds none).
+    pub fn error_document_written(&self) -> bool {
+        self.error_document_written
     }
 
     /// A message, warning or error on stderr, control characters other than newline and tab

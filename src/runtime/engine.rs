@@ -158,6 +158,9 @@ impl Runtime {
     pub async fn complete(&self, chain: &Chain, request: &ChatRequest) -> std::result::Result<Reply, Failure> {
         let mut report = RequestLog::default();
         let mut gone: Vec<(&Step, Gone)> = Vec::new();
+        // A sole credential the provider rejected twice (401/403): the request goes on to the
+        // fallbacks at once, and this refusal is the answer if none of them can serve either.
+        let mut rejected: Option<Error> = None;
         for (i, step) in chain.steps.iter().enumerate() {
             report.trail.push(format!(
                 "step {}/{}: {} ({}{})",
@@ -175,6 +178,19 @@ impl Runtime {
                 StepEnd::Reply(mut r) => {
                     r.report = report;
                     return Ok(r);
+                }
+                StepEnd::Fail(Error::Refused(r), _)
+                    if r.what == RefusedWhat::Credential && i + 1 < chain.steps.len() =>
+                {
+                    let next = &chain.steps[i + 1];
+                    let role = if i == 0 { "primary" } else { "fallback" };
+                    let code = r.status.map_or_else(|| r.class.to_string(), |c| c.to_string());
+                    report.notices.push(format!(
+                        "{role} {} rejected its only credential ({code}), using fallback {}",
+                        step.provider(),
+                        next.name()
+                    ));
+                    rejected.get_or_insert(Error::Refused(r));
                 }
                 StepEnd::Fail(error, response) => return Err(Failure { error, response, report }),
                 StepEnd::Next(g) => {
@@ -201,7 +217,10 @@ impl Runtime {
                 }
             }
         }
-        let error = self.final_error(&gone).await;
+        let error = match rejected {
+            Some(refusal) => refusal,
+            None => self.final_error(&gone).await,
+        };
         Err(Failure { error, response: None, report })
     }
 
@@ -556,7 +575,7 @@ impl Runtime {
             Action::Rotate => "rotate to another entry at once, without waiting",
             Action::Fallback if c.class.is_transient() => "retry budget spent: next fallback (no mark)",
             Action::Fallback => "no other entry can serve: next fallback",
-            Action::Fail(FailKind::AuthRejected) => "sole credential rejected again: fail fast",
+            Action::Fail(FailKind::AuthRejected) => "sole credential rejected again: fall back, else fail fast",
             Action::Fail(_) => "the request itself was refused: return it unchanged",
         };
         report.trail.push(format!("decision: {} — {why}", d.action.as_str()));

@@ -187,7 +187,8 @@ fn decide_pool(f: &Facts) -> Decision {
     }
 }
 
-/// A sole credential rejected with 401/403: one fresh retry unmarked, then mark and fail fast.
+/// A sole credential rejected with 401/403: one fresh retry unmarked, then mark and fail fast
+/// (the engine goes on to a fallback step first when the chain has one).
 fn sole_auth_failure(s: StepState) -> Decision {
     if s.auth_retry_used {
         Decision::new(true, Action::Fail(FailKind::AuthRejected))

@@ -138,10 +138,9 @@ async fn payment_required_benches_for_an_hour_and_rotates() {
 async fn sole_key_rejected_twice_fails_fast() {
     let server = MockServer::start().await;
     with_key(KA).respond_with(error(401, "invalid_api_key", "Invalid API key")).expect(2).mount(&server).await;
-    let fallback = MockServer::start().await;
     let s = Sealed::new();
-    // A fallback is configured, but an auth fail-fast still ends the request (docs/design.md#command-line).
-    config(&s, &server, Some(&fallback), "");
+    // No fallback: the refusal ends the request, naming the fix.
+    config(&s, &server, None, "");
     s.add_key("mock", KA, Some("work"));
     let id = s.pool("custom:mock")[0]["id"].as_str().unwrap().to_string();
 
@@ -153,7 +152,6 @@ async fn sole_key_rejected_twice_fails_fast() {
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(elapsed < Duration::from_millis(500), "took {elapsed:?}");
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
-    assert_eq!(fallback.received_requests().await.unwrap().len(), 0);
     assert!(
         o.stderr.contains(&format!(
             "error: custom:mock rejected credential \"work\" (sk-m…1111) with 401: the key is invalid or revoked; \
@@ -169,6 +167,55 @@ async fn sole_key_rejected_twice_fails_fast() {
     assert_eq!(e["last_error_code"], 401);
     // The sole-entry cap: 60 s.
     assert_eq!(e["last_error_reset_at"].as_f64(), Some(T0 + 60.0));
+}
+
+/// #14 item 12: with a fallback configured, the same request falls back after the one fresh
+/// retry; a second call is not needed.
+#[tokio::test]
+async fn sole_key_rejected_twice_falls_back_in_the_same_request() {
+    for (status, code) in [(401, "invalid_api_key"), (403, "forbidden")] {
+        let server = MockServer::start().await;
+        with_key(KA).respond_with(error(status, code, "no")).expect(2).mount(&server).await;
+        let fallback = MockServer::start().await;
+        with_key(KF).respond_with(reply("from the fallback")).expect(1).mount(&fallback).await;
+        let s = Sealed::new();
+        config(&s, &server, Some(&fallback), "");
+        s.add_key("mock", KA, Some("work"));
+        let o = s.run(&["chat", "-q", "hi", "--json"]);
+        assert_eq!(o.code, 0, "{status}: {}", o.stderr);
+        assert_eq!(o.json()["reply"], "from the fallback");
+        assert!(
+            o.stderr.contains(&format!("primary custom:mock rejected its only credential ({status}), using fallback")),
+            "{}",
+            o.stderr
+        );
+        let statuses: Vec<u64> =
+            o.json()["attempts"].as_array().unwrap().iter().map(|a| a["status"].as_u64().unwrap()).collect();
+        assert_eq!(statuses, [status as u64, status as u64, 200]);
+        assert_eq!(s.pool("custom:mock")[0]["last_error_code"], status);
+    }
+}
+
+/// #14 item 11: `chat --json` on failure carries the attempts and the upstream status.
+#[tokio::test]
+async fn chat_json_failure_has_the_attempts_and_the_status() {
+    let server = MockServer::start().await;
+    with_key(KA).respond_with(error(400, "invalid_request_error", "messages: field required")).mount(&server).await;
+    let s = Sealed::new();
+    config(&s, &server, None, "");
+    s.add_key("mock", KA, Some("a"));
+    let o = s.run(&["chat", "-q", "hi", "--json"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let doc = o.json();
+    assert_eq!(doc["error"]["kind"], "error");
+    assert_eq!(doc["error"]["status"], 400);
+    assert!(doc["error"]["message"].as_str().unwrap().contains("rejected the request with 400"), "{doc}");
+    let attempts = doc["error"]["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0]["status"], 400);
+    assert_eq!(attempts[0]["label"], "a");
+    assert_eq!(attempts[0]["decision"], "fail");
+    assert!(!o.stdout.contains(KA));
 }
 
 #[tokio::test]
