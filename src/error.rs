@@ -67,9 +67,13 @@ pub enum Error {
     /// writes). The library never returns this variant.
     #[error("{0}")]
     Failed(String),
-    /// Interrupted by the user inside an unfinished action: exit 130.
+    /// Interrupted by the user inside an unfinished action (Ctrl-C, Ctrl-D): exit 130.
     #[error("interrupted")]
     Interrupted,
+    /// The user backed out of a question (Esc): the action ends with nothing changed. A menu
+    /// goes back to itself; a command that has no menu exits 130.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl Error {
@@ -78,7 +82,7 @@ impl Error {
         match self {
             Error::Usage(_) => 2,
             Error::NothingUsable(_) => 4,
-            Error::Interrupted => 130,
+            Error::Interrupted | Error::Cancelled => 130,
             _ => 1,
         }
     }

@@ -96,6 +96,32 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
     })
 }
 
+/// Check `secret` against the pool before asking anything more about it (the wizard asks for a
+/// label only after this): a key already in the pool is the [`Conflict::DuplicateKey`] error
+/// [`add_api_key`] would return; `Ok(true)` when it is the key of a removed borrowed source,
+/// which adding restores (no label needed); `Ok(false)` when it is new.
+pub fn check_new_key(home: &Home, pool: &PoolRef, secret: &Secret) -> Result<bool> {
+    let now = home.now();
+    let mut doc = home.state().read()?;
+    let removed = doc.suppressed(&pool.key);
+    doc.set_suppressed(&pool.key, Vec::new());
+    let view = home.view(&doc, &pool.key, now);
+    let fp = secret.fingerprint();
+    let Some(i) = view.entries.iter().position(|v| v.fingerprint().as_deref() == Some(fp.as_str())) else {
+        return Ok(false);
+    };
+    let v = &view.entries[i];
+    if removed.contains(&v.entry.source) {
+        return Ok(true);
+    }
+    Err(Error::Conflict(Conflict::DuplicateKey {
+        pool: pool.key.clone(),
+        index: i + 1,
+        id: v.entry.id.clone(),
+        label: v.entry.label.clone(),
+    }))
+}
+
 /// Refuse a label a TARGET could not name unambiguously (docs/design.md#ids-labels-priorities):
 /// one already used in the pool in any case (lookups ignore case), one of digits only (read as
 /// an index), or another entry's id.

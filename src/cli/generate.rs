@@ -84,7 +84,31 @@ fn render(cmd: &clap::Command) -> Result<Vec<u8>> {
     clap_mangen::Man::new(cmd.clone())
         .render(&mut buf)
         .map_err(|e| Error::Failed(format!("could not render the man page: {e}")))?;
-    Ok(buf)
+    Ok(keep_verbatim(&String::from_utf8_lossy(&buf)).into_bytes())
+}
+
+/// The indented lines of a help text (examples, tables) as they are written: each run of them in
+/// a no-fill block, so man does not join, justify or hyphenate a command line
+/// (`--model ope‐ nai/gpt-4o-mini`).
+fn keep_verbatim(roff: &str) -> String {
+    let mut out = String::with_capacity(roff.len() + 64);
+    let mut inside = false;
+    for line in roff.lines() {
+        let verbatim = line.starts_with("  ") && !line.trim().is_empty();
+        if verbatim && !inside {
+            out.push_str(".nf\n");
+            inside = true;
+        } else if !verbatim && inside {
+            out.push_str(".fi\n");
+            inside = false;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if inside {
+        out.push_str(".fi\n");
+    }
+    out
 }
 
 /// One page per command; a built command's display name is already `hermes-auth-add`.
@@ -102,6 +126,15 @@ fn write_pages(cmd: &clap::Command, dir: &Path) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+
+    #[test]
+    fn examples_are_not_filled() {
+        let roff = ".PP\nExamples:\n  hermes auth list\n  hermes chat \\-q hi\n.SH OPTIONS\n";
+        assert_eq!(
+            super::keep_verbatim(roff),
+            ".PP\nExamples:\n.nf\n  hermes auth list\n  hermes chat \\-q hi\n.fi\n.SH OPTIONS\n"
+        );
+    }
 
     /// The completion-only provider values keep every command line valid (positions included).
     #[test]

@@ -170,7 +170,7 @@ fn home_provenance(ctx: &Context) -> Vec<String> {
 }
 
 fn report_error(out: &mut Printer, e: &Error, json: bool) -> i32 {
-    if matches!(e, Error::Interrupted) {
+    if matches!(e, Error::Interrupted | Error::Cancelled) {
         out.err("");
         return e.exit_code();
     }

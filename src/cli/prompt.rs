@@ -1,9 +1,11 @@
 //! Every prompt goes through [`Prompter`], so the wizard and `setup` are tested in-process with
-//! a scripted prompter ([`ScriptedPrompter`]) and run on a terminal with [`TermPrompter`]. Esc,
-//! Ctrl-C and Ctrl-D at any prompt come back as [`Error::Interrupted`]; callers decide whether
-//! that means "leave the menu" (exit 0) or "abandon the action" (exit 130).
+//! a scripted prompter ([`ScriptedPrompter`]) and run on a terminal with [`TermPrompter`]. Esc
+//! (and `q` in a list) at any prompt comes back as [`Error::Cancelled`], Ctrl-C and Ctrl-D as
+//! [`Error::Interrupted`]; callers decide what each means (the wizard: Esc goes back to the
+//! menu, Ctrl-C quits with exit 130).
 //!
 //! [`Error::Interrupted`]: crate::error::Error::Interrupted
+//! [`Error::Cancelled`]: crate::error::Error::Cancelled
 
 mod scripted;
 mod term;

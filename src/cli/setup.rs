@@ -332,7 +332,7 @@ fn ensure_credential(
     }
     match steps::add_to_pool(home, pool, prompter, out) {
         Ok(()) => Ok(()),
-        Err(Error::Interrupted) => Err(Error::Interrupted),
+        Err(e @ (Error::Interrupted | Error::Cancelled)) => Err(e),
         Err(e) => {
             out.err(&format!("error: {}", crate::cli::errors::render(&e)));
             out.err(&format!("add one later with: {}", add_command(pool)));

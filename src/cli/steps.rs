@@ -103,6 +103,12 @@ pub(crate) fn add_to_pool(home: &Home, pool: &PoolRef, prompter: &mut dyn Prompt
         return Ok(());
     }
     let secret = add::check_key(&prompter.password("Paste your API key")?)?;
+    // A key already in the pool is refused before the label question, not after it.
+    if ops::check_new_key(home, pool, &secret)? {
+        let added = ops::add_api_key(home, pool, &secret, None)?;
+        add::print_added(&added, "", "api_key", false, out);
+        return Ok(());
+    }
     let doc = home.state().read()?;
     let default_label = ops::default_label(&home.view(&doc, &pool.key, home.now()), "api-key");
     let answer = prompter.input("Label", Some(&default_label))?;

@@ -7,10 +7,12 @@
 //! [`ops::remove`], [`ops::reset`], [`steps::save_strategy`]), so leaving at any prompt leaves
 //! auth.json and config.yaml exactly as they were.
 //!
-//! Leaving (docs/design.md#command-line): Esc, Ctrl-C or Ctrl-D at the menu ends the wizard with exit 0; at a
-//! prompt inside an action it ends it with [`Error::Interrupted`] (exit 130). An action that
-//! fails for another reason (a label already used, an empty key) prints its error and the menu
-//! comes back. Without a terminal nothing is asked: the error names the commands to use.
+//! Leaving (docs/design.md#command-line): Esc, q, Ctrl-C or Ctrl-D at the menu ends the wizard
+//! with exit 0. Inside an action, Esc ([`Error::Cancelled`]) backs out to the menu saying nothing
+//! changed, and Ctrl-C or Ctrl-D ([`Error::Interrupted`]) quits with exit 130, the terminal
+//! restored. An action that fails for another reason (a label already used, an empty key)
+//! prints its error and the menu comes back. Without a terminal nothing is asked: the error names
+//! the commands to use.
 
 use crate::cli::auth::{list, remove, reset};
 use crate::cli::printer::Printer;
@@ -45,7 +47,8 @@ pub fn run(ctx: &Context, prompter: &mut dyn Prompter, out: &mut Printer, colour
         let items: Vec<String> = MENU.iter().map(|s| s.to_string()).collect();
         let choice = match prompter.select("What would you like to do?", &items, 0) {
             Ok(i) => i,
-            Err(Error::Interrupted) => return Ok(()),
+            // Leaving the menu is how the wizard ends: Esc, q, Ctrl-C and Ctrl-D all exit 0.
+            Err(Error::Interrupted | Error::Cancelled) => return Ok(()),
             Err(e) => return Err(e),
         };
         let result = match choice {
@@ -57,6 +60,8 @@ pub fn run(ctx: &Context, prompter: &mut dyn Prompter, out: &mut Printer, colour
         };
         match result {
             Ok(()) => {}
+            // Esc backs out of the action to the menu; Ctrl-C quits the wizard (exit 130).
+            Err(Error::Cancelled) => out.err("Cancelled; nothing was changed."),
             Err(Error::Interrupted) => return Err(Error::Interrupted),
             Err(e) => out.err(&format!("error: {}", crate::cli::errors::render(&e))),
         }

@@ -211,3 +211,15 @@ fn providers_lists_the_registry_and_custom_pools() {
     let o = s.run(&["completions", "zsh"]);
     assert!(o.stdout.contains("openai-codex"), "no provider names in zsh");
 }
+
+/// Item 17: the man page keeps example command lines as written (no filling or hyphenation).
+#[test]
+fn man_page_keeps_examples_verbatim() {
+    let s = Sealed::new();
+    let o = s.run(&["man"]);
+    assert_eq!(o.code, 0);
+    let example = "  hermes chat \\-q \"Say hi\" \\-\\-provider openrouter \\-\\-model openai/gpt\\-4o\\-mini";
+    let at = o.stdout.find(example).unwrap_or_else(|| panic!("no example line: {}", o.stdout));
+    let before = &o.stdout[..at];
+    assert!(before.rfind(".nf\n") > before.rfind(".fi\n"), "example outside a no-fill block: {}", o.stdout);
+}

@@ -267,11 +267,10 @@ fn failed_adds_print_the_error_write_nothing_and_return_to_the_menu() {
         item("openrouter"),
         text(K2),
         text("work"),
-        // the same key again
+        // the same key again: refused before the label question
         item("Add"),
         item("openrouter"),
         text(K1),
-        Answer::Default,
         // an empty key
         item("Add"),
         item("openrouter"),
@@ -318,16 +317,47 @@ fn key_and_oauth_providers_ask_which_kind() {
 }
 
 #[test]
-fn codex_shows_the_api_key_as_unavailable_with_the_reason() {
-    let fx = Fx::new();
-    let r = fx.wizard([item("Add"), item("openai-codex"), Answer::Index(0), Answer::Interrupt]);
+fn codex_goes_straight_to_the_login_saying_where_api_keys_go() {
+    // The login's endpoint is a closed local port: it fails at once, and the menu comes back.
+    let fx = Fx::new().var("HERMES_CODEX_AUTH_URL", "http://127.0.0.1:9");
+    let r = fx.wizard([item("Add"), item("openai-codex"), item("Quit")]);
     assert_eq!(r.code(), 0, "{:?}", r.result);
-    let kind = &r.prompter.asked_of("select")[1];
-    assert_eq!(kind.prompt, "API key or OAuth login?");
-    assert_eq!(kind.items[0], "API key (unavailable: use provider openai-api for an OpenAI API key)");
-    assert_eq!(kind.default.as_deref(), Some("OAuth login"), "OAuth is preselected");
-    assert!(r.err().contains("error: openai-codex does not take API keys; use provider openai-api"), "{}", r.err());
-    assert!(!fx.home.exists());
+    let selects = r.prompter.asked_of("select");
+    assert!(!selects.iter().any(|a| a.prompt == "API key or OAuth login?"), "no choice offered: {selects:?}");
+    assert!(
+        r.err().contains(
+            "openai-codex takes a ChatGPT login, not an API key (use provider openai-api for an OpenAI API key)"
+        ),
+        "{}",
+        r.err()
+    );
+    assert!(r.err().contains("error: "), "the failed login is reported: {}", r.err());
+    assert!(!fx.home.join("auth.json").exists());
+}
+
+/// #14 item 15: Esc inside an action backs out to the menu and says so; the label question
+/// comes only after the key is known to be new.
+#[test]
+fn esc_in_an_action_goes_back_to_the_menu_and_says_nothing_changed() {
+    let fx = Fx::new();
+    fx.add("openrouter", K1, "work");
+    let before = fx.auth_bytes();
+    for script in [
+        vec![item("Add"), Answer::Escape, item("Quit")],
+        vec![item("Add"), item("openrouter"), Answer::Escape, item("Quit")],
+        vec![item("Remove"), item("openrouter"), Answer::Index(0), Answer::Escape, item("Quit")],
+        vec![item("Reset"), item("openrouter"), Answer::Escape, item("Quit")],
+        vec![item("Set rotation"), item("openrouter"), Answer::Escape, item("Quit")],
+    ] {
+        let r = fx.wizard(script.clone());
+        assert_eq!(r.code(), 0, "{script:?}: {:?}", r.result);
+        assert!(r.err().contains("Cancelled; nothing was changed."), "{script:?}: {}", r.err());
+        assert_eq!(r.prompter.asked.last().unwrap().prompt, "What would you like to do?", "{script:?}");
+        assert_eq!(fx.auth_bytes(), before);
+    }
+    // Ctrl-C in an action still quits with 130.
+    let r = fx.wizard([item("Add"), item("openrouter"), Answer::Interrupt]);
+    assert_eq!(r.code(), 130);
 }
 
 #[test]

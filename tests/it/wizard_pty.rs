@@ -185,15 +185,19 @@ fn ctrl_c_in_the_middle_of_an_add_exits_130_writes_nothing_and_restores_the_term
 }
 
 #[test]
-fn esc_inside_an_action_exits_130_with_the_cursor_shown() {
+fn esc_inside_an_action_goes_back_to_the_menu_with_the_cursor_shown() {
     let s = Sealed::new();
     let mut p = spawn(&s, &["auth"]);
     expect(&mut p, "Quit");
     send(&mut p, ENTER);
     expect(&mut p, "kimi-coding");
     send(&mut p, "\x1b");
+    expect(&mut p, "Cancelled; nothing was changed.");
+    expect(&mut p, MENU);
+    expect(&mut p, "Quit");
+    send(&mut p, "\x1b");
     let (code, rest) = finish(p);
-    assert_eq!(code, 130);
+    assert_eq!(code, 0, "Esc at the menu leaves the wizard");
     // The select hid the cursor; the last cursor command must show it again.
     let (hide, show) = (rest.rfind("\x1b[?25l"), rest.rfind("\x1b[?25h"));
     assert!(show.is_some() && show > hide, "cursor left hidden: {rest:?}");

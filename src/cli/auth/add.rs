@@ -90,15 +90,14 @@ pub fn choose_kind(
         }
         (Some(k), _) => Ok(k),
         (None, AuthKind::Key) => Ok(Kind::ApiKey),
-        // docs/design.md#oauth-flows: on a terminal, openai-codex is asked too, with the API key shown as
-        // unavailable, so users looking for an OpenAI key learn where it goes.
-        (None, AuthKind::OAuth) if pool.key == CODEX && prompter.interactive() => ask_kind(pool, prompter),
+        // A provider with one kind offers no choice: openai-codex goes straight to the login
+        // (which says where an OpenAI API key goes instead).
         (None, AuthKind::OAuth) => Ok(Kind::OAuth),
         (None, AuthKind::KeyOAuth) => {
             if !prompter.interactive() {
                 return Err(Error::Usage("choose --type oauth or --type api-key".into()));
             }
-            ask_kind(pool, prompter)
+            ask_kind(prompter)
         }
     }
 }
@@ -108,16 +107,11 @@ const CODEX: &str = "openai-codex";
 /// Why openai-codex takes no API key (docs/design.md#oauth-flows).
 pub const CODEX_NO_KEY: &str = "use provider openai-api for an OpenAI API key";
 
-/// `API key or OAuth login?`; for openai-codex the API key is listed as unavailable, and
-/// choosing it is the same usage error as `--type api-key`.
-fn ask_kind(pool: &PoolRef, prompter: &mut dyn Prompter) -> Result<Kind> {
-    let codex = pool.key == CODEX;
-    let key_item = if codex { format!("API key (unavailable: {CODEX_NO_KEY})") } else { "API key".to_string() };
-    let items = vec![key_item, "OAuth login".to_string()];
-    let i = prompter.select("API key or OAuth login?", &items, usize::from(codex))?;
-    match (i, codex) {
-        (0, true) => Err(Error::Usage(format!("{CODEX} does not take API keys; {CODEX_NO_KEY}"))),
-        (0, false) => Ok(Kind::ApiKey),
+/// `API key or OAuth login?`, for a provider that takes both.
+fn ask_kind(prompter: &mut dyn Prompter) -> Result<Kind> {
+    let items = vec!["API key".to_string(), "OAuth login".to_string()];
+    match prompter.select("API key or OAuth login?", &items, 0)? {
+        0 => Ok(Kind::ApiKey),
         _ => Ok(Kind::OAuth),
     }
 }
@@ -237,6 +231,9 @@ pub fn oauth_login(
     prompter: &mut dyn Prompter,
     out: &mut Printer,
 ) -> Result<ops::Added> {
+    if pool.key == CODEX && opts.import.is_none() {
+        out.err(&format!("openai-codex takes a ChatGPT login, not an API key ({CODEX_NO_KEY})"));
+    }
     let import = match opts.import.as_deref() {
         None => None,
         Some(tool) => Some(

@@ -21,8 +21,10 @@ pub enum Answer {
     Yes(bool),
     /// Whatever the default is (select, input or confirm).
     Default,
-    /// The user pressed Esc, Ctrl-C or Ctrl-D.
+    /// The user pressed Ctrl-C or Ctrl-D.
     Interrupt,
+    /// The user pressed Esc.
+    Escape,
 }
 
 impl Answer {
@@ -89,6 +91,7 @@ impl ScriptedPrompter {
         self.asked.push(asked);
         match self.answers.pop_front() {
             Some(Answer::Interrupt) => Err(Error::Interrupted),
+            Some(Answer::Escape) => Err(Error::Cancelled),
             Some(a) => Ok(a),
             None => Err(Error::Failed(format!("scripted prompter: no answer left for \"{prompt}\""))),
         }

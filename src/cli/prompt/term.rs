@@ -52,16 +52,18 @@ impl TermPrompter {
 /// What a key means to a widget.
 enum Step {
     Key(Key),
-    /// Esc, Ctrl-C or Ctrl-D.
-    Leave,
+    /// Esc (back out of the question: [`Error::Cancelled`]), or Ctrl-C, Ctrl-D or the end of
+    /// input (quit: [`Error::Interrupted`]).
+    Leave(Error),
 }
 
 fn read(term: &Term) -> Result<Step> {
     match term.read_key_raw() {
-        Ok(Key::Escape | Key::CtrlC | Key::Char('\u{3}') | Key::Char('\u{4}')) => Ok(Step::Leave),
+        Ok(Key::Escape) => Ok(Step::Leave(Error::Cancelled)),
+        Ok(Key::CtrlC | Key::Char('\u{3}') | Key::Char('\u{4}')) => Ok(Step::Leave(Error::Interrupted)),
         Ok(k) => Ok(Step::Key(k)),
         Err(e) if matches!(e.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::Interrupted) => {
-            Ok(Step::Leave)
+            Ok(Step::Leave(Error::Interrupted))
         }
         Err(e) => Err(Error::Failed(format!("terminal: {e}"))),
     }
@@ -254,9 +256,9 @@ impl TermPrompter {
             screen.draw(&lines, false)?;
 
             let key = match read(&term)? {
-                Step::Leave => {
+                Step::Leave(e) => {
                     screen.abandon()?;
-                    return Err(Error::Interrupted);
+                    return Err(e);
                 }
                 Step::Key(k) => k,
             };
@@ -270,7 +272,7 @@ impl TermPrompter {
                 }
                 Key::Char('q') if !fuzzy => {
                     screen.abandon()?;
-                    return Err(Error::Interrupted);
+                    return Err(Error::Cancelled);
                 }
                 Key::ArrowUp | Key::BackTab if n > 0 => active = (active + n - 1) % n,
                 Key::Char('k') if !fuzzy && n > 0 => active = (active + n - 1) % n,
@@ -314,9 +316,9 @@ impl TermPrompter {
                 drawn = Some(shown);
             }
             let key = match read(&term)? {
-                Step::Leave => {
+                Step::Leave(e) => {
                     screen.abandon()?;
-                    return Err(Error::Interrupted);
+                    return Err(e);
                 }
                 Step::Key(k) => k,
             };
@@ -384,9 +386,13 @@ impl Prompter for TermPrompter {
         loop {
             screen.draw(std::slice::from_ref(&question), true)?;
             let answer = match read(&term)? {
-                Step::Leave | Step::Key(Key::Char('q')) => {
+                Step::Leave(e) => {
                     screen.abandon()?;
-                    return Err(Error::Interrupted);
+                    return Err(e);
+                }
+                Step::Key(Key::Char('q')) => {
+                    screen.abandon()?;
+                    return Err(Error::Cancelled);
                 }
                 Step::Key(Key::Char('y' | 'Y')) => true,
                 Step::Key(Key::Char('n' | 'N')) => false,
