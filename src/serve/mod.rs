@@ -233,22 +233,163 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
         ChatRequest::raw(api.upstream_path(), body)
     };
     request.prefer = preferred.clone();
-    let mut result = g.runtime.complete(&chain, &request).await;
-    // serve.wait_for_reset: a request may wait for a reset that close instead of a 429.
+    let pending =
+        Pending { api, client, provider: routed.provider, pool_key, session, preferred, slot, started, streamed };
+    let work = {
+        let g = g.clone();
+        async move { answer(&g, &chain, &request).await }
+    };
+    if !streamed {
+        let result = work.await;
+        return respond(&g, pending, result);
+    }
+    // A stream's opening is held until content (or an error to rotate on) arrives. If that takes
+    // long, the response headers go out and SSE comments keep the client's connection alive.
+    let mut task = AbortOnDrop(tokio::spawn(work));
+    match tokio::time::timeout(KEEPALIVE_AFTER, &mut task.0).await {
+        Ok(Ok(result)) => respond(&g, pending, result),
+        Ok(Err(_)) => wire::error(api, StatusCode::INTERNAL_SERVER_ERROR, "api_error", "the request failed"),
+        Err(_) => keep_alive(g, pending, task),
+    }
+}
+
+/// How long a held stream opening waits before the headers are sent and keep-alive comments
+/// start; then one comment per [`KEEPALIVE_EVERY`].
+pub const KEEPALIVE_AFTER: Duration = Duration::from_secs(3);
+pub const KEEPALIVE_EVERY: Duration = Duration::from_secs(5);
+/// The SSE comment sent meanwhile (ignored by every SSE parser).
+const KEEPALIVE_COMMENT: &str = ": keep-alive\n\n";
+
+/// A spawned request that is cancelled when its client goes away.
+struct AbortOnDrop(tokio::task::JoinHandle<std::result::Result<crate::runtime::Reply, crate::runtime::Failure>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What a request's answer needs besides the runtime's result.
+struct Pending {
+    api: Api,
+    client: String,
+    provider: String,
+    pool_key: String,
+    session: Option<String>,
+    preferred: Option<String>,
+    slot: StreamSlot,
+    started: Instant,
+    streamed: bool,
+}
+
+/// Run the request through the chain; with `serve.wait_for_reset`, wait for a reset that close
+/// and try once more instead of answering 429.
+async fn answer(
+    g: &Gateway,
+    chain: &crate::runtime::Chain,
+    request: &ChatRequest,
+) -> std::result::Result<crate::runtime::Reply, crate::runtime::Failure> {
+    let mut result = g.runtime.complete(chain, request).await;
     let wait_limit = g.home.config().serve.wait_for_reset;
     if let Err(f) = &result {
         let wait = f.error.retry_at().map(|t| t - g.home.now()).filter(|w| *w > 0.0 && *w <= wait_limit);
         if let Some(w) = wait {
             g.home.ctx().sleeper.sleep(Duration::from_secs_f64(w + 0.05)).await;
-            result = g.runtime.complete(&chain, &request).await;
+            result = g.runtime.complete(chain, request).await;
         }
     }
-    if let (Some(a), Some(s), Ok(reply)) = (&g.affinity, &session, &result) {
-        if let (Some(entry), true) = (reply.entry_id.as_deref(), reply.provider == pool_key) {
-            a.served(&pool_key, s, preferred.as_deref(), entry);
+    result
+}
+
+/// A held stream whose opening is slow: 200 and the SSE headers now, a comment every
+/// [`KEEPALIVE_EVERY`] until the runtime decides, then the chosen entry's stream, or, when
+/// nothing could serve, the wire's error event (the status can no longer change).
+fn keep_alive(g: Arc<Gateway>, pending: Pending, task: AbortOnDrop) -> Response {
+    use futures_util::StreamExt;
+    let api = pending.api;
+    enum State {
+        /// The headers are going out now: a first comment with them.
+        Start(AbortOnDrop, Pending),
+        Waiting(AbortOnDrop, Pending),
+        Streaming(axum::body::BodyDataStream),
+        Done,
+    }
+    let g2 = g.clone();
+    let body = futures_util::stream::unfold(State::Start(task, pending), move |state| {
+        let g = g2.clone();
+        async move {
+            match state {
+                State::Start(task, pending) => {
+                    Some((Ok(Bytes::from_static(KEEPALIVE_COMMENT.as_bytes())), State::Waiting(task, pending)))
+                }
+                State::Waiting(mut task, pending) => {
+                    match tokio::time::timeout(KEEPALIVE_EVERY, &mut task.0).await {
+                        Err(_) => {
+                            Some((Ok(Bytes::from_static(KEEPALIVE_COMMENT.as_bytes())), State::Waiting(task, pending)))
+                        }
+                        Ok(joined) => {
+                            let resp = match joined {
+                                Ok(result) => respond(&g, pending, result),
+                                Err(_) => wire::error(
+                                    api,
+                                    StatusCode::INTERNAL_SERVER_ERROR,
+                                    "api_error",
+                                    "the request failed",
+                                ),
+                            };
+                            if resp.status().is_success() {
+                                let mut data = resp.into_body().into_data_stream();
+                                let first = data.next().await;
+                                match first {
+                                    Some(Ok(b)) => Some((Ok(b), State::Streaming(data))),
+                                    Some(Err(e)) => Some((Err(std::io::Error::other(e.to_string())), State::Done)),
+                                    None => None,
+                                }
+                            } else {
+                                // The headers went out as 200: the failure becomes the wire's error event.
+                                let bytes =
+                                    axum::body::to_bytes(resp.into_body(), BODY_LIMIT).await.unwrap_or_default();
+                                let message = serde_json::from_slice::<Value>(&bytes)
+                                    .ok()
+                                    .and_then(|v| {
+                                        let e = v.get("error")?;
+                                        e.get("message").and_then(Value::as_str).map(str::to_string)
+                                    })
+                                    .unwrap_or_else(|| "the request failed".to_string());
+                                Some((Ok(Bytes::from(wire::stream_error_event(api, &message))), State::Done))
+                            }
+                        }
+                    }
+                }
+                State::Streaming(mut data) => match data.next().await {
+                    Some(Ok(b)) => Some((Ok(b), State::Streaming(data))),
+                    Some(Err(e)) => Some((Err(std::io::Error::other(e.to_string())), State::Done)),
+                    None => None,
+                },
+                State::Done => None,
+            }
+        }
+    });
+    let mut resp = Response::new(axum::body::Body::from_stream(body));
+    let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("text/event-stream"));
+    h.insert("cache-control", HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// The runtime's result as the client's answer, with the metrics, the log line and affinity.
+fn respond(
+    g: &Arc<Gateway>,
+    p: Pending,
+    result: std::result::Result<crate::runtime::Reply, crate::runtime::Failure>,
+) -> Response {
+    let api = p.api;
+    if let (Some(a), Some(s), Ok(reply)) = (&g.affinity, &p.session, &result) {
+        if let (Some(entry), true) = (reply.entry_id.as_deref(), reply.provider == p.pool_key) {
+            a.served(&p.pool_key, s, p.preferred.as_deref(), entry);
         }
     }
-    let ms = started.elapsed().as_millis();
+    let ms = p.started.elapsed().as_millis();
     match result {
         Ok(reply) => {
             g.metrics.record(
@@ -258,28 +399,28 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
                 reply.response.status,
                 &reply.report,
             );
-            log_benched(&g, &reply.report);
+            log_benched(g, &reply.report);
             (g.log)(
                 &LogRecord::request(api.path(), reply.response.status)
-                    .field("client", &client)
+                    .field("client", &p.client)
                     .field("provider", &reply.provider)
                     .field("entry", reply.entry_id.as_deref().unwrap_or("-"))
                     .field("attempts", &reply.report.attempts.len().to_string())
                     .field("ms", &ms.to_string()),
             );
-            match slot.take() {
-                Some(live) => stream_through(&g, &reply, live, api),
+            match p.slot.take().filter(|_| p.streamed) {
+                Some(live) => stream_through(g, &reply, live, api),
                 None => passthrough(&reply),
             }
         }
         Err(f) => {
             let status = error_status(&f.error, f.response.as_ref());
-            g.metrics.record(api.path(), &routed.provider, None, status, &f.report);
-            log_benched(&g, &f.report);
+            g.metrics.record(api.path(), &p.provider, None, status, &f.report);
+            log_benched(g, &f.report);
             (g.log)(
                 &LogRecord::request(api.path(), status)
-                    .field("client", &client)
-                    .field("provider", &routed.provider)
+                    .field("client", &p.client)
+                    .field("provider", &p.provider)
                     .field("attempts", &f.report.attempts.len().to_string())
                     .field("ms", &ms.to_string())
                     .field("error", &f.error.to_string()),
@@ -290,7 +431,7 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
                     return plain(resp.status, &resp.headers, resp.body.clone());
                 }
             }
-            error_response(&g, api, &f.error)
+            error_response(g, api, &f.error)
         }
     }
 }
@@ -393,7 +534,7 @@ fn stream_through(g: &Arc<Gateway>, reply: &crate::runtime::Reply, live: Streame
                             .field("entry", &entry)
                             .field("error", &gw.redactor.clean(&e.to_string(), 300).unwrap_or_default()),
                     );
-                    Some((Ok(Bytes::from(wire::stream_error_event(api))), None))
+                    Some((Ok(Bytes::from(wire::stream_error_event(api, "the provider's stream broke off"))), None))
                 }
             }
         }

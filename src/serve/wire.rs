@@ -66,15 +66,15 @@ pub fn error(api: Api, status: StatusCode, kind: &str, message: &str) -> Respons
     (status, axum::Json(body)).into_response()
 }
 
-/// The event that ends a client's stream when the provider's broke off after content was sent.
-pub fn stream_error_event(api: Api) -> String {
-    const MESSAGE: &str = "the provider's stream broke off";
+/// The event that ends a client's stream once its headers went out: the provider's stream broke
+/// off after content was sent, or a held opening ended with nothing that could serve.
+pub fn stream_error_event(api: Api, message: &str) -> String {
     match api {
         Api::Messages | Api::CountTokens => format!(
             "event: error\ndata: {}\n\n",
-            json!({"type": "error", "error": {"type": "api_error", "message": MESSAGE}})
+            json!({"type": "error", "error": {"type": "api_error", "message": message}})
         ),
-        Api::Responses => format!("event: error\ndata: {}\n\n", json!({"type": "error", "message": MESSAGE})),
-        Api::ChatCompletions => format!("data: {}\n\n", json!({"error": {"message": MESSAGE, "type": "api_error"}})),
+        Api::Responses => format!("event: error\ndata: {}\n\n", json!({"type": "error", "message": message})),
+        Api::ChatCompletions => format!("data: {}\n\n", json!({"error": {"message": message, "type": "api_error"}})),
     }
 }

@@ -997,3 +997,64 @@ async fn a_stream_that_breaks_off_ends_with_the_wires_error_event_and_is_recorde
     assert_eq!(code, 0);
     assert!(lines.iter().any(|l| l.contains("stream_broken provider=custom:mock")), "{lines:?}");
 }
+
+/// A held opening that takes longer than 3 s: the client gets 200 and SSE keep-alive comments
+/// meanwhile, and an error that then arrives as the first event still rotates to the healthy
+/// entry, whose stream the client gets whole.
+#[tokio::test]
+async fn a_slow_opening_is_kept_alive_and_still_rotates() {
+    let start = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n";
+    let overloaded = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    let content =
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"from B\"}}\n\n";
+    let up = upstream(std::sync::Arc::new(move |key: &str| {
+        if key.ends_with("aaaa1111") {
+            vec![(0, start.to_string()), (3600, overloaded.to_string())]
+        } else {
+            vec![(0, start.to_string()), (0, content.to_string())]
+        }
+    }))
+    .await;
+    let s = stream_home(&up.uri);
+    let g = Gateway::start(&s);
+    let (status, text) = stream_text(
+        &g,
+        "/v1/messages",
+        json!({"model": "anthropic:claude", "stream": true, "max_tokens": 5, "messages": []}),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let alive = text.find(": keep-alive\n\n").unwrap_or_else(|| panic!("no keep-alive comment: {text:?}"));
+    let content_at = text.find("from B").unwrap_or_else(|| panic!("no content: {text:?}"));
+    assert!(alive < content_at, "{text:?}");
+    assert!(!text.contains("Overloaded"), "the client saw the first entry's error: {text:?}");
+    assert_eq!(up.keys.lock().unwrap().len(), 2);
+    assert_eq!(g.stop().0, 0);
+}
+
+/// When a kept-alive opening ends with nothing that could serve, the client (already answered
+/// 200) gets the wire's error event naming why, not a silent end.
+#[tokio::test]
+async fn a_kept_alive_stream_that_finds_nothing_ends_with_the_error_event() {
+    let start = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n";
+    let overloaded = "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    let up = upstream(std::sync::Arc::new(move |key: &str| {
+        let delay = if key.ends_with("aaaa1111") { 3300 } else { 0 };
+        vec![(0, start.to_string()), (delay, overloaded.to_string())]
+    }))
+    .await;
+    let s = stream_home(&up.uri);
+    let g = Gateway::start(&s);
+    let (status, text) = stream_text(
+        &g,
+        "/v1/messages",
+        json!({"model": "anthropic:claude", "stream": true, "max_tokens": 5, "messages": []}),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.starts_with(": keep-alive\n\n"), "{text:?}");
+    let last = text.trim_end().rsplit("\n\n").next().unwrap();
+    assert!(last.starts_with("event: error\ndata: {\"type\":\"error\",\"error\":{"), "{text:?}");
+    assert!(last.contains("no usable credential anthropic"), "says why: {text:?}");
+    assert_eq!(g.stop().0, 0);
+}
