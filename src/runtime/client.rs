@@ -278,7 +278,28 @@ pub fn auth_headers(wire: Wire, auth_type: AuthType, secret: &Secret) -> Result<
     if wire == Wire::Anthropic {
         h.insert(HeaderName::from_static("anthropic-version"), HeaderValue::from_static(ANTHROPIC_VERSION));
     }
+    if wire == Wire::CodexResponses {
+        // The ChatGPT backend serves the Responses wire to Codex clients: it wants the Responses
+        // beta flag, an originator, and the ChatGPT account the login belongs to (a claim of the
+        // access token).
+        h.insert(HeaderName::from_static("openai-beta"), HeaderValue::from_static("responses=experimental"));
+        h.insert(HeaderName::from_static("originator"), HeaderValue::from_static(CODEX_ORIGINATOR));
+        if let Some(account) = codex_account_id(secret.expose()) {
+            h.insert(HeaderName::from_static("chatgpt-account-id"), sensitive(account, "account id")?);
+        }
+    }
     Ok(h)
+}
+
+/// The `originator` the ChatGPT Codex backend expects from a Codex client.
+pub const CODEX_ORIGINATOR: &str = "codex_cli_rs";
+
+/// The ChatGPT account id in a Codex access token (`https://api.openai.com/auth` →
+/// `chatgpt_account_id`), if it carries one.
+pub fn codex_account_id(access_token: &str) -> Option<String> {
+    let claims = crate::model::jwt::claims(access_token);
+    let auth = claims.get("https://api.openai.com/auth")?;
+    auth.get("chatgpt_account_id").and_then(serde_json::Value::as_str).map(str::to_string).filter(|s| !s.is_empty())
 }
 
 /// The reqwest transport `hermes chat` uses: one client (and connection pool) per runtime.

@@ -1058,3 +1058,33 @@ async fn a_kept_alive_stream_that_finds_nothing_ends_with_the_error_event() {
     assert!(last.contains("no usable credential anthropic"), "says why: {text:?}");
     assert_eq!(g.stop().0, 0);
 }
+
+/// `/v1/responses` to an openai-codex login carries what the ChatGPT backend expects of a Codex
+/// client: the Responses beta flag, an originator and the login's ChatGPT account id.
+#[tokio::test]
+async fn codex_logins_get_the_chatgpt_backend_headers() {
+    let server = MockServer::start().await;
+    let access = jwt(json!({"exp": T0 + 3600.0, "https://api.openai.com/auth": {"chatgpt_account_id": "acct-123"}}));
+    Mock::given(method("POST"))
+        .and(path("/responses"))
+        .and(header("authorization", format!("Bearer {access}")))
+        .and(header("chatgpt-account-id", "acct-123"))
+        .and(header("openai-beta", "responses=experimental"))
+        .and(header("originator", "codex_cli_rs"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "resp_1", "output": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut s = Sealed::new();
+    s.var("HERMES_SERVE_KEY", CLIENT_KEY);
+    s.write_auth(&store(json!({"openai-codex": [{
+        "id": "ccc333", "label": "dev", "auth_type": "oauth", "priority": 0, "source": "manual:device_code",
+        "access_token": access, "refresh_token": "rt-c1", "base_url": server.uri(),
+        "last_refresh": "2026-07-01T08:00:00Z", "request_count": 0}]})));
+    let g = Gateway::start(&s);
+    let (status, _, answer) =
+        post(&g, "/v1/responses", Some(CLIENT_KEY), json!({"model": "gpt-5", "input": "hi", "store": false})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["id"], "resp_1");
+    assert_eq!(g.stop().0, 0);
+}
