@@ -33,6 +33,10 @@ pub fn render(e: &Error) -> String {
 fn store(e: &crate::store::StoreError) -> String {
     use crate::store::StoreError;
     match e {
+        // A store from a newer hermes is valid to that version: moving it aside would lose it.
+        StoreError::Invalid { problem, .. } if problem.starts_with("version: expected") => {
+            format!("{e}\n  it was written by another version of hermes or hermes-agent; upgrade hermes to read it")
+        }
         StoreError::Invalid { .. } => {
             format!("{e}\n  fix it by hand, or move it aside and start with an empty store: hermes auth repair --force")
         }
@@ -40,7 +44,10 @@ fn store(e: &crate::store::StoreError) -> String {
             "{e}\n  give yourself access: chmod u+rw {} (and u+rwx on its directory), or run as its owner",
             crate::text::shell_word(&path.display().to_string())
         ),
-        StoreError::Io { .. } => format!("{e}\n  check the file and its directory, then: hermes auth repair"),
+        StoreError::Io { .. } => format!(
+            "{e}\n  fix the path by hand, or move what is there aside and start with an empty store: \
+             hermes auth repair --force"
+        ),
         StoreError::LockTimeout { lock, .. } => format!(
             "{e}\n  wait for it to finish, or find it with: fuser -v {}",
             crate::text::shell_word(&lock.display().to_string())

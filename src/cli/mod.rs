@@ -182,3 +182,27 @@ fn report_error(out: &mut Printer, e: &Error, json: bool) -> i32 {
     }
     e.exit_code()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `-v` says why the home is where it is, including the passwd-home fallback.
+    #[test]
+    fn home_provenance_says_where_the_home_comes_from() {
+        let ctx = |vars: &[(&str, &str)]| {
+            Context::with_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        };
+        let lines = home_provenance(&ctx(&[("HERMES_HOME", "/h")]));
+        assert_eq!(lines[0], "home: /h (from HERMES_HOME)");
+        assert_eq!(lines[2], "config.yaml: /h/config.yaml (not present)");
+        let lines = home_provenance(&ctx(&[("HOME", "/u")]));
+        assert_eq!(lines[0], "home: /u/.hermes (from HOME; HERMES_HOME is not set)");
+        for (vars, how) in [(&[("HOME", "")][..], "empty"), (&[][..], "unset")] {
+            let lines = home_provenance(&ctx(vars));
+            if let Some(first) = lines.first().filter(|l| l.starts_with("home: ")) {
+                assert!(first.contains(&format!("HOME is {how}, so the home directory the system reports")), "{first}");
+            }
+        }
+    }
+}

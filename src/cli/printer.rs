@@ -212,8 +212,9 @@ pub fn stderr_width() -> Option<usize> {
 /// until it fits, then shorten the cells of each `shrink` column (column, narrowest width)
 /// with `…`. Returns the original indices of the columns kept; the rows keep every column.
 pub fn fit(rows: &mut [Vec<String>], width: usize, drop: &[usize], shrink: &[(usize, usize)]) -> Vec<usize> {
+    // A cell may hold several lines (one per item); its width is its widest line.
     fn col_width(rows: &[Vec<String>], c: usize) -> usize {
-        rows.iter().map(|r| console::measure_text_width(&r[c])).max().unwrap_or(0)
+        rows.iter().flat_map(|r| r[c].lines()).map(console::measure_text_width).max().unwrap_or(0)
     }
     fn total(rows: &[Vec<String>], kept: &[usize]) -> usize {
         kept.iter().map(|&c| col_width(rows, c)).sum::<usize>() + 2 * kept.len().saturating_sub(1)

@@ -188,6 +188,11 @@ fn steps(args: &Args, home: &Home, ask: bool, prompter: &mut dyn Prompter, out: 
     // Write only what differs, so an alias or `custom` in the file is not rewritten for nothing.
     let new_provider = pool.as_ref().map(|p| p.key.clone()).filter(|k| Some(k) != current_key.as_ref());
     let new_model = model.filter(|m| Some(m) != current_model.as_ref());
+    // A new provider keeping the model of the file: said plainly (a switch away from another
+    // provider was refused above without a terminal; this is the case of no provider before).
+    if let (Some(p), None, Some(m)) = (&new_provider, &new_model, &current_model) {
+        out.err(&format!("Kept model.default: {m} for {p} (pass --model M to change it)"));
+    }
 
     // 2. A credential in the pool.
     if let Some(pool) = &pool {
@@ -256,7 +261,7 @@ fn next_step(home: &Home, pool: Option<&PoolRef>, model_set: bool) -> Result<Str
         return Ok("Next: choose a default provider with: hermes setup --no-input --provider P --model M".into());
     };
     if entry_count(home, &pool.key)? == 0 {
-        return Ok(format!("Next: add a credential with: {}", add_command(pool)));
+        return Ok(format!("Next: {} has no credentials; add one with: {}", pool.key, add_command(pool)));
     }
     if !model_set {
         return Ok("Next: choose a default model with: hermes setup --no-input --model M".into());
@@ -323,7 +328,7 @@ fn ensure_credential(
         return Ok(());
     }
     if !ask {
-        out.err(&format!("{} has no credentials; add one with: {}", pool.key, add_command(pool)));
+        // The closing "Next:" line names the command to run.
         return Ok(());
     }
     if !prompter.confirm(&format!("{} has no credentials yet. Add one now?", pool.key), true)? {

@@ -115,7 +115,9 @@ fn next_index(view: &PoolView) -> Option<usize> {
 fn chosen_reason(s: Strategy) -> &'static str {
     match s {
         Strategy::FillFirst => "fill_first takes the first selectable entry in priority order",
-        Strategy::RoundRobin => "round_robin takes the first selectable entry, then moves it to the end",
+        Strategy::RoundRobin => {
+            "round_robin takes the first selectable entry by priority, which then goes behind the others"
+        }
         Strategy::LeastUsed => "least_used takes the selectable entry with the fewest requests",
         Strategy::Random => "random",
     }

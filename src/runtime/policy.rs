@@ -13,8 +13,9 @@
 //!   request moves to the next fallback at once (usage windows never retry);
 //! * 401 on a refreshable OAuth entry refreshes once and retries; after that a 401 is handled as
 //!   on an API key;
-//! * a sole API key (or the sole entry after a refresh) that gets 401 or 403 twice fails fast
-//!   with an actionable message: one fresh pick, no backoff;
+//! * a sole API key (or the sole entry after a refresh) that gets 401 or 403 twice is marked
+//!   after one fresh pick (no backoff); the engine then goes on to the next fallback, and
+//!   without one fails fast with an actionable message;
 //! * 5xx, timeouts and connection errors never mark: one retry of the same entry after a jittered
 //!   ~0.5 s, then the next fallback;
 //! * any other status is the request's fault: it is returned unchanged, nothing rotates.

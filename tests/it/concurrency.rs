@@ -477,7 +477,8 @@ fn symlink_into_a_missing_directory_is_refused() {
     assert_eq!(
         o.stderr.trim_end(),
         format!(
-            "error: {}: is a symlink into {}, which does not exist\n  check the file and its directory, then: hermes auth repair",
+            "error: {}: is a symlink into {}, which does not exist\n  fix the path by hand, or move what is there aside and start with an empty store: \
+             hermes auth repair --force",
             s.auth_path().display(),
             gone.display()
         )

@@ -223,3 +223,43 @@ fn man_page_keeps_examples_verbatim() {
     let before = &o.stdout[..at];
     assert!(before.rfind(".nf\n") > before.rfind(".fi\n"), "example outside a no-fill block: {}", o.stdout);
 }
+
+/// Item 10: a store from another version is not to be moved aside; a path that is not a file
+/// names the way out that works.
+#[test]
+fn store_error_hints_name_a_fix_that_works() {
+    let s = Sealed::new();
+    s.write_home_file("auth.json", "{\"version\": 99, \"credential_pool\": {}}");
+    let o = s.run(&["auth", "list"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("upgrade hermes"), "{}", o.stderr);
+    assert!(!o.stderr.contains("--force"), "{}", o.stderr);
+
+    let s = Sealed::new();
+    std::fs::create_dir_all(s.auth_path()).unwrap();
+    let o = s.run(&["auth", "list"]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.trim_end().ends_with("hermes auth repair --force"), "{}", o.stderr);
+    let o = s.run(&["auth", "repair", "--force"]);
+    assert_eq!(o.code, 0, "the hinted command works: {}", o.stderr);
+}
+
+/// Item 5: removing hermes-agent's codex login points at a new login, not at a restore that
+/// could bring nothing back.
+#[test]
+fn removing_the_codex_device_login_points_at_a_new_login() {
+    let s = Sealed::new();
+    let access = jwt(serde_json::json!({"exp": T0 + 3600.0}));
+    s.write_auth(&serde_json::json!({"version": 1, "active_provider": "openai-codex",
+        "providers": {"openai-codex": {"tokens": {"access_token": access, "refresh_token": "rt-1"},
+                                        "last_refresh": "2026-07-01T08:00:00Z"}},
+        "credential_pool": {}}));
+    let o = s.run(&["auth", "list", "openai-codex", "--json"]);
+    assert_eq!(o.json()["providers"][0]["entries"][0]["source"], "device_code", "{}", o.stdout);
+    let o = s.run(&["auth", "remove", "openai-codex", "1"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("To use openai-codex again, log in: hermes auth add openai-codex"), "{}", o.stderr);
+    assert!(!o.stderr.contains("hermes auth restore"), "{}", o.stderr);
+    let o = s.run(&["auth", "list", "--all"]);
+    assert!(o.stdout.contains("restore with: hermes auth add openai-codex"), "{}", o.stdout);
+}

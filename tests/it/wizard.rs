@@ -983,7 +983,9 @@ fn setup_ends_with_the_command_to_try() {
     let r = fx.setup(flags(Some("openrouter"), Some("m"), None, &[]), []);
     assert_eq!(r.code(), 0, "{:?}", r.result);
     assert!(
-        r.err().trim_end().ends_with("Next: add a credential with: hermes auth add openrouter --api-key -"),
+        r.err()
+            .trim_end()
+            .ends_with("Next: openrouter has no credentials; add one with: hermes auth add openrouter --api-key -"),
         "{}",
         r.err()
     );
@@ -992,4 +994,19 @@ fn setup_ends_with_the_command_to_try() {
     assert_eq!(r.code(), 0, "{:?}", r.result);
     let last = r.err().trim_end().lines().last().unwrap().to_string();
     assert!(last.starts_with("Next: try it with: hermes chat -q"), "{last}");
+}
+
+#[test]
+fn setup_says_which_model_it_kept_for_a_first_provider() {
+    let fx = Fx::new();
+    fx.write("config.yaml", "model:\n  default: claude-sonnet-4\n");
+    let r = fx.setup(flags(Some("anthropic"), None, None, &[]), []);
+    assert_eq!(r.code(), 0, "{:?}", r.result);
+    assert!(
+        r.err().contains("Kept model.default: claude-sonnet-4 for anthropic (pass --model M to change it)"),
+        "{}",
+        r.err()
+    );
+    // No credentials: the closing line says so once, with the command.
+    assert_eq!(r.err().matches("has no credentials").count(), 1, "{}", r.err());
 }

@@ -286,6 +286,10 @@ fn list_fits_an_80_column_terminal() {
     assert_fits(&screen, 80);
     assert!(screen.contains("team-shared-production-key") || screen.contains("team-shared"), "{screen}");
     assert!(screen.contains('…'), "the long reason is shortened: {screen}");
+    assert!(
+        screen.contains("cooling: rate-limited (429), 1h 0m left"),
+        "the time left is never the part cut: {screen}"
+    );
     assert_eq!(screen.matches("sk-o…").count(), 2, "one line per entry: {screen}");
     let piped = s.run(&["auth", "list"]);
     assert!(piped.stdout.contains("left: you have exceeded the per-minute output token quota"), "{}", piped.stdout);
@@ -305,4 +309,18 @@ fn wizard_status_view_fits_an_80_column_terminal() {
     send(&mut p, "\x1b");
     let (code, _) = finish(p);
     assert_eq!(code, 0);
+}
+
+/// #14 item 8: `auth providers` on an 80-column terminal fits and still names every key
+/// variable (one per line).
+#[test]
+fn providers_fit_an_80_column_terminal_without_cutting_variables() {
+    let s = Sealed::new();
+    let p = spawn_80x24(&s, &["auth", "providers"]);
+    let (code, screen) = finish(p);
+    assert_eq!(code, 0, "{screen}");
+    assert_fits(&screen, 80);
+    for var in ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "OPENROUTER_API_KEY"] {
+        assert!(screen.contains(var), "{var}: {screen}");
+    }
 }

@@ -253,7 +253,8 @@ pub fn oauth_login(
 
 /// The report of docs/design.md#command-line (stderr), plus the JSON document when asked.
 pub fn print_added(added: &ops::Added, kind_word: &str, auth_type: &str, json: bool, out: &mut Printer) {
-    for s in &added.reenabled {
+    // A restored source is said once, by the line below.
+    for s in added.reenabled.iter().filter(|_| !added.restored || added.reenabled.len() > 1) {
         out.err(&format!("re-enabled {s}"));
     }
     if added.restored {

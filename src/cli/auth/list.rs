@@ -63,7 +63,12 @@ fn removed_sources(home: &Home, doc: &crate::model::AuthDoc, key: &str) -> Vec<R
         .into_iter()
         .map(|source| RemovedSource {
             secret: candidates.iter().find(|c| c.source == source).map(|c| c.secret.mask()),
-            restore: format!("hermes auth restore {key} {}", crate::text::shell_word(&source)),
+            // A removed hermes-agent device login lost its tokens with it: only a new login helps.
+            restore: if source == crate::pool::candidate::DEVICE_CODE {
+                format!("hermes auth add {key}")
+            } else {
+                format!("hermes auth restore {key} {}", crate::text::shell_word(&source))
+            },
             source,
         })
         .collect()
@@ -195,7 +200,23 @@ pub fn render_pool(v: &PoolView, now: Epoch, colour: bool, width: Option<usize>)
         ]
     }));
     let kept: Vec<usize> = match width {
-        Some(w) => printer::fit(&mut rows, w, &[TYPE, SOURCE, REQS, ID], &[(STATUS, 30), (LABEL, 12), (STATUS, 14)]),
+        Some(w) => {
+            // The reason after "… left" goes first; the time left goes only when nothing else can.
+            let keep = rows[1..]
+                .iter()
+                .map(|r| {
+                    let cell = &r[STATUS];
+                    cell.find(" left: ").map_or_else(
+                        || console::measure_text_width(cell),
+                        |i| console::measure_text_width(&cell[..i + 5]) + 2,
+                    )
+                })
+                .max()
+                .unwrap_or(0)
+                .max(6);
+            let shrink = [(STATUS, keep.max(30)), (LABEL, 12), (STATUS, keep), (LABEL, 6), (STATUS, 14)];
+            printer::fit(&mut rows, w, &[TYPE, SOURCE, REQS, ID], &shrink)
+        }
         None => (0..HEADER.len()).collect(),
     };
     let mut rows = rows.into_iter();

@@ -69,23 +69,26 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     }
     let mut rows: Vec<Vec<String>> =
         vec![["PROVIDER", "ALSO", "KEY VARIABLES", "CREDENTIALS", "API"].iter().map(|h| h.to_string()).collect()];
+    // On a terminal the key variables go one per line, so none is cut; the aliases are
+    // shortened with `…` if the width needs it (--json has them all).
+    let width = out.stdout_width();
+    let env_sep = if width.is_some() { "\n" } else { ", " };
     for p in providers::all() {
         rows.push(vec![
             p.id.to_string(),
             p.aliases.join(", "),
-            p.env.join(", "),
+            p.env.join(env_sep),
             credentials(p).to_string(),
             api(p.wire).to_string(),
         ]);
     }
-    // On a terminal: the aliases and variables are shortened with `…` (--json has them all).
-    let t = printer::fitted_table(rows, out.stdout_width(), &[], &[(1, 12), (2, 16)]);
+    let t = printer::fitted_table(rows, width, &[4], &[(1, 12)]);
     let mut text = printer::render_table(t, false);
     text.push('\n');
     if customs.is_empty() {
         text.push_str(
-            "No custom endpoints. For any other OpenAI-compatible server, add it to config.yaml and use \
-             custom:<name>:\n  custom_providers:\n    - name: local\n      base_url: http://localhost:8000/v1\n",
+            "No custom endpoints. For another OpenAI-compatible server, add it to config.yaml\n\
+             and use custom:<name>:\n  custom_providers:\n    - name: local\n      base_url: http://localhost:8000/v1\n",
         );
     } else {
         let mut c = printer::table(&["CUSTOM POOL", "NAME", "BASE URL"]);
@@ -99,7 +102,7 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
         text.push_str(&printer::render_table(c, false));
     }
     text.push_str(&format!(
-        "\nKnown but left to hermes-agent (not managed here): {}\n",
+        "\nKnown but left to hermes-agent (not managed here):\n  {}\n",
         providers::UNMANAGED.join(", ")
     ));
     out.out(text.trim_end());

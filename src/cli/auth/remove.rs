@@ -48,7 +48,10 @@ pub fn print_removed(r: &ops::Removed, out: &mut Printer) {
         one_line(&r.id),
         one_line(&r.source)
     ));
-    if r.suppressed {
+    if r.suppressed && r.source == crate::pool::candidate::DEVICE_CODE {
+        // hermes-agent's login itself is gone with its provider state: only a new login helps.
+        out.err(&format!("To use {} again, log in: hermes auth add {}", r.key, r.key));
+    } else if r.suppressed {
         let restore = format!("hermes auth restore {} {}", r.key, crate::text::shell_word(&r.source));
         match r.source.strip_prefix("env:") {
             Some(var) => out.err(&format!(
