@@ -377,10 +377,11 @@ pub fn pick_preferring(home: &Home, pool: &PoolRef, exclude: &[String], prefer: 
             return Err(nothing_usable(home, &[(pool.key.clone(), view)], now));
         }
     }
-    let result = home.state().update(now, |doc| -> Result<Option<Pick>> {
-        let mut view = home.view(doc, &pool.key, now);
+    home.state().update(now, |doc| -> Result<Pick> {
+        let mut view = home.view_taking(doc, &pool.key, now);
         let Some(j) = view.pick_preferring(exclude, prefer, &mut rand::thread_rng()) else {
-            return Ok(None);
+            // An error drops the transaction's edits (the pool taken out included).
+            return Err(nothing_usable(home, &[(pool.key.clone(), view)], now));
         };
         let v = &view.entries[j];
         let secret = v.secret.clone().expect("selectable entries have a secret");
@@ -403,17 +404,9 @@ pub fn pick_preferring(home: &Home, pool: &PoolRef, exclude: &[String], prefer: 
                 && crate::pool::expiry::access_expiry(&pool.key, &v.entry, v.secret.as_ref()).expired(now),
             has_status: entry::has_status(&v.map),
         };
-        view.write(doc);
-        Ok(Some(pick))
-    })?;
-    match result {
-        Some(p) => Ok(p),
-        None => {
-            let doc = home.state().read()?;
-            let view = home.view(&doc, &pool.key, now);
-            Err(nothing_usable(home, &[(pool.key.clone(), view)], now))
-        }
-    }
+        view.put_back(doc);
+        Ok(pick)
+    })
 }
 
 fn has_choice(view: &PoolView, exclude: &[String]) -> bool {

@@ -198,6 +198,21 @@ impl Home {
         view
     }
 
+    /// [`Home::view`] for a transaction that puts the pool back with [`PoolView::put_back`]:
+    /// the entries are moved out of `doc` rather than copied (the gateway's hot path).
+    pub fn view_taking(&self, doc: &mut AuthDoc, key: &str, now: Epoch) -> PoolView {
+        let candidates = self.candidates(doc, key);
+        let text = |e: &Value| {
+            ["last_error_reason", "last_error_message"].iter().any(|k| e.get(k).is_some_and(|t| !t.is_null()))
+        };
+        let known = doc.pool(key).iter().any(text).then(|| self.redactor(doc));
+        let mut view = PoolView::build_taking(doc, key, &candidates, self.strategy(key), now);
+        if let Some(r) = known.filter(|_| view.has_provider_text()) {
+            view.clean_provider_text(&r, now);
+        }
+        view
+    }
+
     /// Every pool with stored or seeded entries, sorted by key.
     pub fn pool_keys(&self, doc: &AuthDoc) -> Vec<String> {
         let mut keys = doc.pool_keys();

@@ -458,6 +458,15 @@ impl PoolView {
 
     /// Write the view back into `doc` (materialisation, docs/design.md#the-pool-view): stored entries keep their file
     /// order, virtual ones are appended, merged duplicates and removed entries disappear.
+    /// [`PoolView::write`] for a view built with [`PoolView::build_taking`]: the entry objects
+    /// move back into `doc` instead of being copied.
+    pub fn put_back(self, doc: &mut AuthDoc) {
+        let (mut stored, seeded): (Vec<ViewEntry>, Vec<ViewEntry>) =
+            self.entries.into_iter().partition(|v| v.stored_pos.is_some());
+        stored.sort_by_key(|v| v.stored_pos);
+        *doc.pool_mut(&self.key) = stored.into_iter().chain(seeded).map(|v| Value::Object(v.map)).collect();
+    }
+
     pub fn write(&self, doc: &mut AuthDoc) {
         let mut stored: Vec<&ViewEntry> = self.entries.iter().filter(|v| v.stored_pos.is_some()).collect();
         stored.sort_by_key(|v| v.stored_pos);

@@ -235,7 +235,7 @@ impl Runtime {
                 let (home, pool, exclude) = (self.home.clone(), pool.clone(), exclude.clone());
                 // Affinity applies to the primary's pool, where the preferred entry lives.
                 let prefer = request.prefer.clone().filter(|_| primary);
-                blocking(move || {
+                blocking(&self.home, move || {
                     let p = ops::pick_preferring(&home, &pool, &exclude, prefer.as_deref())?;
                     let dirty = p.has_status;
                     Ok((p, dirty))
@@ -286,7 +286,7 @@ impl Runtime {
                 let (answer, c, elapsed) = self.send(&target, request, report).await;
                 let siblings = if needs_siblings(c.class) {
                     let (home, pool, id, exclude) = (self.home.clone(), pool.clone(), pick.id.clone(), exclude.clone());
-                    match blocking(move || other_selectable(&home, &pool, &id, &exclude)).await {
+                    match blocking(&self.home, move || other_selectable(&home, &pool, &id, &exclude)).await {
                         Ok(s) => s,
                         Err(e) => return StepEnd::Fail(e, None),
                     }
@@ -411,7 +411,7 @@ impl Runtime {
             // Provider text is untrusted: mask every secret this home knows (the key just sent
             // included) and strip control characters before it is logged, stored or shown.
             let home = self.home.clone();
-            let known = blocking(move || Ok(home.redactor_now())).await.unwrap_or_default();
+            let known = blocking(&self.home, move || Ok(home.redactor_now())).await.unwrap_or_default();
             let r = known.with(Some(&target.secret));
             c.reason = r.reason(c.reason.as_deref());
             c.message = r.message(c.message.as_deref());
@@ -461,7 +461,7 @@ impl Runtime {
         let (home, p, id, fp, o) =
             (self.home.clone(), pool.clone(), pick.id.clone(), pick.fingerprint.clone(), outcome.clone());
         let now = self.home.now();
-        match blocking(move || ops::mark(&home, &p, &id, Some(&fp), &o)).await? {
+        match blocking(&self.home, move || ops::mark(&home, &p, &id, Some(&fp), &o)).await? {
             Some(e) => report.trail.push(format!("{} {} is now {}", pool.key, pick.id, e.status.describe(now))),
             None => report.trail.push(format!("not marked: {} {} is gone or its key changed", pool.key, pick.id)),
         }
@@ -595,7 +595,7 @@ impl Runtime {
     /// state of its entries.
     async fn pool_gone(&self, pool: &PoolRef) -> Gone {
         let (home, p) = (self.home.clone(), pool.clone());
-        let view = blocking(move || {
+        let view = blocking(&self.home, move || {
             let doc = home.state().read()?;
             Ok(home.view(&doc, &p.key, home.now()))
         })
@@ -616,7 +616,7 @@ impl Runtime {
             }
         }
         let home = self.home.clone();
-        let views = blocking(move || {
+        let views = blocking(&self.home, move || {
             let doc = home.state().read()?;
             let now = home.now();
             Ok(keys.iter().map(|k| (k.clone(), home.view(&doc, k, now))).collect::<Vec<_>>())
@@ -658,8 +658,13 @@ impl Runtime {
 /// another thread ([`tokio::task::block_in_place`]): no hand-off to the blocking pool and back,
 /// which is most of the runtime's own overhead per request on a busy machine. A current-thread
 /// runtime cannot do that, so there the work goes to the blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+async fn blocking<T: Send + 'static>(home: &Home, f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     use tokio::runtime::{Handle, RuntimeFlavor};
+    // Pools kept in memory (the gateway's write-behind state) are a mutex and a few map
+    // operations: handing them to another thread would cost more than the work.
+    if home.state().in_memory() {
+        return f();
+    }
     if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
         return tokio::task::block_in_place(f);
     }

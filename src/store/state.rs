@@ -56,6 +56,12 @@ pub trait PoolState: Send + Sync + std::fmt::Debug {
     fn as_file(&self) -> Option<&Store> {
         None
     }
+
+    /// Whether reads and transactions are memory operations (no lock file, no fsync), cheap
+    /// enough to run on an async worker instead of a blocking thread.
+    fn in_memory(&self) -> bool {
+        false
+    }
 }
 
 impl<'s> dyn PoolState + 's {
@@ -172,6 +178,10 @@ impl PoolState for MemoryState {
         })?;
         *slot = Some(doc);
         Ok(Committed { wrote: true })
+    }
+
+    fn in_memory(&self) -> bool {
+        true
     }
 
     fn try_lock_grant(&self, provider: &str, grant: &str) -> Result<Option<GrantGuard>, StoreError> {
