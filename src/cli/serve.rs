@@ -89,8 +89,12 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
         }
     });
     let gateway = Arc::new(Gateway::new(home.clone(), runtime, keys, log));
+    // Store work on the write-behind state runs on the workers; the blocking pool only carries
+    // the periodic flush and OAuth refreshes, so a few threads do (each costs its own
+    // allocator heap and stack).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(4)
         .build()
         .map_err(|e| Error::System { what: "cannot start the async runtime", detail: e.to_string() })?;
     rt.block_on(async {

@@ -62,7 +62,8 @@ pub struct RequestLog {
 /// A successful answer.
 #[derive(Debug, Clone)]
 pub struct Reply {
-    /// The reply text in the step's wire format, when the body has one.
+    /// The reply text in the step's wire format, when the body has one; `None` for a passed-
+    /// through (raw) request, whose body goes back as it is.
     pub text: Option<String>,
     /// The pool key and model of the step that answered.
     pub provider: String,
@@ -317,7 +318,7 @@ impl Runtime {
                 self.note_decision(step, Some(&pick), &c, &decision, elapsed, report);
                 state.record(c.class, &decision.action);
                 match decision.action {
-                    Action::Reply => return StepEnd::Reply(reply(step, Some(&pick), answer)),
+                    Action::Reply => return StepEnd::Reply(reply(step, Some(&pick), answer, request.raw.is_some())),
                     Action::Retry { delay } => self.sleep(delay, &c, report).await,
                     Action::FreshRetry => break,
                     Action::Rotate => {
@@ -377,7 +378,7 @@ impl Runtime {
             self.note_decision(step, None, &c, &decision, elapsed, report);
             state.record(c.class, &decision.action);
             match decision.action {
-                Action::Reply => return StepEnd::Reply(reply(step, None, answer)),
+                Action::Reply => return StepEnd::Reply(reply(step, None, answer, request.raw.is_some())),
                 Action::Retry { delay } => self.sleep(delay, &c, report).await,
                 Action::FreshRetry => {}
                 Action::Rotate | Action::Refresh | Action::Fallback => {
@@ -709,14 +710,17 @@ fn gone_from_view(v: &PoolView) -> Gone {
     Gone { until: None, why, exhausted: true }
 }
 
+/// The answer as a [`Reply`]. A passed-through request (`raw`, the gateway's) goes back to its
+/// client as it came, so its text is not extracted.
 fn reply(
     step: &Step,
     pick: Option<&Pick>,
     answer: std::result::Result<HttpResponse, super::classify::TransportError>,
+    raw: bool,
 ) -> Reply {
     let response = answer.expect("a reply is an HTTP answer");
     Reply {
-        text: client::reply_text(step.wire, &response.body),
+        text: if raw { None } else { client::reply_text(step.wire, &response.body) },
         provider: step.provider().to_string(),
         model: step.model.clone(),
         entry_id: pick.map(|p| p.id.clone()),

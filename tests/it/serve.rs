@@ -68,6 +68,16 @@ impl Gateway {
     }
 }
 
+/// A test that fails before `stop` must not leave its gateway running.
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn nix_kill(pid: u32) {
     std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
 }
