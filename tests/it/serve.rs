@@ -1032,6 +1032,16 @@ async fn a_stream_that_breaks_off_ends_with_the_wires_error_event_and_is_recorde
     assert!(lines.iter().any(|l| l.contains("stream_broken provider=custom:mock")), "{lines:?}");
 }
 
+/// One streamed `/v1/messages` request through a gateway on `up`'s home (anthropic keys A, B).
+/// The home comes back too: it must outlive the gateway.
+async fn anthropic_stream(up: &Upstream) -> (Sealed, Gateway, u16, String) {
+    let s = stream_home(&up.uri);
+    let g = Gateway::start(&s);
+    let body = json!({"model": "anthropic:claude", "stream": true, "max_tokens": 5, "messages": []});
+    let (status, text) = stream_text(&g, "/v1/messages", body).await;
+    (s, g, status, text)
+}
+
 /// A held opening that takes longer than 3 s: the client gets 200 and SSE keep-alive comments
 /// meanwhile, and an error that then arrives as the first event still rotates to the healthy
 /// entry, whose stream the client gets whole.
@@ -1049,14 +1059,7 @@ async fn a_slow_opening_is_kept_alive_and_still_rotates() {
         }
     }))
     .await;
-    let s = stream_home(&up.uri);
-    let g = Gateway::start(&s);
-    let (status, text) = stream_text(
-        &g,
-        "/v1/messages",
-        json!({"model": "anthropic:claude", "stream": true, "max_tokens": 5, "messages": []}),
-    )
-    .await;
+    let (_home, g, status, text) = anthropic_stream(&up).await;
     assert_eq!(status, 200, "{text}");
     let alive = text.find(": keep-alive\n\n").unwrap_or_else(|| panic!("no keep-alive comment: {text:?}"));
     let content_at = text.find("from B").unwrap_or_else(|| panic!("no content: {text:?}"));
@@ -1077,14 +1080,7 @@ async fn a_kept_alive_stream_that_finds_nothing_ends_with_the_error_event() {
         vec![(0, start.to_string()), (delay, overloaded.to_string())]
     }))
     .await;
-    let s = stream_home(&up.uri);
-    let g = Gateway::start(&s);
-    let (status, text) = stream_text(
-        &g,
-        "/v1/messages",
-        json!({"model": "anthropic:claude", "stream": true, "max_tokens": 5, "messages": []}),
-    )
-    .await;
+    let (_home, g, status, text) = anthropic_stream(&up).await;
     assert_eq!(status, 200, "{text}");
     assert!(text.starts_with(": keep-alive\n\n"), "{text:?}");
     let last = text.trim_end().rsplit("\n\n").next().unwrap();

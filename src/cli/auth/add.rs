@@ -257,31 +257,20 @@ pub fn print_added(added: &ops::Added, kind_word: &str, auth_type: &str, json: b
     for s in added.reenabled.iter().filter(|_| !added.restored || added.reenabled.len() > 1) {
         out.err(&format!("re-enabled {s}"));
     }
-    if added.restored {
-        out.err(&format!(
-            "Restored {} credential #{} (id {}): \"{}\" (this key is the removed source's; no copy added)",
-            added.key,
-            added.index,
-            added.id,
-            crate::text::one_line(&added.label)
-        ));
+    let (verb, kind, note) = if added.restored {
+        ("Restored", "", " (this key is the removed source's; no copy added)")
     } else if added.replaced {
-        out.err(&format!(
-            "Updated {} {kind_word}credential #{} (id {}): \"{}\" (same account; tokens replaced)",
-            added.key,
-            added.index,
-            added.id,
-            crate::text::one_line(&added.label)
-        ));
+        ("Updated", kind_word, " (same account; tokens replaced)")
     } else {
-        out.err(&format!(
-            "Added {} {kind_word}credential #{} (id {}): \"{}\"",
-            added.key,
-            added.index,
-            added.id,
-            crate::text::one_line(&added.label)
-        ));
-    }
+        ("Added", kind_word, "")
+    };
+    out.err(&format!(
+        "{verb} {} {kind}credential #{} (id {}): \"{}\"{note}",
+        added.key,
+        added.index,
+        added.id,
+        crate::text::one_line(&added.label)
+    ));
     if json {
         out.json(&serde_json::json!({
             "provider": added.key, "id": added.id, "label": added.label, "index": added.index,
