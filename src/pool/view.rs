@@ -456,8 +456,6 @@ impl PoolView {
         }
     }
 
-    /// Write the view back into `doc` (materialisation, docs/design.md#the-pool-view): stored entries keep their file
-    /// order, virtual ones are appended, merged duplicates and removed entries disappear.
     /// [`PoolView::write`] for a view built with [`PoolView::build_taking`]: the entry objects
     /// move back into `doc` instead of being copied.
     pub fn put_back(self, doc: &mut AuthDoc) {
@@ -467,6 +465,8 @@ impl PoolView {
         *doc.pool_mut(&self.key) = stored.into_iter().chain(seeded).map(|v| Value::Object(v.map)).collect();
     }
 
+    /// Write the view back into `doc` (materialisation, docs/design.md#the-pool-view): stored entries keep their file
+    /// order, virtual ones are appended, merged duplicates and removed entries disappear.
     pub fn write(&self, doc: &mut AuthDoc) {
         let mut stored: Vec<&ViewEntry> = self.entries.iter().filter(|v| v.stored_pos.is_some()).collect();
         stored.sort_by_key(|v| v.stored_pos);

@@ -653,7 +653,9 @@ impl Runtime {
     }
 }
 
-/// Run blocking store work (file reads, lock polling, fsync) off the async scheduler.
+/// Run blocking store work (file reads, lock polling, fsync) off the async scheduler. A state
+/// kept in memory ([`crate::store::state::PoolState::in_memory`]) runs in place: it moves its own rare blocking part
+/// (a write-through) off the scheduler.
 ///
 /// On a multi-thread runtime the work runs in place and tokio moves this worker's other tasks to
 /// another thread ([`tokio::task::block_in_place`]): no hand-off to the blocking pool and back,

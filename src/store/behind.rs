@@ -89,8 +89,15 @@ impl WriteBehind {
         self.lock().pending.len()
     }
 
+    /// The state, exclusive. A transaction that panicked half-way (its closure edits the
+    /// document in place) is undone here: the document goes back to the shadow.
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.lock().unwrap_or_else(|p| {
+            let mut g = p.into_inner();
+            g.doc = g.shadow.clone();
+            self.inner.clear_poison();
+            g
+        })
     }
 
     /// Write the pending changes to auth.json in one transaction on a fresh read, merged with
@@ -119,7 +126,10 @@ impl WriteBehind {
                     inner.shadow = doc.clone();
                     inner.doc = doc;
                 }
-                inner.seen = file_version(&self.store);
+                // Looked at again by the next transaction: a write-through that finished
+                // between our write and this lock may be newer than what we hold.
+                inner.seen = None;
+                inner.checked = None;
                 Ok(deltas.len())
             }
             Err(e) => {
@@ -157,6 +167,16 @@ fn file_version(store: &Store) -> Seen {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(store.path()).ok()?;
     Some((m.modified().ok()?, m.len(), m.ino()))
+}
+
+/// Run `f`, which may block on file locks and fsync: on a multi-thread tokio worker through
+/// `block_in_place` (the worker's other tasks move to another thread), elsewhere as it is.
+fn off_the_scheduler<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }
 
 /// The stored value of entry `id` in `pool`.
@@ -224,6 +244,12 @@ fn deltas(before: &AuthDoc, after: &AuthDoc) -> Option<Vec<Delta>> {
     for key in keys {
         let (b, a) = (before.pool(&key), after.pool(&key));
         if a.len() != b.len() {
+            return None;
+        }
+        // Deltas name entries by id: a pool where an id repeats (a hand edit, another tool) is
+        // written through instead.
+        let mut ids = std::collections::HashSet::new();
+        if !a.iter().all(|e| ids.insert(e.get("id").and_then(Value::as_str))) {
             return None;
         }
         for (eb, ea) in b.iter().zip(a) {
@@ -313,13 +339,16 @@ impl PoolState for WriteBehind {
                 None => inner.doc = inner.shadow.clone(),
             }
         }
-        // Written through: the closure runs again on the file, under its lock.
-        self.flush(now)?;
-        let c = PoolState::transact(&self.store, now, f)?;
-        let mut inner = self.lock();
-        inner.seen = None;
-        self.adopt(&mut inner, true)?;
-        Ok(c)
+        // Written through: the closure runs again on the file, under its lock. That may wait for
+        // another process's lock and fsync, so on an async worker it runs as blocking work.
+        off_the_scheduler(|| {
+            self.flush(now)?;
+            let c = PoolState::transact(&self.store, now, f)?;
+            let mut inner = self.lock();
+            inner.seen = None;
+            self.adopt(&mut inner, true)?;
+            Ok(c)
+        })
     }
 
     fn in_memory(&self) -> bool {
@@ -417,5 +446,46 @@ mod tests {
         let on_disk = &doc.pool("p")[0];
         assert_eq!(on_disk["last_error_reset_at"].as_f64(), Some(5000.0));
         assert_eq!(on_disk["last_error_code"], 402);
+    }
+
+    #[test]
+    fn a_pool_with_a_repeated_id_is_written_through() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = store_with(tmp.path(), json!([{"id": "a", "request_count": 1}, {"id": "a", "request_count": 5}]));
+        let wb = WriteBehind::new(store.clone()).unwrap();
+        wb.transact(1.0, &mut |doc| {
+            doc.pool_mut("p")[1]["request_count"] = 6.into();
+            true
+        })
+        .unwrap();
+        assert_eq!(wb.pending(), 0, "no delta by id for a repeated id");
+        assert_eq!(store.read().unwrap().pool("p")[1]["request_count"], 6);
+        // A transaction that changes nothing afterwards writes nothing.
+        assert!(!wb.transact(2.0, &mut |_| true).unwrap().wrote);
+    }
+
+    #[test]
+    fn a_transaction_that_panics_leaves_no_edit_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = store_with(tmp.path(), json!([{"id": "a", "request_count": 1}]));
+        let wb = WriteBehind::new(store).unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = wb.transact(1.0, &mut |doc| {
+                doc.pool_mut("p").clear();
+                panic!("half-way");
+            });
+        }));
+        assert!(caught.is_err());
+        assert_eq!(count(&wb.read().unwrap(), "a"), 1, "the pool is back as it was");
+        assert!(
+            wb.transact(2.0, &mut |doc| {
+                let m = entry_mut(doc, "p", "a").unwrap();
+                m.insert("request_count".into(), 2.into());
+                true
+            })
+            .unwrap()
+            .wrote
+        );
+        assert_eq!(wb.pending(), 1);
     }
 }
