@@ -40,28 +40,21 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
         let reenabled = doc.suppressed(&pool.key);
         doc.set_suppressed(&pool.key, Vec::new());
         let view = home.view(doc, &pool.key, now);
-        if let Some(i) = view.entries.iter().position(|v| v.fingerprint().as_deref() == Some(fp.as_str())) {
+        if let Some(i) = key_already_there(&view, &fp, &reenabled)? {
+            // The key of a removed borrowed source: adding it restores that source (a second,
+            // manual copy of one key would only be refused later).
             let v = &view.entries[i];
-            if reenabled.contains(&v.entry.source) {
-                // The key of a removed borrowed source: adding it restores that source (a
-                // second, manual copy of one key would only be refused later).
-                view.write(doc);
-                return Ok(Added {
-                    key: pool.key.clone(),
-                    id: v.entry.id.clone(),
-                    label: v.entry.label.clone(),
-                    index: i + 1,
-                    reenabled,
-                    replaced: false,
-                    restored: true,
-                });
-            }
-            return Err(Error::Conflict(Conflict::DuplicateKey {
-                pool: pool.key.clone(),
-                index: i + 1,
+            let restored = Added {
+                key: pool.key.clone(),
                 id: v.entry.id.clone(),
                 label: v.entry.label.clone(),
-            }));
+                index: i + 1,
+                reenabled,
+                replaced: false,
+                restored: true,
+            };
+            view.write(doc);
+            return Ok(restored);
         }
         let label = match label {
             Some(l) => {
@@ -106,16 +99,22 @@ pub fn check_new_key(home: &Home, pool: &PoolRef, secret: &Secret) -> Result<boo
     let removed = doc.suppressed(&pool.key);
     doc.set_suppressed(&pool.key, Vec::new());
     let view = home.view(&doc, &pool.key, now);
-    let fp = secret.fingerprint();
-    let Some(i) = view.entries.iter().position(|v| v.fingerprint().as_deref() == Some(fp.as_str())) else {
-        return Ok(false);
+    Ok(key_already_there(&view, &secret.fingerprint(), &removed)?.is_some())
+}
+
+/// The entry of `view` (built with the pool's suppressions lifted) that holds the key with
+/// fingerprint `fp`: `Ok(Some(i))` when it is a `removed` source's, which adding restores; the
+/// duplicate-key error when it is any other entry's; `Ok(None)` when the key is new.
+fn key_already_there(view: &PoolView, fp: &str, removed: &[String]) -> Result<Option<usize>> {
+    let Some(i) = view.entries.iter().position(|v| v.fingerprint().as_deref() == Some(fp)) else {
+        return Ok(None);
     };
     let v = &view.entries[i];
     if removed.contains(&v.entry.source) {
-        return Ok(true);
+        return Ok(Some(i));
     }
     Err(Error::Conflict(Conflict::DuplicateKey {
-        pool: pool.key.clone(),
+        pool: view.key.clone(),
         index: i + 1,
         id: v.entry.id.clone(),
         label: v.entry.label.clone(),

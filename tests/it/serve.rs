@@ -120,6 +120,17 @@ fn home(server: &MockServer) -> Sealed {
     s
 }
 
+/// A provider where key A is rate-limited (429) and key B answers "from B".
+async fn a_limited_b_healthy() -> MockServer {
+    let server = MockServer::start().await;
+    with_key(KA)
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"error": {"code": "rate_limit_exceeded"}})))
+        .mount(&server)
+        .await;
+    with_key(KB).respond_with(reply("from B")).mount(&server).await;
+    server
+}
+
 fn with_key(key: &str) -> wiremock::MockBuilder {
     Mock::given(method("POST")).and(path("/v1/chat/completions")).and(header("authorization", format!("Bearer {key}")))
 }
@@ -602,12 +613,7 @@ async fn the_official_openai_and_anthropic_sdks_work_through_the_gateway() {
 
 #[tokio::test]
 async fn metrics_count_requests_attempts_rotations_and_cooldowns() {
-    let server = MockServer::start().await;
-    with_key(KA)
-        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"error": {"code": "rate_limit_exceeded"}})))
-        .mount(&server)
-        .await;
-    with_key(KB).respond_with(reply("from B")).mount(&server).await;
+    let server = a_limited_b_healthy().await;
     let s = home(&server);
     let g = Gateway::start(&s);
     for _ in 0..3 {
@@ -969,12 +975,7 @@ async fn slow_headers_and_idle_connections_are_closed() {
 
 #[tokio::test]
 async fn the_log_says_when_a_benched_entry_comes_back() {
-    let server = MockServer::start().await;
-    with_key(KA)
-        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"error": {"code": "rate_limit_exceeded"}})))
-        .mount(&server)
-        .await;
-    with_key(KB).respond_with(reply("from B")).mount(&server).await;
+    let server = a_limited_b_healthy().await;
     let s = home(&server);
     let g = Gateway::start(&s);
     let (status, _, _) =

@@ -63,12 +63,7 @@ fn removed_sources(home: &Home, doc: &crate::model::AuthDoc, key: &str) -> Vec<R
         .into_iter()
         .map(|source| RemovedSource {
             secret: candidates.iter().find(|c| c.source == source).map(|c| c.secret.mask()),
-            // A removed hermes-agent device login lost its tokens with it: only a new login helps.
-            restore: if source == crate::pool::candidate::DEVICE_CODE {
-                format!("hermes auth add {key}")
-            } else {
-                format!("hermes auth restore {key} {}", crate::text::shell_word(&source))
-            },
+            restore: super::remove::undo_command(key, &source),
             source,
         })
         .collect()

@@ -38,6 +38,16 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     Ok(())
 }
 
+/// The command that undoes removing `source` from pool `key`: `hermes auth restore`, except for
+/// hermes-agent's device login, whose tokens went with its provider state (a new login then).
+pub fn undo_command(key: &str, source: &str) -> String {
+    if source == crate::pool::candidate::DEVICE_CODE {
+        format!("hermes auth add {key}")
+    } else {
+        format!("hermes auth restore {key} {}", crate::text::shell_word(source))
+    }
+}
+
 /// The report of docs/design.md#command-line on stderr (`remove` and the wizard).
 pub fn print_removed(r: &ops::Removed, out: &mut Printer) {
     out.err(&format!(
@@ -48,17 +58,19 @@ pub fn print_removed(r: &ops::Removed, out: &mut Printer) {
         one_line(&r.id),
         one_line(&r.source)
     ));
-    if r.suppressed && r.source == crate::pool::candidate::DEVICE_CODE {
-        // hermes-agent's login itself is gone with its provider state: only a new login helps.
-        out.err(&format!("To use {} again, log in: hermes auth add {}", r.key, r.key));
-    } else if r.suppressed {
-        let restore = format!("hermes auth restore {} {}", r.key, crate::text::shell_word(&r.source));
-        match r.source.strip_prefix("env:") {
-            Some(var) => out.err(&format!(
-                "{var} is still set in .env/your environment; hermes ignores it for {} until you run: {restore}",
-                r.key
-            )),
-            None => out.err(&format!("hermes ignores {} for {} until you run: {restore}", one_line(&r.source), r.key)),
-        }
+    if !r.suppressed {
+        return;
     }
+    let undo = undo_command(&r.key, &r.source);
+    let line = match r.source.strip_prefix("env:") {
+        _ if r.source == crate::pool::candidate::DEVICE_CODE => format!("To use {} again, log in: {undo}", r.key),
+        Some(var) => {
+            format!(
+                "{var} is still set in .env/your environment; hermes ignores it for {} until you run: {undo}",
+                r.key
+            )
+        }
+        None => format!("hermes ignores {} for {} until you run: {undo}", one_line(&r.source), r.key),
+    };
+    out.err(&line);
 }
