@@ -28,5 +28,9 @@ pub const BROWSER: &str = "BROWSER";
 pub const CHAT_TIMEOUT: &str = "HERMES_CHAT_TIMEOUT_SECONDS";
 /// The key clients of `hermes serve` must send (instead of `serve.api_key` in config.yaml).
 pub const SERVE_KEY: &str = "HERMES_SERVE_KEY";
+/// Overrides `state.url` of config.yaml (docs/fleet.md).
+pub const STATE_URL: &str = "HERMES_STATE_URL";
+/// The password of the state server, instead of one in the URL.
+pub const STATE_PASSWORD: &str = "HERMES_STATE_PASSWORD";
 /// Hidden test hook: the gateway's header and idle timeout in seconds (default 30).
 pub const TEST_HEADER_TIMEOUT: &str = "HERMES_TEST_HEADER_TIMEOUT";

@@ -52,6 +52,9 @@ fn store(e: &crate::store::StoreError) -> String {
             "{e}\n  wait for it to finish, or find it with: fuser -v {}",
             crate::text::shell_word(&lock.display().to_string())
         ),
+        StoreError::Unavailable { .. } => format!(
+            "{e}\n  check the server (redis-cli ping), or let commands go on without it: state.on_unavailable: local"
+        ),
     }
 }
 

@@ -41,15 +41,26 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
-    // The pools live in memory and are written behind (at most every 250 ms, and at the stop):
-    // a pick costs no file lock and no fsync.
+    // On auth.json the pools live in memory and are written behind (at most every 250 ms, and at
+    // the stop): a pick costs no file lock and no fsync. On a fleet's shared state every pick is
+    // a round trip to the server, which the other machines see at once.
     let file = Home::open(ctx.clone())?;
-    let store = file
-        .file_store()
-        .cloned()
-        .ok_or(Error::System { what: "cannot serve", detail: "the pools do not live in auth.json".into() })?;
-    let behind = Arc::new(WriteBehind::new(store)?);
-    let home = Arc::new(Home::with_state(ctx, behind.clone())?);
+    let status = file.state().backend();
+    let (home, behind) = if status.shared {
+        match (&status.reachable, &status.problem) {
+            (Some(true), _) => out.err(&format!("hermes: pool state on {}", status.location)),
+            (_, Some(why)) => out.err(&format!("hermes: pool state on {}: not reachable yet ({why})", status.location)),
+            _ => {}
+        }
+        (Arc::new(file), None)
+    } else {
+        let store = file
+            .file_store()
+            .cloned()
+            .ok_or(Error::System { what: "cannot serve", detail: "the pools do not live in auth.json".into() })?;
+        let behind = Arc::new(WriteBehind::new(store)?);
+        (Arc::new(Home::with_state(ctx, behind.clone())?), Some(behind))
+    };
     for w in home.take_warnings() {
         out.err(&w);
     }
@@ -113,7 +124,7 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
                     let (b, g, now) = (behind.clone(), gateway.clone(), home.now());
                     let flushed = tokio::task::spawn_blocking(move || {
                         g.check_returns();
-                        b.flush(now)
+                        b.as_ref().map_or(Ok(0), |b| b.flush(now))
                     })
                     .await;
                     if let Ok(Err(e)) = flushed {
@@ -136,7 +147,9 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
         served
     })?;
     // Whatever the last interval gathered goes to auth.json before the exit.
-    behind.flush(home.now())?;
+    if let Some(behind) = &behind {
+        behind.flush(home.now())?;
+    }
     out.err("hermes: stopped");
     Ok(())
 }

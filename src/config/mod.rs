@@ -65,6 +65,57 @@ pub struct ServeConfig {
     pub wait_for_reset: f64,
 }
 
+/// `state.backend`: where the pools' shared state lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// auth.json alone (the default).
+    #[default]
+    File,
+    /// auth.json for the credentials, a Redis/Valkey server for the state a fleet shares.
+    Redis,
+}
+
+/// `state.on_unavailable`: what a command does while the Redis server cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnUnavailable {
+    /// Carry on with the local state in auth.json and merge it back later (the default).
+    #[default]
+    Local,
+    /// Refuse: the command fails (exit 1), the gateway answers 503.
+    Fail,
+}
+
+/// `state:` in config.yaml: where the pools' cooldowns, counts and order live (docs/fleet.md).
+#[derive(Debug, Clone)]
+pub struct StateConfig {
+    pub backend: Backend,
+    /// `state.url` (`redis://`, `rediss://`, `unix://`, `valkey://`); `HERMES_STATE_URL` wins.
+    pub url: Option<Secret>,
+    /// `state.prefix`: the prefix of every key hermes writes (default `hermes:`).
+    pub prefix: String,
+    pub on_unavailable: OnUnavailable,
+    /// `state.share_oauth`: OAuth tokens go to the server too, so one refresh serves the fleet.
+    pub share_oauth: bool,
+    /// `state.connect_timeout_ms` (default 200).
+    pub connect_timeout_ms: u64,
+    /// `state.command_timeout_ms` (default 50).
+    pub command_timeout_ms: u64,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            backend: Backend::File,
+            url: None,
+            prefix: "hermes:".into(),
+            on_unavailable: OnUnavailable::Local,
+            share_oauth: false,
+            connect_timeout_ms: 200,
+            command_timeout_ms: 50,
+        }
+    }
+}
+
 /// One `custom_providers` entry (docs/design.md#custom-endpoints).
 #[derive(Debug, Clone)]
 pub struct CustomProvider {
@@ -87,6 +138,8 @@ pub struct Config {
     pub custom_providers: Vec<CustomProvider>,
     /// `serve:`, the gateway's settings.
     pub serve: ServeConfig,
+    /// `state:`, where the shared pool state lives.
+    pub state: StateConfig,
     /// Problems with parts hermes can do without (an unreadable fallback chain), one line each,
     /// without the file name.
     pub warnings: Vec<String>,
@@ -330,6 +383,10 @@ fn read_config(root: &Value) -> Result<Config, String> {
         config.serve = read_serve(v)?;
     }
 
+    if let Some(v) = get(root, "state") {
+        config.state = read_state(v)?;
+    }
+
     if let Some(v) = get(root, "custom_providers") {
         for (i, item) in as_list(v, "custom_providers")?.iter().enumerate() {
             let path = format!("custom_providers[{i}]");
@@ -385,6 +442,54 @@ fn read_serve(v: &Value) -> Result<ServeConfig, String> {
         }
     }
     Ok(serve)
+}
+
+fn read_state(v: &Value) -> Result<StateConfig, String> {
+    let m = as_mapping(v, "state")?;
+    let mut state = StateConfig::default();
+    match opt_string(m, "backend", "state")?.as_deref() {
+        None | Some("file") => {}
+        Some("redis") | Some("valkey") => state.backend = Backend::Redis,
+        Some(other) => {
+            return Err(format!(
+                "state.backend: expected \"file\" or \"redis\", found \"{}\"",
+                crate::text::one_line(other)
+            ))
+        }
+    }
+    state.url = opt_secret(m, "url", "state")?;
+    if let Some(p) = opt_string(m, "prefix", "state")? {
+        state.prefix = p;
+    }
+    match opt_string(m, "on_unavailable", "state")?.as_deref() {
+        None | Some("local") => {}
+        Some("fail") => state.on_unavailable = OnUnavailable::Fail,
+        Some(other) => {
+            return Err(format!(
+                "state.on_unavailable: expected \"local\" or \"fail\", found \"{}\"",
+                crate::text::one_line(other)
+            ))
+        }
+    }
+    match get(m, "share_oauth") {
+        None => {}
+        Some(Value::Bool(b)) => state.share_oauth = *b,
+        Some(other) => return Err(format!("state.share_oauth: expected true or false, found {}", kind(other))),
+    }
+    for (key, slot) in
+        [("connect_timeout_ms", &mut state.connect_timeout_ms), ("command_timeout_ms", &mut state.command_timeout_ms)]
+    {
+        match get(m, key) {
+            None => {}
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|x| (1..=60_000).contains(&x)) => {
+                *slot = n.as_u64().unwrap_or(*slot)
+            }
+            Some(other) => {
+                return Err(format!("state.{key}: expected milliseconds from 1 to 60000, found {}", kind(other)))
+            }
+        }
+    }
+    Ok(state)
 }
 
 /// `fallback_providers` in every shape hermes-agent accepts: a list of steps; a single mapping

@@ -47,6 +47,36 @@ pub struct Home {
     warnings: Mutex<Vec<String>>,
 }
 
+/// The pools' state as config.yaml's `state:` says: auth.json alone, or auth.json with the
+/// fleet's shared state on a Redis server (docs/fleet.md).
+fn open_state(ctx: &Context, config: &Config, store: Store) -> Result<Arc<dyn PoolState>> {
+    use crate::config::{Backend, ConfigError};
+    let cfg = &config.state;
+    if cfg.backend == Backend::File {
+        return Ok(Arc::new(store));
+    }
+    let invalid = |problem: String| Error::Config(ConfigError::Invalid { path: config.path.clone(), problem });
+    let url = match ctx.var(vars::STATE_URL) {
+        Some(u) => u.to_string(),
+        None => match &cfg.url {
+            Some(u) => u.expose().to_string(),
+            None => {
+                return Err(invalid(format!(
+                    "state.url: required with state.backend: redis (or set {})",
+                    vars::STATE_URL
+                )))
+            }
+        },
+    };
+    let fleet =
+        crate::store::fleet::FleetState::new(store, cfg, &url, ctx.var(vars::STATE_PASSWORD), ctx.clock.clone())
+            .map_err(|problem| match ctx.var(vars::STATE_URL) {
+                Some(_) => Error::Usage(problem.replacen("state.url", vars::STATE_URL, 1)),
+                None => invalid(problem),
+            })?;
+    Ok(Arc::new(fleet))
+}
+
 impl Home {
     /// Open the home of `ctx`: read config.yaml and `.env` (errors name the file).
     pub fn open(ctx: Context) -> Result<Home> {
@@ -61,9 +91,10 @@ impl Home {
             store = store.with_lock_timeout(Duration::from_secs_f64(secs));
         }
         warnings.extend(store.mode_warnings());
+        let state = open_state(&ctx, &config, store)?;
         let sources = Sources::new(ctx, dotenv, config);
         warnings.extend(sources.key_var_warnings(&dir.join(".env")));
-        Ok(Home { dir, state: Arc::new(store), sources, warnings: Mutex::new(warnings) })
+        Ok(Home { dir, state, sources, warnings: Mutex::new(warnings) })
     }
 
     /// Open the home of `ctx` (config.yaml, `.env`, the seeding sources) with its pools in

@@ -626,6 +626,8 @@ fn error_status(e: &Error, response: Option<&crate::runtime::classify::HttpRespo
         (Error::NothingUsable(_), _) => 429,
         (Error::Route(_) | Error::UnknownProvider(_) | Error::Usage(_), _) => 400,
         (Error::Refused(_) | Error::Network { .. } | Error::ChainFailed(_), _) => 502,
+        // The fleet's state server is out of reach under `state.on_unavailable: fail`.
+        (Error::Store(crate::store::StoreError::Unavailable { .. }), _) => 503,
         _ => 500,
     }
 }

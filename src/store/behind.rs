@@ -358,6 +358,10 @@ impl PoolState for WriteBehind {
     fn try_lock_grant(&self, provider: &str, grant: &str) -> Result<Option<GrantGuard>, StoreError> {
         self.store.try_lock_grant(provider, grant)
     }
+
+    fn backend(&self) -> super::state::BackendStatus {
+        self.store.backend()
+    }
 }
 
 #[cfg(test)]

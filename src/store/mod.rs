@@ -13,6 +13,7 @@
 //!   loose modes found on anything else are reported by [`Store::mode_warnings`], not chmodded.
 
 pub mod behind;
+pub mod fleet;
 pub mod lock;
 pub mod state;
 
@@ -49,6 +50,10 @@ pub enum StoreError {
     /// The store lock stayed busy for the whole timeout.
     #[error("timed out after {secs}s waiting for lock {} (held by another hermes or hermes-agent process)", lock.display())]
     LockTimeout { lock: PathBuf, secs: u64 },
+    /// `<server>: <why>`: the shared state server could not be used (`state.on_unavailable:
+    /// fail`, or a transaction that kept conflicting).
+    #[error("{backend}: {message}")]
+    Unavailable { backend: String, message: String },
 }
 
 /// The credential store in a hermes home.

@@ -35,6 +35,21 @@ impl GrantGuard {
     }
 }
 
+/// Which backend a state is, where, and whether it answers (for `auth list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendStatus {
+    /// `file`, `memory` or `redis`.
+    pub name: &'static str,
+    /// The file, or the server (never with a password).
+    pub location: String,
+    /// For a server: whether it answered just now.
+    pub reachable: Option<bool>,
+    /// Why it did not.
+    pub problem: Option<String>,
+    /// Whether other machines share the state.
+    pub shared: bool,
+}
+
 /// Where the pools live.
 pub trait PoolState: Send + Sync + std::fmt::Debug {
     /// A snapshot of the whole document, without a lock. Only a missing state is empty; state
@@ -61,6 +76,11 @@ pub trait PoolState: Send + Sync + std::fmt::Debug {
     /// enough to run on an async worker instead of a blocking thread.
     fn in_memory(&self) -> bool {
         false
+    }
+
+    /// Which backend this is, for people.
+    fn backend(&self) -> BackendStatus {
+        BackendStatus { name: "memory", location: "(memory)".into(), reachable: None, problem: None, shared: false }
     }
 }
 
@@ -116,6 +136,16 @@ impl PoolState for Store {
 
     fn as_file(&self) -> Option<&Store> {
         Some(self)
+    }
+
+    fn backend(&self) -> BackendStatus {
+        BackendStatus {
+            name: "file",
+            location: self.path().display().to_string(),
+            reachable: None,
+            problem: None,
+            shared: false,
+        }
     }
 }
 

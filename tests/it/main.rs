@@ -16,6 +16,7 @@ mod concurrency;
 mod config_docs;
 mod crash;
 mod docs_drift;
+mod fleet;
 mod front_end;
 mod generate;
 mod house;

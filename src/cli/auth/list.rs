@@ -76,8 +76,25 @@ fn has_provider_text(v: &serde_json::Value) -> bool {
 
 const FOOTNOTE: &str = "* not yet saved; discovered from the environment/config";
 
+/// The shared backend's line (`None` for auth.json alone) and its JSON.
+fn backend_line(home: &Home) -> Option<(String, Value)> {
+    let b = home.state().backend();
+    if !b.shared {
+        return None;
+    }
+    let line = match (b.reachable, &b.problem) {
+        (Some(false), Some(why)) => {
+            format!("State: {} (not reachable: {}; showing the local state in auth.json)", b.location, one_line(why))
+        }
+        _ => format!("State: {} (reachable)", b.location),
+    };
+    let json = json!({"backend": b.name, "url": b.location, "reachable": b.reachable, "problem": b.problem});
+    Some((line, json))
+}
+
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let mut doc = home.state().read()?;
+    let backend = backend_line(home);
     let now = home.now();
     let mut keys = match &args.provider {
         Some(p) => vec![home.resolve(p)?.key()],
@@ -125,7 +142,11 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
                 doc
             })
             .collect();
-        out.json(&json!({ "providers": providers }));
+        let mut body = json!({ "providers": providers });
+        if let Some((_, state)) = &backend {
+            body["state"] = state.clone();
+        }
+        out.json(&body);
     }
     if views.is_empty() {
         match &args.provider {
@@ -141,6 +162,10 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
         return Ok(());
     }
     let mut text = String::new();
+    if let Some((line, _)) = &backend {
+        text.push_str(line);
+        text.push_str("\n\n");
+    }
     for (v, removed) in &views {
         if v.entries.is_empty() {
             text.push_str(&format!("{} (0 credentials, {})\n", one_line(&v.key), v.strategy.as_str()));

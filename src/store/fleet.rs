@@ -1,0 +1,842 @@
+//! Fleet-wide pool state on a Redis or Valkey server (docs/fleet.md).
+//!
+//! The credentials stay in auth.json; what a fleet of machines must agree on lives on the
+//! server, one hash per pool (`<prefix>pool:<pool key>`), one group of fields per entry, keyed by
+//! the entry's fleet id (the fingerprint of its secret, never the secret):
+//! `<fleet id>|last_status`, `<fleet id>|request_count`, … (the [`SHARED`] fields), and with
+//! `state.share_oauth` the OAuth tokens of a login. Every hash has a version `v`.
+//!
+//! A transaction reads the hashes of the document's pools with the server's clock (one script),
+//! lays them over the local document, runs the caller's closure, and commits the fields it
+//! changed with a second script that applies them only if no pool it writes has moved on since
+//! the read (the version check) and bumps the versions: an atomic compare-and-set, retried on
+//! a conflict, so no pick or outcome is lost between machines. Times hermes computes (status
+//! times and reset deadlines) cross the wire relative to the transaction's `now` and are stored
+//! on the server's clock, so machines whose clocks drift agree on when an entry comes back.
+//!
+//! auth.json is written only when something besides the shared fields changes (an entry added
+//! or removed, new tokens), and then with the fleet's values, so the local copy stays close.
+//! While the server cannot be reached, `on_unavailable: local` carries on with auth.json alone
+//! and marks what it changed (`fleet_pending`); the first transaction that reaches the server
+//! again merges it back (counts added, the later status kept).
+
+use super::state::{BackendStatus, Committed, GrantGuard, PoolState};
+use super::{Store, StoreError};
+use crate::config::{OnUnavailable, StateConfig};
+use crate::context::{Clock, Epoch};
+use crate::model::entry::{self, AuthType};
+use crate::model::AuthDoc;
+use crate::secret::fingerprint;
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The fields every entry shares with the fleet: its status, counts and place in the order.
+pub const SHARED: [&str; 9] = [
+    entry::LAST_STATUS,
+    entry::LAST_STATUS_AT,
+    entry::LAST_ERROR_CODE,
+    entry::LAST_ERROR_REASON,
+    entry::LAST_ERROR_MESSAGE,
+    entry::LAST_ERROR_RESET_AT,
+    entry::REQUEST_COUNT,
+    entry::RATE_LIMIT_STREAK,
+    entry::PRIORITY,
+];
+/// Shared fields that hold a time hermes computed: stored on the server's clock.
+const TIMES: [&str; 2] = [entry::LAST_STATUS_AT, entry::LAST_ERROR_RESET_AT];
+/// The entry's stable fleet id, kept locally once an OAuth login rotates its tokens.
+pub const FLEET_ID: &str = "fleet_id";
+/// What this machine changed while the server was unreachable: `{"requests": n}`.
+pub const FLEET_PENDING: &str = "fleet_pending";
+/// Fields that stay on this machine even for a shared OAuth login.
+const LOCAL: [&str; 6] = [entry::ID, entry::LABEL, entry::SOURCE, entry::AUTH_TYPE, FLEET_ID, FLEET_PENDING];
+/// How long a shared refresh lock lives if its holder dies (longer than any refresh POST).
+const GRANT_LOCK_MS: u64 = 60_000;
+/// How long after a failure the server is left alone before the next try.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Conflicting commits tried before a transaction gives up.
+const MAX_ATTEMPTS: u32 = 500;
+/// The degraded-mode warning is printed at most this often (across processes of one home).
+const WARN_EVERY: Duration = Duration::from_secs(60);
+
+const READ_SCRIPT: &str = r#"
+local t = redis.call('TIME')
+local out = {t[1], t[2]}
+for i, k in ipairs(KEYS) do out[#out + 1] = redis.call('HGETALL', k) end
+return out
+"#;
+
+// ARGV[1]: one object per key, in KEYS order: {"v": expected version, "set": {field: JSON
+// text}, "rel": {field: seconds from the server's now}, "del": [field, ...]}.
+const COMMIT_SCRIPT: &str = r#"
+local req = cjson.decode(ARGV[1])
+for i, k in ipairs(KEYS) do
+  local v = tonumber(redis.call('HGET', k, 'v') or '0')
+  if v ~= req[i].v then return 0 end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+for i, k in ipairs(KEYS) do
+  local r = req[i]
+  local args = {}
+  for f, val in pairs(r.set) do args[#args + 1] = f; args[#args + 1] = val end
+  for f, rel in pairs(r.rel) do args[#args + 1] = f; args[#args + 1] = string.format('%.6f', now + rel) end
+  if #args > 0 then redis.call('HSET', k, unpack(args)) end
+  if #r.del > 0 then redis.call('HDEL', k, unpack(r.del)) end
+  redis.call('HINCRBY', k, 'v', 1)
+end
+return 1
+"#;
+
+const RELEASE_SCRIPT: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"#;
+
+/// The connection to the server, shared by the state and its held grant locks.
+struct Link {
+    info: redis::ConnectionInfo,
+    /// The URL as shown to people: scheme, host, port and database, no password.
+    shown: String,
+    connect_timeout: Duration,
+    command_timeout: Duration,
+    conn: Mutex<Option<redis::Connection>>,
+    /// After a failure: no new attempt before this instant, and why it failed.
+    down: Mutex<Option<(Instant, String)>>,
+}
+
+impl Link {
+    /// Run `op` on the connection, connecting first if needed. A failure drops the connection
+    /// (a late reply must not be read as the next command's) and rests the server for a second.
+    fn with<T>(&self, op: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T, String> {
+        let mut slot = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            if let Some((until, why)) = &*self.down.lock().unwrap_or_else(|p| p.into_inner()) {
+                if Instant::now() < *until {
+                    return Err(why.clone());
+                }
+            }
+            match self.connect() {
+                Ok(c) => *slot = Some(c),
+                Err(why) => return Err(self.rest(why)),
+            }
+        }
+        let conn = slot.as_mut().expect("connected above");
+        match op(conn) {
+            Ok(v) => {
+                *self.down.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                Ok(v)
+            }
+            Err(e) => {
+                *slot = None;
+                Err(self.rest(describe(&e, self.command_timeout)))
+            }
+        }
+    }
+
+    fn rest(&self, why: String) -> String {
+        *self.down.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now() + RETRY_AFTER, why.clone()));
+        why
+    }
+
+    fn connect(&self) -> Result<redis::Connection, String> {
+        let client = redis::Client::open(self.info.clone()).map_err(|e| describe(&e, self.connect_timeout))?;
+        let mut conn =
+            client.get_connection_with_timeout(self.connect_timeout).map_err(|e| describe(&e, self.connect_timeout))?;
+        let io = |e: redis::RedisError| describe(&e, self.command_timeout);
+        conn.set_read_timeout(Some(self.command_timeout)).map_err(io)?;
+        conn.set_write_timeout(Some(self.command_timeout)).map_err(io)?;
+        // A server that does not speak Redis fails here rather than in the middle of a pick.
+        let pong: String = redis::cmd("PING").query(&mut conn).map_err(io)?;
+        if pong != "PONG" {
+            return Err("the server does not answer like Redis (PING)".into());
+        }
+        Ok(conn)
+    }
+}
+
+/// One line for a Redis error: never the URL (it may hold the password), never a panic.
+fn describe(e: &redis::RedisError, timeout: Duration) -> String {
+    use redis::ErrorKind;
+    if e.is_timeout() {
+        return format!("no answer within {} ms", timeout.as_millis());
+    }
+    match e.kind() {
+        ErrorKind::AuthenticationFailed => {
+            "authentication failed (check the password in state.url or HERMES_STATE_PASSWORD)".into()
+        }
+        ErrorKind::ParseError => "the server does not speak the Redis protocol".into(),
+        ErrorKind::InvalidClientConfig => format!("invalid state.url: {}", crate::text::one_line(&e.to_string())),
+        _ if e.is_connection_refusal() => "connection refused".into(),
+        _ if e.code() == Some("NOAUTH") || e.code() == Some("WRONGPASS") => {
+            "authentication failed (check the password in state.url or HERMES_STATE_PASSWORD)".into()
+        }
+        _ => crate::text::one_line(&e.to_string()).into_owned(),
+    }
+}
+
+/// Pool state shared by a fleet through a Redis or Valkey server, over the local auth.json.
+pub struct FleetState {
+    file: Store,
+    link: Arc<Link>,
+    prefix: String,
+    on_unavailable: OnUnavailable,
+    share_oauth: bool,
+    clock: Arc<dyn Clock>,
+    read_script: redis::Script,
+    commit_script: redis::Script,
+    warn: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+impl std::fmt::Debug for FleetState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FleetState").field("url", &self.link.shown).field("prefix", &self.prefix).finish()
+    }
+}
+
+/// The URL hermes connects to, with the password of `HERMES_STATE_PASSWORD` when given. Errors
+/// name the setting and never quote the URL.
+pub fn connection_info(url: &str, password: Option<&str>) -> Result<(redis::ConnectionInfo, String), String> {
+    let scheme = url.split("://").next().unwrap_or("");
+    if !url.contains("://") || !matches!(scheme, "redis" | "rediss" | "unix" | "redis+unix" | "valkey" | "valkeys") {
+        return Err(format!(
+            "state.url: expected a redis://, rediss://, unix:// or valkey:// URL, found {}",
+            if url.contains("://") {
+                format!("a {}:// URL", crate::text::one_line(scheme))
+            } else {
+                "no scheme".into()
+            }
+        ));
+    }
+    let mut info: redis::ConnectionInfo = redis::IntoConnectionInfo::into_connection_info(url)
+        .map_err(|e| format!("state.url: not a valid {scheme}:// URL ({})", crate::text::one_line(&e.to_string())))?;
+    if let Some(p) = password {
+        info.redis.password = Some(p.to_string());
+    }
+    let shown = match &info.addr {
+        redis::ConnectionAddr::Unix(path) => format!("unix://{}", path.display()),
+        redis::ConnectionAddr::TcpTls { host, port, .. } => format!("{scheme}://{host}:{port}/{}", info.redis.db),
+        redis::ConnectionAddr::Tcp(host, port) => format!("{scheme}://{host}:{port}/{}", info.redis.db),
+    };
+    Ok((info, shown))
+}
+
+impl FleetState {
+    /// The fleet state of `file` on the server `url` (see [`connection_info`]). Nothing is
+    /// connected until the first read.
+    pub fn new(
+        file: Store,
+        cfg: &StateConfig,
+        url: &str,
+        password: Option<&str>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<FleetState, String> {
+        let (info, shown) = connection_info(url, password)?;
+        let link = Link {
+            info,
+            shown,
+            connect_timeout: Duration::from_millis(cfg.connect_timeout_ms),
+            command_timeout: Duration::from_millis(cfg.command_timeout_ms),
+            conn: Mutex::new(None),
+            down: Mutex::new(None),
+        };
+        Ok(FleetState {
+            file,
+            link: Arc::new(link),
+            prefix: cfg.prefix.clone(),
+            on_unavailable: cfg.on_unavailable,
+            share_oauth: cfg.share_oauth,
+            clock,
+            read_script: redis::Script::new(READ_SCRIPT),
+            commit_script: redis::Script::new(COMMIT_SCRIPT),
+            warn: Arc::new(|w: &str| eprintln!("{w}")),
+        })
+    }
+
+    /// Where the degraded-mode warning goes (stderr by default).
+    pub fn with_warning_sink(mut self, sink: impl Fn(&str) + Send + Sync + 'static) -> FleetState {
+        self.warn = Arc::new(sink);
+        self
+    }
+
+    /// The server as shown to people (no password).
+    pub fn shown_url(&self) -> &str {
+        &self.link.shown
+    }
+
+    fn pool_key(&self, pool: &str) -> String {
+        format!("{}pool:{pool}", self.prefix)
+    }
+
+    /// The server is out of reach: an error under `fail`, else a warning (at most one a
+    /// minute for this home) and the caller goes on with auth.json alone.
+    fn unreachable(&self, why: String) -> Result<(), StoreError> {
+        if self.on_unavailable == OnUnavailable::Fail {
+            return Err(StoreError::Unavailable { backend: self.link.shown.clone(), message: why });
+        }
+        if warn_due(self.file.home()) {
+            (self.warn)(&format!(
+                "warning: {}: {why}; using the local state in auth.json until it is back (state.on_unavailable: local)",
+                self.link.shown
+            ));
+        }
+        Ok(())
+    }
+
+    /// The hashes of `doc`'s pools and the server's clock, in one round trip.
+    fn fetch(&self, doc: &AuthDoc) -> Result<Snapshot, String> {
+        let pools = doc.pool_keys();
+        let keys: Vec<String> = pools.iter().map(|p| self.pool_key(p)).collect();
+        let raw: Vec<redis::Value> = self.link.with(|c| {
+            let mut inv = self.read_script.prepare_invoke();
+            for k in &keys {
+                inv.key(k);
+            }
+            inv.invoke(c)
+        })?;
+        let bad = || "the server's answer to the read script has an unexpected shape".to_string();
+        let mut it = raw.into_iter();
+        let sec: f64 = it
+            .next()
+            .and_then(|v| redis::from_redis_value::<String>(&v).ok())
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
+        let usec: f64 = it
+            .next()
+            .and_then(|v| redis::from_redis_value::<String>(&v).ok())
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
+        let mut snap = Snapshot { server_now: sec + usec / 1e6, pools: HashMap::new() };
+        for (pool, v) in pools.into_iter().zip(it) {
+            let flat: Vec<String> = redis::from_redis_value(&v).map_err(|_| bad())?;
+            let mut fields = HashMap::with_capacity(flat.len() / 2);
+            let mut version = 0;
+            for pair in flat.chunks_exact(2) {
+                if pair[0] == "v" {
+                    version = pair[1].parse().unwrap_or(0);
+                } else {
+                    fields.insert(pair[0].clone(), pair[1].clone());
+                }
+            }
+            snap.pools.insert(pool, PoolSnap { version, fields });
+        }
+        Ok(snap)
+    }
+
+    /// Apply `plan` if no pool in it has moved on: `Ok(false)` on a conflict.
+    fn commit(&self, plan: &Plan) -> Result<bool, String> {
+        let keys: Vec<String> = plan.pools.iter().map(|(p, _)| self.pool_key(p)).collect();
+        let body: Vec<Value> = plan.pools.iter().map(|(_, w)| w.to_json()).collect();
+        let arg = Value::Array(body).to_string();
+        let done: i64 = self.link.with(|c| {
+            let mut inv = self.commit_script.prepare_invoke();
+            for k in &keys {
+                inv.key(k);
+            }
+            inv.arg(&arg);
+            inv.invoke(c)
+        })?;
+        Ok(done == 1)
+    }
+
+    /// A transaction on auth.json alone (the server is out of reach): what it changes in the
+    /// shared fields is marked for the merge when the server is back.
+    fn transact_local(&self, now: Epoch, f: &mut dyn FnMut(&mut AuthDoc) -> bool) -> Result<Committed, StoreError> {
+        let mut wrote = false;
+        self.file.update(now, |doc| {
+            let before = doc.clone();
+            if !f(doc) {
+                *doc = before;
+                return Ok::<(), StoreError>(());
+            }
+            doc.prune_new_empties(&before);
+            mark_pending(&before, doc, &HashSet::new());
+            wrote = *doc != before;
+            Ok(())
+        })?;
+        Ok(Committed { wrote })
+    }
+
+    /// The transaction under the auth.json lock: for edits that reach the file (entries added
+    /// or removed, new tokens, a merge after an outage).
+    fn transact_locked(&self, now: Epoch, f: &mut dyn FnMut(&mut AuthDoc) -> bool) -> Result<Committed, StoreError> {
+        let mut wrote = false;
+        self.file.update(now, |file_doc| {
+            for attempt in 0..MAX_ATTEMPTS {
+                let snap = match self.fetch(file_doc) {
+                    Ok(s) => s,
+                    Err(why) => {
+                        self.unreachable(why)?;
+                        let before = file_doc.clone();
+                        if f(file_doc) {
+                            file_doc.prune_new_empties(&before);
+                            mark_pending(&before, file_doc, &HashSet::new());
+                            wrote = *file_doc != before;
+                        } else {
+                            *file_doc = before;
+                        }
+                        return Ok(());
+                    }
+                };
+                let mut merged = file_doc.clone();
+                let over = overlay(&mut merged, &snap, now, self.share_oauth);
+                let before = merged.clone();
+                let mut doc = merged;
+                if !f(&mut doc) {
+                    if !over.file_dirty {
+                        return Ok(());
+                    }
+                    doc = before.clone();
+                }
+                doc.prune_new_empties(&before);
+                keep_fleet_ids(&before, &mut doc);
+                let plan = plan(&snap, &before, &doc, &over.force, now, self.share_oauth);
+                if !plan.pools.is_empty() {
+                    match self.commit(&plan) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            backoff(attempt);
+                            continue;
+                        }
+                        Err(why) => {
+                            self.unreachable(why)?;
+                            mark_pending(&before, &mut doc, &over.force);
+                        }
+                    }
+                }
+                wrote = doc != *file_doc;
+                *file_doc = doc;
+                return Ok(());
+            }
+            Err(StoreError::Unavailable { backend: self.link.shown.clone(), message: too_busy() })
+        })?;
+        Ok(Committed { wrote })
+    }
+}
+
+fn too_busy() -> String {
+    format!("gave up after {MAX_ATTEMPTS} conflicting attempts (the pool is changing faster than it can be read)")
+}
+
+/// After a few conflicts, wait a little (up to 2 ms) so that contenders stop colliding.
+fn backoff(attempt: u32) {
+    if attempt >= 2 {
+        let micros = rand::random::<u64>() % (200 * u64::from(attempt.min(10)));
+        std::thread::sleep(Duration::from_micros(micros));
+    }
+}
+
+/// Whether the degraded-mode warning is due for `home`: a stamp file keeps it to one a minute
+/// across the processes of one home.
+fn warn_due(home: &Path) -> bool {
+    let stamp = home.join("locks").join("fleet-warning");
+    let recent = std::fs::metadata(&stamp)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age < WARN_EVERY);
+    if recent {
+        return false;
+    }
+    let _ = std::fs::create_dir_all(stamp.parent().unwrap_or(home));
+    let _ = std::fs::write(&stamp, b"");
+    true
+}
+
+impl PoolState for FleetState {
+    fn read(&self) -> Result<AuthDoc, StoreError> {
+        let mut doc = self.file.read()?;
+        match self.fetch(&doc) {
+            Ok(snap) => {
+                let now = self.clock.now();
+                if overlay(&mut doc, &snap, now, self.share_oauth).file_dirty {
+                    // Tokens another machine rotated (or a merge to clear) go to auth.json now:
+                    // a file holding a spent refresh token would revoke the login the next time
+                    // this machine works without the server.
+                    self.transact(now, &mut |_| true)?;
+                }
+            }
+            Err(why) => self.unreachable(why)?,
+        }
+        Ok(doc)
+    }
+
+    fn transact(&self, now: Epoch, f: &mut dyn FnMut(&mut AuthDoc) -> bool) -> Result<Committed, StoreError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let file_doc = self.file.read()?;
+            let snap = match self.fetch(&file_doc) {
+                Ok(s) => s,
+                Err(why) => {
+                    self.unreachable(why)?;
+                    return self.transact_local(now, f);
+                }
+            };
+            let mut doc = file_doc;
+            let over = overlay(&mut doc, &snap, now, self.share_oauth);
+            if over.file_dirty {
+                return self.transact_locked(now, f);
+            }
+            let before = doc.clone();
+            if !f(&mut doc) {
+                return Ok(Committed { wrote: false });
+            }
+            doc.prune_new_empties(&before);
+            if local_changed(&before, &doc) {
+                return self.transact_locked(now, f);
+            }
+            let plan = plan(&snap, &before, &doc, &over.force, now, self.share_oauth);
+            if plan.pools.is_empty() {
+                return Ok(Committed { wrote: false });
+            }
+            match self.commit(&plan) {
+                Ok(true) => return Ok(Committed { wrote: true }),
+                Ok(false) => backoff(attempt),
+                Err(why) => {
+                    self.unreachable(why)?;
+                    return self.transact_local(now, f);
+                }
+            }
+        }
+        Err(StoreError::Unavailable { backend: self.link.shown.clone(), message: too_busy() })
+    }
+
+    fn try_lock_grant(&self, provider: &str, grant: &str) -> Result<Option<GrantGuard>, StoreError> {
+        let Some(local) = self.file.try_lock_grant(provider, grant)? else { return Ok(None) };
+        if !self.share_oauth {
+            return Ok(Some(local));
+        }
+        let key = format!("{}grant:{provider}:{grant}", self.prefix);
+        let fence_key = format!("{}fence", self.prefix);
+        let got = self.link.with(|c| {
+            let fence: i64 = redis::cmd("INCR").arg(&fence_key).query(c)?;
+            let set: Option<String> =
+                redis::cmd("SET").arg(&key).arg(fence).arg("NX").arg("PX").arg(GRANT_LOCK_MS).query(c)?;
+            Ok((fence, set.is_some()))
+        });
+        match got {
+            Ok((fence, true)) => {
+                Ok(Some(GrantGuard::new(SharedGrant { key, fence, link: self.link.clone(), _local: local })))
+            }
+            Ok((_, false)) => Ok(None),
+            Err(why) => {
+                self.unreachable(why)?;
+                Ok(Some(local))
+            }
+        }
+    }
+
+    fn as_file(&self) -> Option<&Store> {
+        Some(&self.file)
+    }
+
+    fn backend(&self) -> BackendStatus {
+        let reachable = self.link.with(|c| redis::cmd("PING").query::<String>(c));
+        BackendStatus {
+            name: "redis",
+            location: self.link.shown.clone(),
+            reachable: Some(reachable.is_ok()),
+            problem: reachable.err(),
+            shared: true,
+        }
+    }
+}
+
+/// A fleet-wide refresh lock, released (only if still ours: the fencing token) when dropped.
+struct SharedGrant {
+    key: String,
+    fence: i64,
+    link: Arc<Link>,
+    _local: GrantGuard,
+}
+
+impl Drop for SharedGrant {
+    fn drop(&mut self) {
+        let script = redis::Script::new(RELEASE_SCRIPT);
+        // An unreachable server lets the lock expire on its own.
+        let _ = self.link.with(|c| script.key(&self.key).arg(self.fence).invoke::<i64>(c));
+    }
+}
+
+/// The server's view of the pools at one instant.
+struct Snapshot {
+    server_now: Epoch,
+    pools: HashMap<String, PoolSnap>,
+}
+
+struct PoolSnap {
+    version: i64,
+    /// `<fleet id>|<field>` → JSON text.
+    fields: HashMap<String, String>,
+}
+
+/// What [`overlay`] found beyond the values it laid over.
+struct Overlay {
+    /// Entries (pool, fleet id) to commit whether or not the closure changes them: merges of
+    /// what was written while the server was out of reach.
+    force: HashSet<(String, String)>,
+    /// The file must be written even if the closure changes nothing (a merge to clear, adopted
+    /// tokens, a fleet id to keep).
+    file_dirty: bool,
+}
+
+/// The entry's fleet id: kept once set, else the fingerprint of the refresh token of an OAuth
+/// login, else of its secret. `None` for an entry without any secret.
+pub fn fleet_id(m: &Map<String, Value>) -> Option<String> {
+    if let Some(id) = m.get(FLEET_ID).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        return Some(id.to_string());
+    }
+    let s = |k: &str| m.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    if is_oauth(m) {
+        if let Some(r) = s(entry::REFRESH_TOKEN) {
+            return Some(fingerprint(r));
+        }
+    }
+    if let Some(fp) = s(entry::SECRET_FINGERPRINT) {
+        return Some(fp.to_string());
+    }
+    s(entry::ACCESS_TOKEN).or_else(|| s(entry::AGENT_KEY)).map(fingerprint)
+}
+
+fn is_oauth(m: &Map<String, Value>) -> bool {
+    m.get(entry::AUTH_TYPE).and_then(Value::as_str) == Some(AuthType::OAuth.as_str())
+}
+
+/// Whether `field` of entry `m` is shared with the fleet.
+fn is_shared(m: &Map<String, Value>, field: &str, share_oauth: bool) -> bool {
+    SHARED.contains(&field) || (share_oauth && is_oauth(m) && !LOCAL.contains(&field))
+}
+
+fn as_epoch(v: Option<&Value>) -> Option<f64> {
+    v.and_then(Value::as_f64)
+}
+
+/// Lay the server's values over `doc` (times moved onto this transaction's clock) and merge
+/// entries written while the server was out of reach.
+fn overlay(doc: &mut AuthDoc, snap: &Snapshot, now: Epoch, share_oauth: bool) -> Overlay {
+    let mut out = Overlay { force: HashSet::new(), file_dirty: false };
+    for pool in doc.pool_keys() {
+        let ps = snap.pools.get(&pool);
+        for item in doc.pool_mut(&pool).iter_mut() {
+            let Value::Object(m) = item else { continue };
+            let Some(fid) = fleet_id(m) else { continue };
+            let pending = m.shift_remove(FLEET_PENDING);
+            if pending.is_some() {
+                out.file_dirty = true;
+                out.force.insert((pool.clone(), fid.clone()));
+            }
+            if is_oauth(m) && !m.contains_key(FLEET_ID) && m.get(entry::REFRESH_TOKEN).is_some() {
+                m.insert(FLEET_ID.into(), Value::String(fid.clone()));
+                out.file_dirty = true;
+            }
+            let Some(ps) = ps.filter(|ps| ps.fields.contains_key(&format!("{fid}|seen"))) else { continue };
+            let head = format!("{fid}|");
+            let mut theirs: Vec<(String, Value)> = Vec::new();
+            for (k, text) in &ps.fields {
+                let Some(field) = k.strip_prefix(&head) else { continue };
+                if field == "seen" || !is_shared(m, field, share_oauth) {
+                    continue;
+                }
+                let Ok(mut v) = serde_json::from_str::<Value>(text) else { continue };
+                if TIMES.contains(&field) {
+                    if let Some(x) = v.as_f64() {
+                        v = Value::from(now + (x - snap.server_now));
+                    }
+                }
+                theirs.push((field.to_string(), v));
+            }
+            // Absent on the server: a shared field the fleet cleared.
+            for field in SHARED {
+                if !ps.fields.contains_key(&format!("{head}{field}")) {
+                    theirs.push((field.to_string(), Value::Null));
+                }
+            }
+            match pending {
+                None => {
+                    for (field, v) in theirs {
+                        if !SHARED.contains(&field.as_str()) && m.get(&field) != Some(&v) {
+                            out.file_dirty = true;
+                        }
+                        entry::set(m, &field, v);
+                    }
+                }
+                Some(p) => {
+                    // Counts add up; the later status wins; the order is the fleet's.
+                    let requests = p.get("requests").and_then(Value::as_i64).unwrap_or(0);
+                    let get = |k: &str| theirs.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+                    let mine_at = as_epoch(m.get(entry::LAST_STATUS_AT));
+                    let theirs_at = as_epoch(get(entry::LAST_STATUS_AT).as_ref());
+                    let keep_mine = match (mine_at, theirs_at) {
+                        (Some(a), Some(b)) => a > b,
+                        (Some(_), None) => true,
+                        _ => false,
+                    };
+                    let fleet_count = get(entry::REQUEST_COUNT).and_then(|v| v.as_i64()).unwrap_or(0);
+                    for (field, v) in theirs {
+                        let status =
+                            entry::STATUS_FIELDS.contains(&field.as_str()) || field == entry::RATE_LIMIT_STREAK;
+                        if (status && keep_mine) || field == entry::REQUEST_COUNT {
+                            continue;
+                        }
+                        entry::set(m, &field, v);
+                    }
+                    entry::set(m, entry::REQUEST_COUNT, Value::from(fleet_count + requests));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// An OAuth login whose refresh token changed keeps the fleet id it had, so the fleet still
+/// finds it under the same name.
+fn keep_fleet_ids(before: &AuthDoc, after: &mut AuthDoc) {
+    for pool in after.pool_keys() {
+        let old: HashMap<String, String> = before
+            .pool(&pool)
+            .iter()
+            .filter_map(|v| v.as_object())
+            .filter_map(|m| Some((m.get(entry::ID)?.as_str()?.to_string(), fleet_id(m)?)))
+            .collect();
+        for item in after.pool_mut(&pool).iter_mut() {
+            let Value::Object(m) = item else { continue };
+            if !is_oauth(m) || m.contains_key(FLEET_ID) {
+                continue;
+            }
+            let Some(id) = m.get(entry::ID).and_then(Value::as_str) else { continue };
+            if let Some(fid) = old.get(id) {
+                if fleet_id(m).as_ref() != Some(fid) {
+                    m.insert(FLEET_ID.into(), Value::String(fid.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Mark the entries whose shared fields `f` changed (and those in `force`) as written while the
+/// server was out of reach, adding the requests they served to what is already pending.
+fn mark_pending(before: &AuthDoc, after: &mut AuthDoc, force: &HashSet<(String, String)>) {
+    for pool in after.pool_keys() {
+        let old: HashMap<String, Map<String, Value>> = by_id(before.pool(&pool));
+        for item in after.pool_mut(&pool).iter_mut() {
+            let Value::Object(m) = item else { continue };
+            let Some(id) = m.get(entry::ID).and_then(Value::as_str).map(str::to_string) else { continue };
+            let Some(prev) = old.get(&id) else { continue };
+            let forced = fleet_id(m).is_some_and(|fid| force.contains(&(pool.clone(), fid)));
+            if !forced && SHARED.iter().all(|f| prev.get(*f) == m.get(*f)) {
+                continue;
+            }
+            let count = |x: &Map<String, Value>| x.get(entry::REQUEST_COUNT).and_then(Value::as_i64).unwrap_or(0);
+            let already = m
+                .get(FLEET_PENDING)
+                .or_else(|| prev.get(FLEET_PENDING))
+                .and_then(|p| p.get("requests"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let served = (count(m) - count(prev)).max(0);
+            m.insert(FLEET_PENDING.into(), serde_json::json!({ "requests": already + served }));
+        }
+    }
+}
+
+fn by_id(items: &[Value]) -> HashMap<String, Map<String, Value>> {
+    items
+        .iter()
+        .filter_map(|v| v.as_object())
+        .filter_map(|m| Some((m.get(entry::ID)?.as_str()?.to_string(), m.clone())))
+        .collect()
+}
+
+/// Whether anything besides the shared fields changed (then auth.json must be written).
+fn local_changed(before: &AuthDoc, after: &AuthDoc) -> bool {
+    let strip = |doc: &AuthDoc| {
+        let mut d = doc.clone();
+        for pool in d.pool_keys() {
+            for item in d.pool_mut(&pool).iter_mut() {
+                if let Value::Object(m) = item {
+                    for f in SHARED {
+                        m.shift_remove(f);
+                    }
+                }
+            }
+        }
+        d
+    };
+    strip(before) != strip(after)
+}
+
+/// The writes of one pool: the version they expect and the fields they set or delete.
+#[derive(Default)]
+struct PoolWrite {
+    version: i64,
+    set: Map<String, Value>,
+    rel: Map<String, Value>,
+    del: Vec<String>,
+}
+
+impl PoolWrite {
+    fn to_json(&self) -> Value {
+        serde_json::json!({
+            "v": self.version,
+            "set": Value::Object(self.set.clone()),
+            "rel": Value::Object(self.rel.clone()),
+            "del": self.del,
+        })
+    }
+}
+
+struct Plan {
+    pools: Vec<(String, PoolWrite)>,
+}
+
+/// What to send the server: for every entry whose shared fields the closure changed (or that
+/// must be merged), all of its shared fields. Entries the closure created are left to the
+/// fleet's values (adding a key on one machine does not reset it for the others).
+fn plan(
+    snap: &Snapshot,
+    before: &AuthDoc,
+    after: &AuthDoc,
+    force: &HashSet<(String, String)>,
+    now: Epoch,
+    share_oauth: bool,
+) -> Plan {
+    let mut pools = Vec::new();
+    for pool in after.pool_keys() {
+        let old = by_id(before.pool(&pool));
+        let mut w = PoolWrite { version: snap.pools.get(&pool).map_or(0, |p| p.version), ..PoolWrite::default() };
+        let mut touched = false;
+        for item in after.pool(&pool) {
+            let Some(m) = item.as_object() else { continue };
+            let Some(fid) = fleet_id(m) else { continue };
+            let Some(prev) = m.get(entry::ID).and_then(Value::as_str).and_then(|id| old.get(id)) else { continue };
+            let fields: HashSet<&str> =
+                m.keys().chain(prev.keys()).map(String::as_str).filter(|f| is_shared(m, f, share_oauth)).collect();
+            let changed = fields.iter().any(|f| prev.get(*f) != m.get(*f));
+            if !changed && !force.contains(&(pool.clone(), fid.clone())) {
+                continue;
+            }
+            touched = true;
+            w.set.insert(format!("{fid}|seen"), Value::String("1".into()));
+            for f in fields.into_iter().chain(SHARED) {
+                let key = format!("{fid}|{f}");
+                match m.get(f) {
+                    None => w.del.push(key),
+                    Some(v) if TIMES.contains(&f) && v.is_number() => {
+                        w.rel.insert(key, Value::from(v.as_f64().unwrap_or(now) - now));
+                    }
+                    Some(v) => {
+                        w.set.insert(key, Value::String(v.to_string()));
+                    }
+                }
+            }
+        }
+        if touched {
+            w.del.sort();
+            w.del.dedup();
+            pools.push((pool, w));
+        }
+    }
+    Plan { pools }
+}

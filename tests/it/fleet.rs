@@ -1,0 +1,394 @@
+//! Fleet-wide pool state on a real Redis server (docs/fleet.md): two homes on one server stand
+//! in for two machines.
+//!
+//! Every test starts its own `redis-server` (the Debian package) on a free port in a temp
+//! directory and stops it at the end. Without the binary a test is skipped and says so on
+//! stderr, unless `HERMES_REQUIRE_REDIS` is set (as `.ci/run` does): then it fails.
+
+use crate::common::*;
+use crate::oauth_support::*;
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `redis-server` of this test, stopped (killed) when dropped.
+pub struct Redis {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+fn redis_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join("redis-server")).find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Redis {
+    /// A fresh server, or `None` (the test is skipped) when redis-server is not installed.
+    pub fn start(test: &str) -> Option<Redis> {
+        Redis::start_with(test, &[])
+    }
+
+    pub fn start_with(test: &str, extra: &[&str]) -> Option<Redis> {
+        let Some(bin) = redis_binary() else {
+            if std::env::var_os("HERMES_REQUIRE_REDIS").is_some() {
+                panic!("{test}: redis-server is not installed and HERMES_REQUIRE_REDIS is set");
+            }
+            eprintln!("skipped: fleet::{test} (redis-server is not installed; apt-get install redis-server)");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut args: Vec<String> =
+            ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        args.extend(["--dir".to_string(), dir.path().display().to_string()]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let child = spawn_server(&bin, port, &args);
+        let r = Redis { child, port, _dir: dir, args };
+        r.wait_ready();
+        Some(r)
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Kill the server (as a crash would: nothing saved).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start it again, empty, on the same port.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn_server(&redis_binary().unwrap(), self.port, &self.args);
+        self.wait_ready();
+    }
+
+    /// One command through redis-cli's protocol, spoken by hand (no client crate in the tests).
+    pub fn cmd(&self, args: &[&str]) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let mut req = format!("*{}\r\n", args.len());
+        for a in args {
+            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        s.write_all(req.as_bytes()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = vec![0u8; 65536];
+        let n = s.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+}
+
+fn spawn_server(bin: &PathBuf, port: u16, args: &[String]) -> Child {
+    Command::new(bin)
+        .arg("--port")
+        .arg(port.to_string())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server")
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A home whose state lives on `redis` (extra `state:` lines appended).
+fn fleet_home(redis: &Redis, extra: &str) -> Sealed {
+    let s = Sealed::new();
+    s.write_home_file("config.yaml", &format!("state:\n  backend: redis\n  url: {}\n{extra}", redis.url()));
+    s
+}
+
+const K1: &str = "sk-or-v1-fleet-aaaaaaaaaaaaaaaa1111";
+const K2: &str = "sk-or-v1-fleet-bbbbbbbbbbbbbbbb2222";
+const K3: &str = "sk-or-v1-fleet-cccccccccccccccc3333";
+
+fn with_keys(s: &Sealed) {
+    s.add_key("openrouter", K1, Some("one"));
+    s.add_key("openrouter", K2, Some("two"));
+}
+
+fn entry<'a>(list: &'a Value, label: &str) -> &'a Value {
+    list["providers"][0]["entries"].as_array().unwrap().iter().find(|e| e["label"] == label).unwrap()
+}
+
+#[test]
+fn a_bench_and_a_reset_cross_homes_with_the_same_deadline() {
+    let Some(redis) = Redis::start("a_bench_and_a_reset_cross_homes_with_the_same_deadline") else { return };
+    let (a, b) = (fleet_home(&redis, ""), fleet_home(&redis, ""));
+    with_keys(&a);
+    with_keys(&b);
+    let o = a.run(&["auth", "report", "openrouter", "one", "--status", "429", "--retry-after", "120"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // B has never seen a 429, yet its next pick skips the benched key.
+    let o = b.run(&["auth", "token", "openrouter"]);
+    assert_eq!(o.stdout.trim(), K2, "{}", o.stderr);
+    let (la, lb) = (a.run(&["auth", "list", "--json"]).json(), b.run(&["auth", "list", "--json"]).json());
+    assert_eq!(lb["state"]["backend"], "redis");
+    assert_eq!(lb["state"]["reachable"], true);
+    let (ea, eb) = (entry(&la, "one"), entry(&lb, "one"));
+    assert_eq!(eb["code"], 429, "{eb}");
+    assert_eq!(eb["status"], "cooling", "{eb}");
+    let left = |e: &Value| e["seconds_left"].as_f64().unwrap_or_else(|| panic!("no deadline in {e}"));
+    assert!((left(ea) - left(eb)).abs() <= 1.0, "same deadline: {ea} / {eb}");
+    // The key itself never went to the server.
+    let dump = redis.cmd(&["HGETALL", "hermes:pool:openrouter"]);
+    assert!(!dump.contains("fleet-aaaa") && !dump.contains("fleet-bbbb"), "{dump}");
+    // A reset in B clears the bench for A.
+    let o = b.run(&["auth", "reset", "openrouter"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = a.run(&["auth", "token", "openrouter"]);
+    assert_eq!(o.stdout.trim(), K1, "{}", o.stderr);
+    assert!(a.run(&["auth", "list"]).stdout.starts_with(&format!("State: {} (reachable)", redis.url())));
+}
+
+#[test]
+fn sixteen_processes_on_two_homes_count_exactly() {
+    let Some(redis) = Redis::start("sixteen_processes_on_two_homes_count_exactly") else { return };
+    let extra = "";
+    let homes = [fleet_home(&redis, extra), fleet_home(&redis, extra)];
+    for h in &homes {
+        h.write_home_file(
+            "config.yaml",
+            &format!(
+                "state:\n  backend: redis\n  url: {}\ncredential_pool_strategies:\n  openrouter: least_used\n",
+                redis.url()
+            ),
+        );
+        with_keys(h);
+        h.add_key("openrouter", K3, Some("three"));
+    }
+    const PER: usize = 200;
+    let homes = std::sync::Arc::new(homes);
+    let workers: Vec<_> = (0..16)
+        .map(|w| {
+            let homes = homes.clone();
+            std::thread::spawn(move || {
+                let h = &homes[w % 2];
+                for _ in 0..PER {
+                    let o = h.run(&["auth", "token", "openrouter"]);
+                    assert_eq!(o.code, 0, "{}", o.stderr);
+                    let key = o.stdout.trim().to_string();
+                    let label = [(K1, "one"), (K2, "two"), (K3, "three")].iter().find(|(k, _)| *k == key).unwrap().1;
+                    let o = h.run(&["auth", "report", "openrouter", label, "--status", "200"]);
+                    assert_eq!(o.code, 0, "{}", o.stderr);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let list = homes[0].run(&["auth", "list", "--json"]).json();
+    let counts: Vec<i64> =
+        ["one", "two", "three"].iter().map(|l| entry(&list, l)["request_count"].as_i64().unwrap()).collect();
+    assert_eq!(counts.iter().sum::<i64>(), (16 * PER) as i64, "{counts:?}");
+    // least_used, picked atomically: the counts never drift apart by more than one.
+    let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+    assert!(hi - lo <= 1, "{counts:?}");
+    let other = homes[1].run(&["auth", "list", "--json"]).json();
+    assert_eq!(entry(&other, "one")["request_count"], entry(&list, "one")["request_count"]);
+}
+
+#[tokio::test]
+async fn a_shared_login_is_refreshed_once_for_the_fleet() {
+    let Some(redis) = Redis::start("a_shared_login_is_refreshed_once_for_the_fleet") else { return };
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/v1/oauth/token"))
+        .and(wiremock::matchers::body_partial_json(json!({"refresh_token": "rt-old"})))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "at-new", "refresh_token": "rt-new", "expires_in": 3600}))
+                .set_delay(Duration::from_millis(300)),
+        )
+        .mount(&server)
+        .await;
+    let homes: Vec<Sealed> = (0..2)
+        .map(|_| {
+            let mut s = fleet_home(&redis, "  share_oauth: true\n");
+            s.var("HERMES_ANTHROPIC_OAUTH_URL", &server.uri());
+            // The same login copied to both machines.
+            s.write_auth(&store(
+                json!({"anthropic": [anthropic_entry("aaa111", "work", "at-old", "rt-old", T0 + 60.0)]}),
+            ));
+            s
+        })
+        .collect();
+    let children: Vec<_> = (0..16).map(|i| spawn(&homes[i % 2], &["auth", "token", "anthropic"])).collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{stderr}");
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "at-new\n", "{stderr}");
+    }
+    assert_eq!(posts(&server, "/v1/oauth/token").await.len(), 1, "exactly one refresh POST for the fleet");
+    for h in &homes {
+        // Both files end with the new tokens (the spent one would revoke the login).
+        let list = h.run(&["auth", "list", "--json"]).json();
+        assert_eq!(list["providers"][0]["entries"][0]["request_count"], 16);
+        assert_eq!(h.pool("anthropic")[0]["refresh_token"], "rt-new", "{}", h.auth());
+    }
+}
+
+#[test]
+fn a_dead_server_falls_back_to_the_file_and_merges_back() {
+    let Some(mut redis) = Redis::start("a_dead_server_falls_back_to_the_file_and_merges_back") else { return };
+    let a = fleet_home(&redis, "");
+    with_keys(&a);
+    assert_eq!(a.run(&["auth", "token", "openrouter"]).stdout.trim(), K1);
+    redis.kill();
+    // `local`: served from auth.json, with one warning.
+    for _ in 0..3 {
+        let o = a.run(&["auth", "token", "openrouter"]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    }
+    let o = a.run(&["auth", "token", "openrouter"]);
+    assert_eq!(o.code, 0);
+    assert!(!o.stderr.contains("warning"), "one warning a minute, not one per command: {}", o.stderr);
+    let o = a.run(&["auth", "report", "openrouter", "one", "--status", "402"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // `fail`: a clear error and exit 1.
+    let b = fleet_home(&redis, "  on_unavailable: fail\n");
+    with_keys_offline(&b);
+    let o = b.run(&["auth", "token", "openrouter"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains(&format!("{}: connection refused", redis.url())), "{}", o.stderr);
+    // Back, empty: what A wrote meanwhile is merged back on its next command.
+    redis.restart();
+    let o = a.run(&["auth", "token", "openrouter"]);
+    assert_eq!(o.stdout.trim(), K2, "the 402 bench made offline still holds: {}", o.stderr);
+    let list = a.run(&["auth", "list", "--json"]).json();
+    // The server came back empty: the four picks made while it was away are what it now has.
+    assert_eq!(entry(&list, "one")["request_count"], 4, "{list}");
+    assert_eq!(entry(&list, "one")["code"], 402, "{list}");
+    assert!(a.pool("openrouter").iter().all(|e| e.get("fleet_pending").is_none()), "{}", a.auth());
+    let dump = redis.cmd(&["HGETALL", "hermes:pool:openrouter"]);
+    assert!(dump.contains("402"), "the server has the merged state: {dump}");
+}
+
+/// Keys added to a home whose server is down under `fail`: added with the server up first.
+fn with_keys_offline(s: &Sealed) {
+    // Adding writes auth.json, which `fail` refuses too; write the store directly.
+    s.write_auth(&store(json!({"openrouter": [key_entry("k1", "one", K1, 0), key_entry("k2", "two", K2, 1)]})));
+}
+
+#[test]
+fn a_slow_server_never_holds_a_command_past_the_timeout() {
+    let Some(redis) =
+        Redis::start_with("a_slow_server_never_holds_a_command_past_the_timeout", &["--enable-debug-command", "yes"])
+    else {
+        return;
+    };
+    let a = fleet_home(&redis, "");
+    with_keys(&a);
+    let port = redis.port;
+    let sleeper = std::thread::spawn(move || {
+        let r = Redis {
+            child: Command::new("true").spawn().unwrap(),
+            port,
+            _dir: tempfile::tempdir().unwrap(),
+            args: vec![],
+        };
+        let out = r.cmd(&["DEBUG", "SLEEP", "3"]);
+        std::mem::forget(r);
+        out
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    let o = a.run(&["auth", "token", "openrouter"]);
+    let took = t.elapsed();
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("no answer within"), "{}", o.stderr);
+    assert!(took < Duration::from_millis(1500), "waited {took:?} on a server asleep for 3 s");
+    assert!(sleeper.join().unwrap().starts_with("+OK"), "the server really slept");
+}
+
+#[test]
+fn bad_settings_get_one_clear_line() {
+    let Some(redis) = Redis::start_with("bad_settings_get_one_clear_line", &["--requirepass", "s3cret-pass"]) else {
+        return;
+    };
+    let s = Sealed::new();
+    s.add_key("openrouter", K1, Some("one"));
+    let cases = [
+        ("state:\n  backend: redis\n", "state.url: required with state.backend: redis"),
+        ("state:\n  backend: redis\n  url: http://127.0.0.1:1/\n", "state.url: expected a redis://"),
+        ("state:\n  backend: mongo\n", "state.backend: expected \"file\" or \"redis\", found \"mongo\""),
+        (
+            &format!(
+                "state:\n  backend: redis\n  url: redis://:wrong-pass@127.0.0.1:{}/0\n  on_unavailable: fail\n",
+                redis.port
+            ),
+            "authentication failed",
+        ),
+    ];
+    for (config, expected) in cases {
+        s.write_home_file("config.yaml", config);
+        let o = s.run(&["auth", "token", "openrouter"]);
+        assert_ne!(o.code, 0, "{config}");
+        assert!(o.stderr.contains(expected), "{config}: {}", o.stderr);
+        assert!(!o.stderr.contains("wrong-pass"), "the password is never shown: {}", o.stderr);
+    }
+    // The right password from the environment.
+    let mut s2 = Sealed::new();
+    s2.write_home_file(
+        "config.yaml",
+        &format!("state:\n  backend: redis\n  url: redis://127.0.0.1:{}/0\n  on_unavailable: fail\n", redis.port),
+    );
+    s2.var("HERMES_STATE_PASSWORD", "s3cret-pass");
+    s2.add_key("openrouter", K1, Some("one"));
+    let o = s2.run(&["auth", "token", "openrouter"]);
+    assert_eq!(o.stdout.trim(), K1, "{}", o.stderr);
+    // A server that is not Redis (an HTTP listener that closes at once).
+    let fake = TcpListener::bind("127.0.0.1:0").unwrap();
+    let fake_port = fake.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in fake.incoming().flatten() {
+            use std::io::Write;
+            let mut c = c;
+            let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+    });
+    s2.write_home_file(
+        "config.yaml",
+        &format!("state:\n  backend: redis\n  url: redis://127.0.0.1:{fake_port}/0\n  on_unavailable: fail\n"),
+    );
+    let o = s2.run(&["auth", "token", "openrouter"]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        o.stderr
+            .trim()
+            .lines()
+            .next()
+            .map(|l| l.contains("Redis protocol") || l.contains("does not answer like Redis")),
+        Some(true),
+        "{}",
+        o.stderr
+    );
+}
