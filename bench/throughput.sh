@@ -16,6 +16,11 @@ rm -rf "$home"
 mkdir -p "$home"
 chmod 700 "$home"
 printf 'credential_pool_strategies:\n  openrouter: least_used\n' >"$home/config.yaml"
+# STATE_URL=redis://…: the same run on the fleet backend (bench/fleet.sh); the stored counts are
+# then read from the server, which holds them.
+if [ -n "${STATE_URL:-}" ]; then
+    printf 'state:\n  backend: redis\n  url: %s\n  on_unavailable: fail\n' "$STATE_URL" >>"$home/config.yaml"
+fi
 for i in 0 1 2 3; do
     echo "sk-or-v1-throughput-$i-0123456789abcdef" | sealed "$home" "$HERMES" auth add openrouter --api-key - 2>/dev/null
 done
@@ -46,8 +51,14 @@ end=$EPOCHREALTIME
 [ "$failed" = 0 ] || { echo "a worker failed" >&2; exit 1; }
 
 ops=$((WORKERS * ITER * 2))
-picks=$(awk '/"request_count":/ { s += $2 } END { print s + 0 }' "$home/auth.json")
-streaks=$(awk '/"rate_limit_streak":/ { s += $2 } END { print s + 0 }' "$home/auth.json")
+if [ -n "${STATE_URL:-}" ]; then
+    listing=$(sealed "$home" "$HERMES" auth list --json)
+    picks=$(printf '%s' "$listing" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(e.get("request_count") or 0 for p in d["providers"] if p["provider"]=="openrouter" for e in p["entries"]))')
+    streaks=$(redis-cli -u "$STATE_URL" --raw hgetall "hermes:pool:deepseek" | awk 'f { s += $1; f = 0 } /\|rate_limit_streak$/ { f = 1 } END { print s + 0 }')
+else
+    picks=$(awk '/"request_count":/ { s += $2 } END { print s + 0 }' "$home/auth.json")
+    streaks=$(awk '/"rate_limit_streak":/ { s += $2 } END { print s + 0 }' "$home/auth.json")
+fi
 awk -v ops="$ops" -v s="$start" -v e="$end" -v w="$WORKERS" \
     'BEGIN { printf "token+report, %d processes        %d operations in %.2f s = %.0f operations/s\n", w, ops, e-s, ops/(e-s) }'
 echo "stored picks $picks (want $((WORKERS * ITER))), stored 429 streaks $streaks (want $((WORKERS * ITER)))"

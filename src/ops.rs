@@ -368,8 +368,9 @@ pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
 pub fn pick_preferring(home: &Home, pool: &PoolRef, exclude: &[String], prefer: Option<&str>) -> Result<Pick> {
     let now = home.now();
     // On the file store, a read first: nothing selectable means no transaction (and no lock
-    // file or home created). In-memory states answer that inside the transaction for free.
-    if home.file_store().is_some() {
+    // file or home created). In-memory and shared states answer that inside the transaction for
+    // free (a shared one locks no file for a pick).
+    if home.file_store().is_some() && !home.state().is_shared() {
         let snapshot = home.state().read()?;
         let view = home.view(&snapshot, &pool.key, now);
         if !has_choice(&view, exclude) {

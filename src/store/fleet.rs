@@ -532,6 +532,10 @@ impl PoolState for FleetState {
         Some(&self.file)
     }
 
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     fn backend(&self) -> BackendStatus {
         let reachable = self.link.with(|c| redis::cmd("PING").query::<String>(c));
         BackendStatus {

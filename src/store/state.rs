@@ -78,6 +78,12 @@ pub trait PoolState: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Whether other machines share this state (a transaction is then a round trip to its
+    /// server, and takes no file lock unless it changes the file).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
     /// Which backend this is, for people.
     fn backend(&self) -> BackendStatus {
         BackendStatus { name: "memory", location: "(memory)".into(), reachable: None, problem: None, shared: false }

@@ -392,3 +392,87 @@ fn bad_settings_get_one_clear_line() {
         o.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_gateways_on_one_server_count_exactly_and_skip_a_benched_key() {
+    use crate::serve::Gateway;
+    use wiremock::matchers::{header, method};
+    let Some(redis) = Redis::start("two_gateways_on_one_server_count_exactly_and_skip_a_benched_key") else { return };
+    let server = wiremock::MockServer::start().await;
+    let key = |i: usize| format!("sk-mock-fleet-{i}-000000");
+    for i in 0..4 {
+        wiremock::Mock::given(method("POST"))
+            .and(header("authorization", format!("Bearer {}", key(i))))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200).set_body_json(
+                    json!({"id": "x", "choices": [{"message": {"role": "assistant", "content": "ok"}}]}),
+                ),
+            )
+            .mount(&server)
+            .await;
+    }
+    let homes: Vec<Sealed> = (0..2)
+        .map(|_| {
+            let mut s = Sealed::new();
+            s.var("HERMES_SERVE_KEY", "hsk-fleet-client-key-0001");
+            s.write_home_file(
+                "config.yaml",
+                &format!(
+                    "state:\n  backend: redis\n  url: {}\ncredential_pool_strategies:\n  custom:mock: round_robin\n\
+                     custom_providers:\n  - name: mock\n    base_url: {}/v1\n",
+                    redis.url(),
+                    server.uri()
+                ),
+            );
+            for i in 0..4 {
+                s.add_key("mock", &key(i), Some(&format!("k{i}")));
+            }
+            s
+        })
+        .collect();
+    // Benched on one machine before either gateway starts: neither may send it anything.
+    let o = homes[0].run(&["auth", "report", "custom:mock", "k0", "--status", "429", "--retry-after", "3600"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let gateways: Vec<Gateway> = homes.iter().map(Gateway::start).collect();
+    const CLIENTS: usize = 8;
+    const EACH: usize = 50;
+    let mut tasks = Vec::new();
+    for g in &gateways {
+        for _ in 0..CLIENTS {
+            let url = format!("{}/v1/chat/completions", g.base);
+            tasks.push(tokio::spawn(async move {
+                let c = reqwest::Client::new();
+                for _ in 0..EACH {
+                    let r = c
+                        .post(&url)
+                        .bearer_auth("hsk-fleet-client-key-0001")
+                        .json(&json!({"model": "custom:mock:m1", "messages": []}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status().as_u16(), 200);
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for g in gateways {
+        let (code, lines) = g.stop();
+        assert_eq!(code, 0, "{lines:?}");
+    }
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received.len(), 2 * CLIENTS * EACH);
+    let sent_to = |i: usize| {
+        let want = format!("Bearer {}", key(i));
+        received.iter().filter(|r| r.headers.get("authorization").is_some_and(|v| v.to_str().unwrap() == want)).count()
+            as i64
+    };
+    assert_eq!(sent_to(0), 0, "a key benched fleet-wide was used");
+    let list = homes[1].run(&["auth", "list", "custom:mock", "--json"]).json();
+    let counts: Vec<i64> = (1..4).map(|i| entry(&list, &format!("k{i}"))["request_count"].as_i64().unwrap()).collect();
+    assert_eq!(counts, (1..4).map(sent_to).collect::<Vec<_>>(), "the fleet's counts are what the upstream received");
+    let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+    assert!(hi - lo <= 1, "round_robin across two gateways: {counts:?}");
+}

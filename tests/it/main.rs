@@ -33,7 +33,7 @@ mod runtime_oauth;
 mod secret_audit;
 mod seeding;
 mod selection;
-mod serve;
+pub mod serve;
 mod snapshots;
 mod state_suite;
 mod untrusted;

@@ -15,14 +15,14 @@ const KA: &str = "sk-mock-serve-aaaa1111";
 const KB: &str = "sk-mock-serve-bbbb2222";
 
 /// A running gateway: its base URL and the lines it logged so far.
-struct Gateway {
+pub struct Gateway {
     child: Child,
-    base: String,
+    pub base: String,
     lines: mpsc::Receiver<String>,
 }
 
 impl Gateway {
-    fn start(s: &Sealed) -> Gateway {
+    pub fn start(s: &Sealed) -> Gateway {
         Gateway::start_with(s, &[])
     }
 
@@ -60,7 +60,7 @@ impl Gateway {
     }
 
     /// SIGTERM, then the exit code and every line logged after the start.
-    fn stop(mut self) -> (i32, Vec<String>) {
+    pub fn stop(mut self) -> (i32, Vec<String>) {
         nix_kill(self.child.id());
         let status = self.child.wait().unwrap();
         let lines: Vec<String> = self.lines.try_iter().collect();
