@@ -1,7 +1,7 @@
 //! The fleet backend's benchmark (run by bench/fleet.sh): one pick and one outcome through the
 //! library, on auth.json alone and on a Redis server on 127.0.0.1, in the same run.
 //!
-//!   cargo run --release --example fleet_bench -- REDIS_URL [PAIRS]
+//!   cargo run --release --example fleet_bench -- REDIS_URL [PAIRS] [file|redis]
 //!
 //! Prints the median and p99 of a pick + report pair for each backend. The Redis server is the
 //! caller's (bench/fleet.sh starts one on a free port); the homes are temporary directories.
@@ -48,11 +48,15 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let url = args.get(1).context("usage: fleet_bench REDIS_URL [PAIRS]")?;
     let pairs: usize = args.get(2).map_or(Ok(2000), |s| s.parse()).context("PAIRS")?;
+    let only = args.get(3).map(String::as_str);
     let dir = tempfile::tempdir()?;
     for (name, state) in [
         ("file (auth.json)", String::new()),
         ("redis", format!("state:\n  backend: redis\n  url: {url}\n  on_unavailable: fail\n")),
     ] {
+        if only.is_some_and(|o| !name.starts_with(o)) {
+            continue;
+        }
         let h = home(&dir.path().join(name.split(' ').next().unwrap_or(name)), &state)?;
         let t = measure(&h, pairs)?;
         let at = |q: f64| t[((t.len() as f64 - 1.0) * q) as usize];

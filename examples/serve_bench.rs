@@ -122,10 +122,15 @@ async fn upstream() -> Result<std::net::SocketAddr> {
     Ok(addr)
 }
 
+/// `SERVE_BENCH_STATE_URL=redis://…` runs the gateway on the fleet backend (bench/fleet.sh).
+#[allow(clippy::disallowed_methods)]
 fn write_home(home: &std::path::Path, up: &std::net::SocketAddr) -> Result<()> {
+    let state = std::env::var("SERVE_BENCH_STATE_URL")
+        .map(|u| format!("state:\n  backend: redis\n  url: {u}\n"))
+        .unwrap_or_default();
     std::fs::write(
         home.join("config.yaml"),
-        format!("credential_pool_strategies:\n  custom:mock: round_robin\ncustom_providers:\n  - name: mock\n    base_url: http://{up}/v1\n"),
+        format!("{state}credential_pool_strategies:\n  custom:mock: round_robin\ncustom_providers:\n  - name: mock\n    base_url: http://{up}/v1\n"),
     )?;
     let entries: Vec<serde_json::Value> = (0..4)
         .map(|i| {

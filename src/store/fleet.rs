@@ -62,22 +62,44 @@ const MAX_ATTEMPTS: u32 = 500;
 /// The degraded-mode warning is printed at most this often (across processes of one home).
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
+// Each hash comes back as one JSON array `[field, value, ...]`: one bulk string per pool is
+// much cheaper for the client to parse than a reply of hundreds of bulk strings.
+// ARGV[i] is the stamp (`<epoch>:<version>`) of KEYS[i] the caller already holds: then the
+// answer is `=` instead. The epoch is set when a hash is created, so a server that lost its data
+// and counted versions again from 0 is never taken for the one the caller saw.
 const READ_SCRIPT: &str = r#"
 local t = redis.call('TIME')
 local out = {t[1], t[2]}
-for i, k in ipairs(KEYS) do out[#out + 1] = redis.call('HGETALL', k) end
+for i, k in ipairs(KEYS) do
+  local ev = redis.call('HMGET', k, 'e', 'v')
+  if ((ev[1] or '') .. ':' .. (ev[2] or '0')) == ARGV[i] then
+    out[#out + 1] = '='
+  else
+    local h = redis.call('HGETALL', k)
+    out[#out + 1] = (#h == 0) and '[]' or cjson.encode(h)
+  end
+end
 return out
 "#;
 
-// ARGV[1]: one object per key, in KEYS order: {"v": expected version, "set": {field: JSON
-// text}, "rel": {field: seconds from the server's now}, "del": [field, ...]}.
+// ARGV[1]: one object per key, in KEYS order: {"s": expected stamp, "set": {field: JSON
+// text}, "rel": {field: seconds from the server's now}, "del": [field, ...]}. Answers
+// {1, TIME, each key's epoch} when applied (the caller applies the same writes to its copy), or
+// {0, TIME, the keys' hashes} on a conflict, so that the caller's copy is fresh either way.
 const COMMIT_SCRIPT: &str = r#"
 local req = cjson.decode(ARGV[1])
-for i, k in ipairs(KEYS) do
-  local v = tonumber(redis.call('HGET', k, 'v') or '0')
-  if v ~= req[i].v then return 0 end
-end
 local t = redis.call('TIME')
+for i, k in ipairs(KEYS) do
+  local ev = redis.call('HMGET', k, 'e', 'v')
+  if ((ev[1] or '') .. ':' .. (ev[2] or '0')) ~= req[i].s then
+    local out = {0, t[1], t[2]}
+    for j, key in ipairs(KEYS) do
+      local h = redis.call('HGETALL', key)
+      out[#out + 1] = (#h == 0) and '[]' or cjson.encode(h)
+    end
+    return out
+  end
+end
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 for i, k in ipairs(KEYS) do
   local r = req[i]
@@ -86,9 +108,12 @@ for i, k in ipairs(KEYS) do
   for f, rel in pairs(r.rel) do args[#args + 1] = f; args[#args + 1] = string.format('%.6f', now + rel) end
   if #args > 0 then redis.call('HSET', k, unpack(args)) end
   if #r.del > 0 then redis.call('HDEL', k, unpack(r.del)) end
+  redis.call('HSETNX', k, 'e', t[1] .. '.' .. t[2])
   redis.call('HINCRBY', k, 'v', 1)
 end
-return 1
+local out = {1, t[1], t[2]}
+for i, k in ipairs(KEYS) do out[#out + 1] = redis.call('HGET', k, 'e') end
+return out
 "#;
 
 const RELEASE_SCRIPT: &str = r#"
@@ -189,6 +214,35 @@ pub struct FleetState {
     read_script: redis::Script,
     commit_script: redis::Script,
     warn: Arc<dyn Fn(&str) + Send + Sync>,
+    /// The last auth.json parsed, with the identity of the file it came from: a long-lived
+    /// process (the gateway, a program on the library) does not parse an unchanged file again.
+    cache: Mutex<Option<(FileStamp, Arc<AuthDoc>)>>,
+    /// The pools as the server last answered: a transaction starts from it and its commit
+    /// checks the versions, so an uncontended pick is one round trip.
+    snapshot: Mutex<Option<Snapshot>>,
+}
+
+/// What identifies one version of auth.json: every write of hermes (and of hermes-agent) is a
+/// rename, which makes a new inode; size and times catch a writer that rewrites in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some(FileStamp {
+        dev: m.dev(),
+        ino: m.ino(),
+        len: m.len(),
+        mtime: (m.mtime(), m.mtime_nsec()),
+        ctime: (m.ctime(), m.ctime_nsec()),
+    })
 }
 
 impl std::fmt::Debug for FleetState {
@@ -253,7 +307,24 @@ impl FleetState {
             read_script: redis::Script::new(READ_SCRIPT),
             commit_script: redis::Script::new(COMMIT_SCRIPT),
             warn: Arc::new(|w: &str| eprintln!("{w}")),
+            cache: Mutex::new(None),
+            snapshot: Mutex::new(None),
         })
+    }
+
+    /// auth.json as it is now (a lock-free snapshot), parsed again only when the file changed.
+    /// The stamp is taken before the read, so a file replaced in between is read again next time.
+    fn file_doc(&self) -> Result<Arc<AuthDoc>, StoreError> {
+        let Some(before) = stamp(&self.file.path()) else { return self.file.read().map(Arc::new) };
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((s, doc)) = &*cache {
+            if *s == before {
+                return Ok(doc.clone());
+            }
+        }
+        let doc = Arc::new(self.file.read()?);
+        *cache = Some((before, doc.clone()));
+        Ok(doc)
     }
 
     /// Where the degraded-mode warning goes (stderr by default).
@@ -286,52 +357,58 @@ impl FleetState {
         Ok(())
     }
 
-    /// The hashes of `doc`'s pools and the server's clock, in one round trip.
-    fn fetch(&self, doc: &AuthDoc) -> Result<Snapshot, String> {
+    /// The hashes of `doc`'s pools and the server's clock, in one round trip; `local_now` is
+    /// this side's clock at the same instant. The copy kept for the next transaction is replaced.
+    fn fetch(&self, doc: &AuthDoc, local_now: Epoch) -> Result<Snapshot, String> {
         let pools = doc.pool_keys();
         let keys: Vec<String> = pools.iter().map(|p| self.pool_key(p)).collect();
-        let raw: Vec<redis::Value> = self.link.with(|c| {
+        let held: Vec<Option<Arc<PoolSnap>>> = {
+            let cache = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+            pools.iter().map(|p| cache.as_ref().and_then(|s| s.pools.get(p).cloned())).collect()
+        };
+        let raw: Result<Vec<redis::Value>, String> = self.link.with(|c| {
             let mut inv = self.read_script.prepare_invoke();
-            for k in &keys {
+            for (k, h) in keys.iter().zip(&held) {
                 inv.key(k);
+                inv.arg(h.as_ref().map_or_else(|| "-".to_string(), |h| h.stamp()));
             }
             inv.invoke(c)
-        })?;
-        let bad = || "the server's answer to the read script has an unexpected shape".to_string();
+        });
+        // A connection that failed may have been to a server that lost its data: start over.
+        let raw = raw.inspect_err(|_| self.forget_snapshot())?;
         let mut it = raw.into_iter();
-        let sec: f64 = it
-            .next()
-            .and_then(|v| redis::from_redis_value::<String>(&v).ok())
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(bad)?;
-        let usec: f64 = it
-            .next()
-            .and_then(|v| redis::from_redis_value::<String>(&v).ok())
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(bad)?;
-        let mut snap = Snapshot { server_now: sec + usec / 1e6, pools: HashMap::new() };
-        for (pool, v) in pools.into_iter().zip(it) {
-            let flat: Vec<String> = redis::from_redis_value(&v).map_err(|_| bad())?;
-            let mut fields = HashMap::with_capacity(flat.len() / 2);
-            let mut version = 0;
-            for pair in flat.chunks_exact(2) {
-                if pair[0] == "v" {
-                    version = pair[1].parse().unwrap_or(0);
-                } else {
-                    fields.insert(pair[0].clone(), pair[1].clone());
-                }
-            }
-            snap.pools.insert(pool, PoolSnap { version, fields });
+        let server_now = server_time(&mut it)?;
+        let mut snap = Snapshot { server_now, local_now, fresh: true, pools: HashMap::new() };
+        for ((pool, v), held) in pools.into_iter().zip(it).zip(held) {
+            let same = matches!(&v, redis::Value::BulkString(b) if b.as_slice() == b"=");
+            let ps = match held {
+                Some(h) if same => h,
+                _ => Arc::new(pool_snap(&v)?),
+            };
+            snap.pools.insert(pool, ps);
         }
+        *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = Some(snap.stale_copy());
         Ok(snap)
     }
 
-    /// Apply `plan` if no pool in it has moved on: `Ok(false)` on a conflict.
-    fn commit(&self, plan: &Plan) -> Result<bool, String> {
+    fn forget_snapshot(&self) {
+        *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// The pools as last seen, if that covers every pool of `doc` (marked not fresh).
+    fn cached(&self, doc: &AuthDoc) -> Option<Snapshot> {
+        let cache = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+        let snap = cache.as_ref()?;
+        doc.pool_keys().iter().all(|p| snap.pools.contains_key(p)).then(|| snap.stale_copy())
+    }
+
+    /// Apply `plan` if no pool in it has moved on: `Ok(false)` on a conflict. Either way the
+    /// kept copy of the plan's pools is brought up to date from the answer.
+    fn commit(&self, plan: &Plan, base: &Snapshot, local_now: Epoch) -> Result<bool, String> {
         let keys: Vec<String> = plan.pools.iter().map(|(p, _)| self.pool_key(p)).collect();
         let body: Vec<Value> = plan.pools.iter().map(|(_, w)| w.to_json()).collect();
         let arg = Value::Array(body).to_string();
-        let done: i64 = self.link.with(|c| {
+        let raw: Vec<redis::Value> = self.link.with(|c| {
             let mut inv = self.commit_script.prepare_invoke();
             for k in &keys {
                 inv.key(k);
@@ -339,6 +416,29 @@ impl FleetState {
             inv.arg(&arg);
             inv.invoke(c)
         })?;
+        let mut it = raw.into_iter();
+        let done: i64 = it.next().and_then(|v| redis::from_redis_value(&v).ok()).ok_or_else(bad_shape)?;
+        let server_now = server_time(&mut it)?;
+        let mut fresh = HashMap::new();
+        if done == 1 {
+            // Applied on exactly the state `base` holds: the server now has it plus these writes.
+            for ((pool, w), e) in plan.pools.iter().zip(it.by_ref()) {
+                let epoch: String = redis::from_redis_value(&e).map_err(|_| bad_shape())?;
+                let mut ps = base.pools.get(pool).map_or_else(PoolSnap::default, |p| (**p).clone());
+                w.apply(&mut ps, epoch, server_now);
+                fresh.insert(pool.clone(), Arc::new(ps));
+            }
+        } else {
+            for ((pool, _), v) in plan.pools.iter().zip(it) {
+                fresh.insert(pool.clone(), Arc::new(pool_snap(&v)?));
+            }
+        }
+        let mut cache = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(snap) = cache.as_mut() {
+            snap.server_now = server_now;
+            snap.local_now = local_now;
+            snap.pools.extend(fresh);
+        }
         Ok(done == 1)
     }
 
@@ -366,7 +466,7 @@ impl FleetState {
         let mut wrote = false;
         self.file.update(now, |file_doc| {
             for attempt in 0..MAX_ATTEMPTS {
-                let snap = match self.fetch(file_doc) {
+                let snap = match self.fetch(file_doc, now) {
                     Ok(s) => s,
                     Err(why) => {
                         self.unreachable(why)?;
@@ -382,7 +482,7 @@ impl FleetState {
                     }
                 };
                 let mut merged = file_doc.clone();
-                let over = overlay(&mut merged, &snap, now, self.share_oauth);
+                let over = overlay(&mut merged, &snap, self.share_oauth);
                 let before = merged.clone();
                 let mut doc = merged;
                 if !f(&mut doc) {
@@ -393,15 +493,17 @@ impl FleetState {
                 }
                 doc.prune_new_empties(&before);
                 keep_fleet_ids(&before, &mut doc);
-                let plan = plan(&snap, &before, &doc, &over.force, now, self.share_oauth);
+                let plan =
+                    plan(&snap, &SharedBefore::of(&before, self.share_oauth), &doc, &over.force, now, self.share_oauth);
                 if !plan.pools.is_empty() {
-                    match self.commit(&plan) {
+                    match self.commit(&plan, &snap, now) {
                         Ok(true) => {}
                         Ok(false) => {
                             backoff(attempt);
                             continue;
                         }
                         Err(why) => {
+                            self.forget_snapshot();
                             self.unreachable(why)?;
                             mark_pending(&before, &mut doc, &over.force);
                         }
@@ -415,6 +517,48 @@ impl FleetState {
         })?;
         Ok(Committed { wrote })
     }
+}
+
+fn bad_shape() -> String {
+    "the server's answer to a hermes script has an unexpected shape".to_string()
+}
+
+/// The `TIME` pair at the head of a script's answer, as epoch seconds.
+fn server_time(it: &mut impl Iterator<Item = redis::Value>) -> Result<Epoch, String> {
+    let mut part = || -> Result<f64, String> {
+        it.next()
+            .and_then(|v| redis::from_redis_value::<String>(&v).ok())
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad_shape)
+    };
+    let sec = part()?;
+    let usec = part()?;
+    Ok(sec + usec / 1e6)
+}
+
+/// One pool's hash, as the scripts answer it (a JSON array `[field, value, ...]`).
+fn pool_snap(v: &redis::Value) -> Result<PoolSnap, String> {
+    let text: String = redis::from_redis_value(v).map_err(|_| bad_shape())?;
+    let flat: Vec<String> = serde_json::from_str(&text).map_err(|_| bad_shape())?;
+    let mut entries: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let (mut version, mut epoch) = (0, String::new());
+    let mut it = flat.into_iter();
+    while let (Some(k), Some(text)) = (it.next(), it.next()) {
+        if k == "v" {
+            version = text.parse().unwrap_or(0);
+            continue;
+        }
+        if k == "e" {
+            epoch = text;
+            continue;
+        }
+        let Some((fid, field)) = k.split_once('|') else { continue };
+        let fields = entries.entry(fid.to_string()).or_default();
+        if field != "seen" {
+            fields.push((field.to_string(), text));
+        }
+    }
+    Ok(PoolSnap { version, epoch, entries })
 }
 
 fn too_busy() -> String {
@@ -448,11 +592,11 @@ fn warn_due(home: &Path) -> bool {
 
 impl PoolState for FleetState {
     fn read(&self) -> Result<AuthDoc, StoreError> {
-        let mut doc = self.file.read()?;
-        match self.fetch(&doc) {
+        let mut doc = Arc::unwrap_or_clone(self.file_doc()?);
+        let now = self.clock.now();
+        match self.fetch(&doc, now) {
             Ok(snap) => {
-                let now = self.clock.now();
-                if overlay(&mut doc, &snap, now, self.share_oauth).file_dirty {
+                if overlay(&mut doc, &snap, self.share_oauth).file_dirty {
                     // Tokens another machine rotated (or a merge to clear) go to auth.json now:
                     // a file holding a spent refresh token would revoke the login the next time
                     // this machine works without the server.
@@ -465,36 +609,54 @@ impl PoolState for FleetState {
     }
 
     fn transact(&self, now: Epoch, f: &mut dyn FnMut(&mut AuthDoc) -> bool) -> Result<Committed, StoreError> {
+        // Starts from the pools as last seen: a commit checks the versions, so a pick or an
+        // outcome on a pool nobody else touched is one round trip. An answer that writes
+        // nothing ("nothing usable", an outcome that changes nothing) is only trusted on pools
+        // read in this transaction.
+        let mut must_read = false;
         for attempt in 0..MAX_ATTEMPTS {
-            let file_doc = self.file.read()?;
-            let snap = match self.fetch(&file_doc) {
-                Ok(s) => s,
-                Err(why) => {
-                    self.unreachable(why)?;
-                    return self.transact_local(now, f);
-                }
+            let file_doc = self.file_doc()?;
+            let cached = if must_read { None } else { self.cached(&file_doc) };
+            let snap = match cached {
+                Some(s) => s,
+                None => match self.fetch(&file_doc, now) {
+                    Ok(s) => s,
+                    Err(why) => {
+                        self.unreachable(why)?;
+                        return self.transact_local(now, f);
+                    }
+                },
             };
-            let mut doc = file_doc;
-            let over = overlay(&mut doc, &snap, now, self.share_oauth);
+            let mut doc = (*file_doc).clone();
+            let over = overlay(&mut doc, &snap, self.share_oauth);
             if over.file_dirty {
                 return self.transact_locked(now, f);
             }
-            let before = doc.clone();
-            if !f(&mut doc) {
-                return Ok(Committed { wrote: false });
+            // Without a file change the overlay only touched shared fields: the file's document
+            // stands in for "before" in every comparison but the shared fields themselves.
+            let before = SharedBefore::of(&doc, self.share_oauth);
+            let kept = f(&mut doc);
+            if kept {
+                doc.prune_new_empties(&file_doc);
+                if local_changed(&file_doc, &doc) {
+                    return self.transact_locked(now, f);
+                }
             }
-            doc.prune_new_empties(&before);
-            if local_changed(&before, &doc) {
-                return self.transact_locked(now, f);
-            }
-            let plan = plan(&snap, &before, &doc, &over.force, now, self.share_oauth);
+            let plan =
+                if kept { plan(&snap, &before, &doc, &over.force, now, self.share_oauth) } else { Plan::default() };
             if plan.pools.is_empty() {
-                return Ok(Committed { wrote: false });
+                if snap.fresh {
+                    return Ok(Committed { wrote: false });
+                }
+                // A read of the versions (the pools themselves only if they moved) and again.
+                must_read = true;
+                continue;
             }
-            match self.commit(&plan) {
+            match self.commit(&plan, &snap, now) {
                 Ok(true) => return Ok(Committed { wrote: true }),
                 Ok(false) => backoff(attempt),
                 Err(why) => {
+                    self.forget_snapshot();
                     self.unreachable(why)?;
                     return self.transact_local(now, f);
                 }
@@ -564,16 +726,36 @@ impl Drop for SharedGrant {
     }
 }
 
-/// The server's view of the pools at one instant.
+/// The server's view of the pools, and the two clocks at the instant it was taken.
 struct Snapshot {
     server_now: Epoch,
-    pools: HashMap<String, PoolSnap>,
+    local_now: Epoch,
+    /// Read in this transaction (a kept copy may be behind the server).
+    fresh: bool,
+    pools: HashMap<String, Arc<PoolSnap>>,
 }
 
+impl PoolSnap {
+    /// `<epoch>:<version>`, what the scripts compare.
+    fn stamp(&self) -> String {
+        format!("{}:{}", self.epoch, self.version)
+    }
+}
+
+impl Snapshot {
+    fn stale_copy(&self) -> Snapshot {
+        Snapshot { server_now: self.server_now, local_now: self.local_now, fresh: false, pools: self.pools.clone() }
+    }
+}
+
+#[derive(Clone, Default)]
 struct PoolSnap {
     version: i64,
-    /// `<fleet id>|<field>` → JSON text.
-    fields: HashMap<String, String>,
+    /// When the hash was created (the server's TIME): versions count from there.
+    epoch: String,
+    /// Fleet id → (field, JSON text) for every `<fleet id>|<field>` of the hash but `seen`;
+    /// an id is here once the fleet has seen it.
+    entries: HashMap<String, Vec<(String, String)>>,
 }
 
 /// What [`overlay`] found beyond the values it laid over.
@@ -619,7 +801,7 @@ fn as_epoch(v: Option<&Value>) -> Option<f64> {
 
 /// Lay the server's values over `doc` (times moved onto this transaction's clock) and merge
 /// entries written while the server was out of reach.
-fn overlay(doc: &mut AuthDoc, snap: &Snapshot, now: Epoch, share_oauth: bool) -> Overlay {
+fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
     let mut out = Overlay { force: HashSet::new(), file_dirty: false };
     for pool in doc.pool_keys() {
         let ps = snap.pools.get(&pool);
@@ -635,25 +817,23 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, now: Epoch, share_oauth: bool) ->
                 m.insert(FLEET_ID.into(), Value::String(fid.clone()));
                 out.file_dirty = true;
             }
-            let Some(ps) = ps.filter(|ps| ps.fields.contains_key(&format!("{fid}|seen"))) else { continue };
-            let head = format!("{fid}|");
-            let mut theirs: Vec<(String, Value)> = Vec::new();
-            for (k, text) in &ps.fields {
-                let Some(field) = k.strip_prefix(&head) else { continue };
-                if field == "seen" || !is_shared(m, field, share_oauth) {
+            let Some(known) = ps.and_then(|ps| ps.entries.get(&fid)) else { continue };
+            let mut theirs: Vec<(String, Value)> = Vec::with_capacity(known.len() + SHARED.len());
+            for (field, text) in known {
+                if !is_shared(m, field, share_oauth) {
                     continue;
                 }
                 let Ok(mut v) = serde_json::from_str::<Value>(text) else { continue };
-                if TIMES.contains(&field) {
+                if TIMES.contains(&field.as_str()) {
                     if let Some(x) = v.as_f64() {
-                        v = Value::from(now + (x - snap.server_now));
+                        v = Value::from(snap.local_now + (x - snap.server_now));
                     }
                 }
-                theirs.push((field.to_string(), v));
+                theirs.push((field.clone(), v));
             }
             // Absent on the server: a shared field the fleet cleared.
             for field in SHARED {
-                if !ps.fields.contains_key(&format!("{head}{field}")) {
+                if !known.iter().any(|(f, _)| f == field) {
                     theirs.push((field.to_string(), Value::Null));
                 }
             }
@@ -755,35 +935,71 @@ fn by_id(items: &[Value]) -> HashMap<String, Map<String, Value>> {
 
 /// Whether anything besides the shared fields changed (then auth.json must be written).
 fn local_changed(before: &AuthDoc, after: &AuthDoc) -> bool {
-    let strip = |doc: &AuthDoc| {
-        let mut d = doc.clone();
-        for pool in d.pool_keys() {
-            for item in d.pool_mut(&pool).iter_mut() {
-                if let Value::Object(m) = item {
-                    for f in SHARED {
-                        m.shift_remove(f);
-                    }
-                }
-            }
-        }
-        d
-    };
-    strip(before) != strip(after)
+    let (a, b) = (before.root(), after.root());
+    let pools = crate::model::doc::CREDENTIAL_POOL;
+    if a.len() != b.len() || a.iter().any(|(k, v)| k != pools && b.get(k) != Some(v)) {
+        return true;
+    }
+    let (ka, kb) = (before.pool_keys(), after.pool_keys());
+    if ka != kb {
+        return true;
+    }
+    ka.iter().any(|p| {
+        let (x, y) = (before.pool(p), after.pool(p));
+        x.len() != y.len() || x.iter().zip(y).any(|(x, y)| !same_but_shared(x, y))
+    })
 }
 
-/// The writes of one pool: the version they expect and the fields they set or delete.
+/// Two entries equal in every field but the shared ones (key order included, as written).
+fn same_but_shared(x: &Value, y: &Value) -> bool {
+    let (Some(x), Some(y)) = (x.as_object(), y.as_object()) else { return x == y };
+    let local = |(k, _): &(&String, &Value)| !SHARED.contains(&k.as_str());
+    let (mut xi, mut yi) = (x.iter().filter(local), y.iter().filter(local));
+    loop {
+        match (xi.next(), yi.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == b => continue,
+            _ => return false,
+        }
+    }
+}
+
+/// The writes of one pool: the stamp they expect and the fields they set or delete.
 #[derive(Default)]
 struct PoolWrite {
-    version: i64,
+    stamp: String,
     set: Map<String, Value>,
     rel: Map<String, Value>,
     del: Vec<String>,
 }
 
 impl PoolWrite {
+    /// What the commit script does to the hash, done to a copy of it.
+    fn apply(&self, ps: &mut PoolSnap, epoch: String, server_now: Epoch) {
+        ps.version += 1;
+        ps.epoch = epoch;
+        let mut put = |key: &str, text: Option<String>| {
+            let Some((fid, field)) = key.split_once('|') else { return };
+            let fields = ps.entries.entry(fid.to_string()).or_default();
+            fields.retain(|(f, _)| f != field);
+            if let Some(t) = text.filter(|_| field != "seen") {
+                fields.push((field.to_string(), t));
+            }
+        };
+        for (k, v) in &self.set {
+            put(k, v.as_str().map(str::to_string));
+        }
+        for (k, rel) in &self.rel {
+            put(k, Some(format!("{:.6}", server_now + rel.as_f64().unwrap_or(0.0))));
+        }
+        for k in &self.del {
+            put(k, None);
+        }
+    }
+
     fn to_json(&self) -> Value {
         serde_json::json!({
-            "v": self.version,
+            "s": self.stamp,
             "set": Value::Object(self.set.clone()),
             "rel": Value::Object(self.rel.clone()),
             "del": self.del,
@@ -791,6 +1007,7 @@ impl PoolWrite {
     }
 }
 
+#[derive(Default)]
 struct Plan {
     pools: Vec<(String, PoolWrite)>,
 }
@@ -798,18 +1015,44 @@ struct Plan {
 /// What to send the server: for every entry whose shared fields the closure changed (or that
 /// must be merged), all of its shared fields. Entries the closure created are left to the
 /// fleet's values (adding a key on one machine does not reset it for the others).
+/// The shared fields of every entry before the closure ran: pool → entry id → fields.
+struct SharedBefore(HashMap<String, HashMap<String, Map<String, Value>>>);
+
+impl SharedBefore {
+    fn of(doc: &AuthDoc, share_oauth: bool) -> SharedBefore {
+        let mut pools = HashMap::new();
+        for pool in doc.pool_keys() {
+            let entries = doc
+                .pool(&pool)
+                .iter()
+                .filter_map(|v| v.as_object())
+                .filter_map(|m| {
+                    let id = m.get(entry::ID)?.as_str()?.to_string();
+                    let shared =
+                        m.iter().filter(|(k, _)| is_shared(m, k, share_oauth)).map(|(k, v)| (k.clone(), v.clone()));
+                    Some((id, shared.collect()))
+                })
+                .collect();
+            pools.insert(pool, entries);
+        }
+        SharedBefore(pools)
+    }
+}
+
 fn plan(
     snap: &Snapshot,
-    before: &AuthDoc,
+    before: &SharedBefore,
     after: &AuthDoc,
     force: &HashSet<(String, String)>,
     now: Epoch,
     share_oauth: bool,
 ) -> Plan {
     let mut pools = Vec::new();
+    let none = HashMap::new();
     for pool in after.pool_keys() {
-        let old = by_id(before.pool(&pool));
-        let mut w = PoolWrite { version: snap.pools.get(&pool).map_or(0, |p| p.version), ..PoolWrite::default() };
+        let old = before.0.get(&pool).unwrap_or(&none);
+        let stamp = snap.pools.get(&pool).map_or_else(|| ":0".to_string(), |p| p.stamp());
+        let mut w = PoolWrite { stamp, ..PoolWrite::default() };
         let mut touched = false;
         for item in after.pool(&pool) {
             let Some(m) = item.as_object() else { continue };
@@ -818,12 +1061,21 @@ fn plan(
             let fields: HashSet<&str> =
                 m.keys().chain(prev.keys()).map(String::as_str).filter(|f| is_shared(m, f, share_oauth)).collect();
             let changed = fields.iter().any(|f| prev.get(*f) != m.get(*f));
-            if !changed && !force.contains(&(pool.clone(), fid.clone())) {
+            let forced = force.contains(&(pool.clone(), fid.clone()));
+            if !changed && !forced {
                 continue;
             }
             touched = true;
-            w.set.insert(format!("{fid}|seen"), Value::String("1".into()));
-            for f in fields.into_iter().chain(SHARED) {
+            // An entry the fleet knows gets the fields that changed; a new one (or a merge) all.
+            let known = snap.pools.get(&pool).is_some_and(|p| p.entries.contains_key(&fid));
+            let full = forced || !known;
+            if full {
+                w.set.insert(format!("{fid}|seen"), Value::String("1".into()));
+            }
+            for f in fields.into_iter().chain(if full { SHARED.as_slice() } else { &[] }.iter().copied()) {
+                if !full && prev.get(f) == m.get(f) {
+                    continue;
+                }
                 let key = format!("{fid}|{f}");
                 match m.get(f) {
                     None => w.del.push(key),

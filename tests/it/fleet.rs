@@ -476,3 +476,48 @@ async fn two_gateways_on_one_server_count_exactly_and_skip_a_benched_key() {
     let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
     assert!(hi - lo <= 1, "round_robin across two gateways: {counts:?}");
 }
+
+#[test]
+fn threads_of_two_library_homes_never_lose_a_pick() {
+    let Some(redis) = Redis::start("threads_of_two_library_homes_never_lose_a_pick") else { return };
+    let homes: Vec<Sealed> = (0..2)
+        .map(|_| {
+            let s = Sealed::new();
+            s.write_home_file(
+                "config.yaml",
+                &format!(
+                    "state:\n  backend: redis\n  url: {}\n  on_unavailable: fail\ncredential_pool_strategies:\n  openrouter: least_used\n",
+                    redis.url()
+                ),
+            );
+            with_keys(&s);
+            s.add_key("openrouter", K3, Some("three"));
+            s
+        })
+        .collect();
+    // One long-lived Home per home (as a program on the library keeps), four threads on each.
+    const EACH: usize = 300;
+    let opened: Vec<std::sync::Arc<hermes::home::Home>> =
+        homes.iter().map(|s| std::sync::Arc::new(hermes::home::Home::open(s.context().0).unwrap())).collect();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let home = opened[t % 2].clone();
+            std::thread::spawn(move || {
+                let pool = home.pool("openrouter").unwrap();
+                for _ in 0..EACH {
+                    let p = hermes::ops::pick(&home, &pool, &[]).unwrap();
+                    hermes::ops::report(&home, &pool, &p.id, &hermes::pool::cooldown::Outcome::Success).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let list = homes[1].run(&["auth", "list", "--json"]).json();
+    let counts: Vec<i64> =
+        ["one", "two", "three"].iter().map(|l| entry(&list, l)["request_count"].as_i64().unwrap()).collect();
+    assert_eq!(counts.iter().sum::<i64>(), (8 * EACH) as i64, "{counts:?}");
+    let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+    assert!(hi - lo <= 1, "least_used, atomically: {counts:?}");
+}
