@@ -51,8 +51,11 @@ const TIMES: [&str; 2] = [entry::LAST_STATUS_AT, entry::LAST_ERROR_RESET_AT];
 pub const FLEET_ID: &str = "fleet_id";
 /// What this machine changed while the server was unreachable: `{"requests": n}`.
 pub const FLEET_PENDING: &str = "fleet_pending";
+/// With `share_oauth`: the fingerprint of the refresh token this machine last synced with the
+/// fleet; a file whose token differs has rotated since, and its tokens win.
+pub const FLEET_RT: &str = "fleet_refresh_fingerprint";
 /// Fields that stay on this machine even for a shared OAuth login.
-const LOCAL: [&str; 6] = [entry::ID, entry::LABEL, entry::SOURCE, entry::AUTH_TYPE, FLEET_ID, FLEET_PENDING];
+const LOCAL: [&str; 7] = [entry::ID, entry::LABEL, entry::SOURCE, entry::AUTH_TYPE, FLEET_ID, FLEET_PENDING, FLEET_RT];
 /// How long a shared refresh lock lives if its holder dies (longer than any refresh POST).
 const GRANT_LOCK_MS: u64 = 60_000;
 /// How long after a failure the server is left alone before the next try.
@@ -82,37 +85,53 @@ end
 return out
 "#;
 
-// ARGV[1]: one object per key, in KEYS order: {"s": expected stamp, "set": {field: JSON
+// KEYS: the pools' hashes, then a marker key for this commit. ARGV[1]: one object per pool, in
+// KEYS order: {"s": expected stamp, "set": {field: JSON
 // text}, "rel": {field: seconds from the server's now}, "del": [field, ...]}. Answers
 // {1, TIME, each key's epoch} when applied (the caller applies the same writes to its copy), or
 // {0, TIME, the keys' hashes} on a conflict, so that the caller's copy is fresh either way.
 const COMMIT_SCRIPT: &str = r#"
 local req = cjson.decode(ARGV[1])
 local t = redis.call('TIME')
-for i, k in ipairs(KEYS) do
+local n = #KEYS - 1
+for i = 1, n do
+  local k = KEYS[i]
   local ev = redis.call('HMGET', k, 'e', 'v')
   if ((ev[1] or '') .. ':' .. (ev[2] or '0')) ~= req[i].s then
     local out = {0, t[1], t[2]}
-    for j, key in ipairs(KEYS) do
-      local h = redis.call('HGETALL', key)
+    for j = 1, n do
+      local h = redis.call('HGETALL', KEYS[j])
       out[#out + 1] = (#h == 0) and '[]' or cjson.encode(h)
     end
     return out
   end
 end
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-for i, k in ipairs(KEYS) do
+for i = 1, n do
+  local k = KEYS[i]
   local r = req[i]
   local args = {}
-  for f, val in pairs(r.set) do args[#args + 1] = f; args[#args + 1] = val end
-  for f, rel in pairs(r.rel) do args[#args + 1] = f; args[#args + 1] = string.format('%.6f', now + rel) end
-  if #args > 0 then redis.call('HSET', k, unpack(args)) end
-  if #r.del > 0 then redis.call('HDEL', k, unpack(r.del)) end
+  local function flush()
+    if #args > 0 then redis.call('HSET', k, unpack(args)) end
+    args = {}
+  end
+  -- In slices: unpack has a limit on how many values it spreads.
+  for f, val in pairs(r.set) do
+    args[#args + 1] = f; args[#args + 1] = val
+    if #args >= 1000 then flush() end
+  end
+  for f, rel in pairs(r.rel) do
+    args[#args + 1] = f; args[#args + 1] = string.format('%.6f', now + rel)
+    if #args >= 1000 then flush() end
+  end
+  flush()
+  for j = 1, #r.del, 500 do redis.call('HDEL', k, unpack(r.del, j, math.min(j + 499, #r.del))) end
   redis.call('HSETNX', k, 'e', t[1] .. '.' .. t[2])
   redis.call('HINCRBY', k, 'v', 1)
 end
+redis.call('SET', KEYS[n + 1], '1', 'PX', 60000)
 local out = {1, t[1], t[2]}
-for i, k in ipairs(KEYS) do out[#out + 1] = redis.call('HGET', k, 'e') end
+for i = 1, n do out[#out + 1] = redis.call('HGET', KEYS[i], 'e') end
 return out
 "#;
 
@@ -131,21 +150,37 @@ struct Link {
     conn: Mutex<Option<redis::Connection>>,
     /// After a failure: no new attempt before this instant, and why it failed.
     down: Mutex<Option<(Instant, String)>>,
+    /// Bumped at every new connection: state read over an earlier one may be from a server
+    /// that has since lost its data, so it is not reused.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Link {
     /// Run `op` on the connection, connecting first if needed. A failure drops the connection
     /// (a late reply must not be read as the next command's) and rests the server for a second.
     fn with<T>(&self, op: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T, String> {
+        self.with_rest(true, op)
+    }
+
+    /// [`Link::with`], optionally trying to connect even while the server rests (to find out
+    /// whether a commit whose answer was lost went through).
+    fn with_rest<T>(
+        &self,
+        rest: bool,
+        op: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, String> {
         let mut slot = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {
             if let Some((until, why)) = &*self.down.lock().unwrap_or_else(|p| p.into_inner()) {
-                if Instant::now() < *until {
+                if rest && Instant::now() < *until {
                     return Err(why.clone());
                 }
             }
             match self.connect() {
-                Ok(c) => *slot = Some(c),
+                Ok(c) => {
+                    self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    *slot = Some(c)
+                }
                 Err(why) => return Err(self.rest(why)),
             }
         }
@@ -196,6 +231,9 @@ fn describe(e: &redis::RedisError, timeout: Duration) -> String {
         ErrorKind::ParseError => "the server does not speak the Redis protocol".into(),
         ErrorKind::InvalidClientConfig => format!("invalid state.url: {}", crate::text::one_line(&e.to_string())),
         _ if e.is_connection_refusal() => "connection refused".into(),
+        _ if e.is_connection_dropped() || e.is_unrecoverable_error() => {
+            format!("connection lost ({})", crate::text::one_line(&e.to_string()))
+        }
         _ if e.code() == Some("NOAUTH") || e.code() == Some("WRONGPASS") => {
             "authentication failed (check the password in state.url or HERMES_STATE_PASSWORD)".into()
         }
@@ -255,7 +293,9 @@ impl std::fmt::Debug for FleetState {
 /// name the setting and never quote the URL.
 pub fn connection_info(url: &str, password: Option<&str>) -> Result<(redis::ConnectionInfo, String), String> {
     let scheme = url.split("://").next().unwrap_or("");
-    if !url.contains("://") || !matches!(scheme, "redis" | "rediss" | "unix" | "redis+unix" | "valkey" | "valkeys") {
+    if !url.contains("://")
+        || !matches!(scheme, "redis" | "rediss" | "unix" | "redis+unix" | "valkey" | "valkeys" | "valkey+unix")
+    {
         return Err(format!(
             "state.url: expected a redis://, rediss://, unix:// or valkey:// URL, found {}",
             if url.contains("://") {
@@ -296,6 +336,7 @@ impl FleetState {
             command_timeout: Duration::from_millis(cfg.command_timeout_ms),
             conn: Mutex::new(None),
             down: Mutex::new(None),
+            generation: std::sync::atomic::AtomicU64::new(0),
         };
         Ok(FleetState {
             file,
@@ -359,7 +400,7 @@ impl FleetState {
 
     /// The hashes of `doc`'s pools and the server's clock, in one round trip; `local_now` is
     /// this side's clock at the same instant. The copy kept for the next transaction is replaced.
-    fn fetch(&self, doc: &AuthDoc, local_now: Epoch) -> Result<Snapshot, String> {
+    fn fetch(&self, doc: &AuthDoc) -> Result<Snapshot, String> {
         let pools = doc.pool_keys();
         let keys: Vec<String> = pools.iter().map(|p| self.pool_key(p)).collect();
         let held: Vec<Option<Arc<PoolSnap>>> = {
@@ -378,7 +419,14 @@ impl FleetState {
         let raw = raw.inspect_err(|_| self.forget_snapshot())?;
         let mut it = raw.into_iter();
         let server_now = server_time(&mut it)?;
-        let mut snap = Snapshot { server_now, local_now, fresh: true, pools: HashMap::new() };
+        // This side's clock right after the answer (not the transaction's `now`, which may be
+        // older by a lock wait): the pair fixes the offset between the two clocks.
+        let local_now = self.clock.now();
+        if it.len() != pools.len() {
+            return Err(bad_shape());
+        }
+        let generation = self.link.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let mut snap = Snapshot { server_now, local_now, generation, fresh: true, pools: HashMap::new() };
         for ((pool, v), held) in pools.into_iter().zip(it).zip(held) {
             let same = matches!(&v, redis::Value::BulkString(b) if b.as_slice() == b"=");
             let ps = match held {
@@ -399,27 +447,48 @@ impl FleetState {
     fn cached(&self, doc: &AuthDoc) -> Option<Snapshot> {
         let cache = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
         let snap = cache.as_ref()?;
-        doc.pool_keys().iter().all(|p| snap.pools.contains_key(p)).then(|| snap.stale_copy())
+        let same_connection = snap.generation == self.link.generation.load(std::sync::atomic::Ordering::SeqCst);
+        (same_connection && doc.pool_keys().iter().all(|p| snap.pools.contains_key(p))).then(|| snap.stale_copy())
     }
 
     /// Apply `plan` if no pool in it has moved on: `Ok(false)` on a conflict. Either way the
     /// kept copy of the plan's pools is brought up to date from the answer.
-    fn commit(&self, plan: &Plan, base: &Snapshot, local_now: Epoch) -> Result<bool, String> {
-        let keys: Vec<String> = plan.pools.iter().map(|(p, _)| self.pool_key(p)).collect();
+    fn commit(&self, plan: &Plan, base: &Snapshot) -> Result<bool, String> {
+        let mut keys: Vec<String> = plan.pools.iter().map(|(p, _)| self.pool_key(p)).collect();
+        let marker = format!("{}commit:{:016x}", self.prefix, rand::random::<u64>());
+        keys.push(marker.clone());
         let body: Vec<Value> = plan.pools.iter().map(|(_, w)| w.to_json()).collect();
         let arg = Value::Array(body).to_string();
-        let raw: Vec<redis::Value> = self.link.with(|c| {
+        let raw = self.link.with(|c| {
             let mut inv = self.commit_script.prepare_invoke();
             for k in &keys {
                 inv.key(k);
             }
             inv.arg(&arg);
-            inv.invoke(c)
-        })?;
+            inv.invoke::<Vec<redis::Value>>(c)
+        });
+        let raw = match raw {
+            Ok(raw) => raw,
+            Err(why) => {
+                self.forget_snapshot();
+                // The answer was lost after the script was sent: whether it ran is on the
+                // server (its marker), and running the transaction again would count it twice.
+                if why.starts_with("no answer") || why.starts_with("connection lost") {
+                    let ran = self.link.with_rest(false, |c| redis::cmd("EXISTS").arg(&marker).query::<i64>(c));
+                    if ran == Ok(1) {
+                        return Ok(true);
+                    }
+                }
+                return Err(why);
+            }
+        };
         let mut it = raw.into_iter();
         let done: i64 = it.next().and_then(|v| redis::from_redis_value(&v).ok()).ok_or_else(bad_shape)?;
         let server_now = server_time(&mut it)?;
         let mut fresh = HashMap::new();
+        if it.len() != plan.pools.len() {
+            return Err(bad_shape());
+        }
         if done == 1 {
             // Applied on exactly the state `base` holds: the server now has it plus these writes.
             for ((pool, w), e) in plan.pools.iter().zip(it.by_ref()) {
@@ -436,7 +505,7 @@ impl FleetState {
         let mut cache = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(snap) = cache.as_mut() {
             snap.server_now = server_now;
-            snap.local_now = local_now;
+            snap.local_now = self.clock.now();
             snap.pools.extend(fresh);
         }
         Ok(done == 1)
@@ -447,15 +516,8 @@ impl FleetState {
     fn transact_local(&self, now: Epoch, f: &mut dyn FnMut(&mut AuthDoc) -> bool) -> Result<Committed, StoreError> {
         let mut wrote = false;
         self.file.update(now, |doc| {
-            let before = doc.clone();
-            if !f(doc) {
-                *doc = before;
-                return Ok::<(), StoreError>(());
-            }
-            doc.prune_new_empties(&before);
-            mark_pending(&before, doc, &HashSet::new());
-            wrote = *doc != before;
-            Ok(())
+            wrote = alone(doc, f);
+            Ok::<(), StoreError>(())
         })?;
         Ok(Committed { wrote })
     }
@@ -466,18 +528,11 @@ impl FleetState {
         let mut wrote = false;
         self.file.update(now, |file_doc| {
             for attempt in 0..MAX_ATTEMPTS {
-                let snap = match self.fetch(file_doc, now) {
+                let snap = match self.fetch(file_doc) {
                     Ok(s) => s,
                     Err(why) => {
                         self.unreachable(why)?;
-                        let before = file_doc.clone();
-                        if f(file_doc) {
-                            file_doc.prune_new_empties(&before);
-                            mark_pending(&before, file_doc, &HashSet::new());
-                            wrote = *file_doc != before;
-                        } else {
-                            *file_doc = before;
-                        }
+                        wrote = alone(file_doc, f);
                         return Ok(());
                     }
                 };
@@ -496,18 +551,22 @@ impl FleetState {
                 let plan =
                     plan(&snap, &SharedBefore::of(&before, self.share_oauth), &doc, &over.force, now, self.share_oauth);
                 if !plan.pools.is_empty() {
-                    match self.commit(&plan, &snap, now) {
+                    match self.commit(&plan, &snap) {
                         Ok(true) => {}
                         Ok(false) => {
                             backoff(attempt);
                             continue;
                         }
                         Err(why) => {
-                            self.forget_snapshot();
+                            // `f` again on auth.json as it is: its pending marks are intact there.
                             self.unreachable(why)?;
-                            mark_pending(&before, &mut doc, &over.force);
+                            wrote = alone(file_doc, f);
+                            return Ok(());
                         }
                     }
+                }
+                if self.share_oauth {
+                    mark_tokens_synced(&mut doc);
                 }
                 wrote = doc != *file_doc;
                 *file_doc = doc;
@@ -516,6 +575,36 @@ impl FleetState {
             Err(StoreError::Unavailable { backend: self.link.shown.clone(), message: too_busy() })
         })?;
         Ok(Committed { wrote })
+    }
+}
+
+/// `f` on auth.json alone (the server is out of reach): its shared changes are marked pending.
+/// Whether it changed the document.
+fn alone(file_doc: &mut AuthDoc, f: &mut dyn FnMut(&mut AuthDoc) -> bool) -> bool {
+    let before = file_doc.clone();
+    if !f(file_doc) {
+        *file_doc = before;
+        return false;
+    }
+    file_doc.prune_new_empties(&before);
+    mark_pending(&before, file_doc, &HashSet::new());
+    *file_doc != before
+}
+
+/// After the fleet and this file agree on a shared login's tokens: remember which refresh token
+/// that was (see [`FLEET_RT`]).
+fn mark_tokens_synced(doc: &mut AuthDoc) {
+    for pool in doc.pool_keys() {
+        for item in doc.pool_mut(&pool).iter_mut() {
+            let Value::Object(m) = item else { continue };
+            if !is_oauth(m) {
+                continue;
+            }
+            let Some(rt) = m.get(entry::REFRESH_TOKEN).and_then(Value::as_str).map(fingerprint) else { continue };
+            if m.get(FLEET_RT).and_then(Value::as_str) != Some(rt.as_str()) {
+                m.insert(FLEET_RT.into(), Value::String(rt));
+            }
+        }
     }
 }
 
@@ -594,7 +683,7 @@ impl PoolState for FleetState {
     fn read(&self) -> Result<AuthDoc, StoreError> {
         let mut doc = Arc::unwrap_or_clone(self.file_doc()?);
         let now = self.clock.now();
-        match self.fetch(&doc, now) {
+        match self.fetch(&doc) {
             Ok(snap) => {
                 if overlay(&mut doc, &snap, self.share_oauth).file_dirty {
                     // Tokens another machine rotated (or a merge to clear) go to auth.json now:
@@ -619,7 +708,7 @@ impl PoolState for FleetState {
             let cached = if must_read { None } else { self.cached(&file_doc) };
             let snap = match cached {
                 Some(s) => s,
-                None => match self.fetch(&file_doc, now) {
+                None => match self.fetch(&file_doc) {
                     Ok(s) => s,
                     Err(why) => {
                         self.unreachable(why)?;
@@ -652,7 +741,7 @@ impl PoolState for FleetState {
                 must_read = true;
                 continue;
             }
-            match self.commit(&plan, &snap, now) {
+            match self.commit(&plan, &snap) {
                 Ok(true) => return Ok(Committed { wrote: true }),
                 Ok(false) => backoff(attempt),
                 Err(why) => {
@@ -730,6 +819,8 @@ impl Drop for SharedGrant {
 struct Snapshot {
     server_now: Epoch,
     local_now: Epoch,
+    /// The connection it was read over ([`Link::generation`]).
+    generation: u64,
     /// Read in this transaction (a kept copy may be behind the server).
     fresh: bool,
     pools: HashMap<String, Arc<PoolSnap>>,
@@ -744,7 +835,13 @@ impl PoolSnap {
 
 impl Snapshot {
     fn stale_copy(&self) -> Snapshot {
-        Snapshot { server_now: self.server_now, local_now: self.local_now, fresh: false, pools: self.pools.clone() }
+        Snapshot {
+            server_now: self.server_now,
+            local_now: self.local_now,
+            generation: self.generation,
+            fresh: false,
+            pools: self.pools.clone(),
+        }
     }
 }
 
@@ -817,6 +914,13 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
                 m.insert(FLEET_ID.into(), Value::String(fid.clone()));
                 out.file_dirty = true;
             }
+            if share_oauth && is_oauth(m) && !m.contains_key(FLEET_RT) {
+                // First seen: the token the file holds now is the baseline.
+                if let Some(rt) = m.get(entry::REFRESH_TOKEN).and_then(Value::as_str).map(fingerprint) {
+                    m.insert(FLEET_RT.into(), Value::String(rt));
+                    out.file_dirty = true;
+                }
+            }
             let Some(known) = ps.and_then(|ps| ps.entries.get(&fid)) else { continue };
             let mut theirs: Vec<(String, Value)> = Vec::with_capacity(known.len() + SHARED.len());
             for (field, text) in known {
@@ -837,6 +941,19 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
                     theirs.push((field.to_string(), Value::Null));
                 }
             }
+            // A shared login whose tokens changed in auth.json since they were last synced
+            // (rotated while the server was away, or by hermes-agent): the file's tokens are the
+            // live ones and go to the fleet; the server's are spent.
+            let mut theirs = theirs;
+            if share_oauth && is_oauth(m) {
+                let file_rt = m.get(entry::REFRESH_TOKEN).and_then(Value::as_str).map(fingerprint);
+                let synced = m.get(FLEET_RT).and_then(Value::as_str).map(str::to_string);
+                if synced.is_some() && synced != file_rt {
+                    theirs.retain(|(f, _)| SHARED.contains(&f.as_str()));
+                    out.force.insert((pool.clone(), fid.clone()));
+                    out.file_dirty = true;
+                }
+            }
             match pending {
                 None => {
                     for (field, v) in theirs {
@@ -852,9 +969,14 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
                     let get = |k: &str| theirs.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
                     let mine_at = as_epoch(m.get(entry::LAST_STATUS_AT));
                     let theirs_at = as_epoch(get(entry::LAST_STATUS_AT).as_ref());
-                    let keep_mine = match (mine_at, theirs_at) {
-                        (Some(a), Some(b)) => a > b,
-                        (Some(_), None) => true,
+                    // Both benched: the later deadline holds (a longer bench is the stronger
+                    // evidence); otherwise the later status.
+                    let mine_until = as_epoch(m.get(entry::LAST_ERROR_RESET_AT));
+                    let theirs_until = as_epoch(get(entry::LAST_ERROR_RESET_AT).as_ref());
+                    let keep_mine = match (mine_until, theirs_until, mine_at, theirs_at) {
+                        (Some(a), Some(b), _, _) => a > b,
+                        (_, _, Some(a), Some(b)) => a > b,
+                        (_, _, Some(_), None) => true,
                         _ => false,
                     };
                     let fleet_count = get(entry::REQUEST_COUNT).and_then(|v| v.as_i64()).unwrap_or(0);

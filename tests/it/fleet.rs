@@ -521,3 +521,119 @@ fn threads_of_two_library_homes_never_lose_a_pick() {
     let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
     assert!(hi - lo <= 1, "least_used, atomically: {counts:?}");
 }
+
+#[test]
+fn a_unix_socket_and_the_url_variable_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("redis.sock");
+    let sock_arg = sock.display().to_string();
+    let Some(redis) = Redis::start_with(
+        "a_unix_socket_and_the_url_variable_work",
+        &["--unixsocket", &sock_arg, "--unixsocketperm", "700"],
+    ) else {
+        return;
+    };
+    // config.yaml names a server that is not there; HERMES_STATE_URL wins.
+    let mut a = Sealed::new();
+    a.write_home_file(
+        "config.yaml",
+        "state:\n  backend: redis\n  url: redis://127.0.0.1:1/0\n  on_unavailable: fail\n",
+    );
+    a.var("HERMES_STATE_URL", &format!("unix://{sock_arg}"));
+    with_keys(&a);
+    let o = a.run(&["auth", "report", "openrouter", "one", "--status", "402"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // The same server over TCP sees the bench.
+    let b = fleet_home(&redis, "  on_unavailable: fail\n");
+    with_keys(&b);
+    let o = b.run(&["auth", "token", "openrouter"]);
+    assert_eq!(o.stdout.trim(), K2, "{}", o.stderr);
+    assert!(a.run(&["auth", "list"]).stdout.starts_with(&format!("State: unix://{sock_arg} (reachable)")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_goes_on_without_the_server_or_answers_503() {
+    use crate::serve::Gateway;
+    let Some(mut redis) = Redis::start("a_gateway_goes_on_without_the_server_or_answers_503") else { return };
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "x", "choices": [{"message": {"role": "assistant", "content": "ok"}}]})),
+        )
+        .mount(&server)
+        .await;
+    let gateway_home = |mode: &str| {
+        let mut s = Sealed::new();
+        s.var("HERMES_SERVE_KEY", "hsk-fleet-client-key-0002");
+        s.write_home_file(
+            "config.yaml",
+            &format!(
+                "state:\n  backend: redis\n  url: {}\n  on_unavailable: {mode}\ncustom_providers:\n  - name: mock\n    base_url: {}/v1\n",
+                redis.url(),
+                server.uri()
+            ),
+        );
+        s.add_key("mock", "sk-mock-fleet-down-000000", Some("k0"));
+        s
+    };
+    let (local, fail) = (gateway_home("local"), gateway_home("fail"));
+    let (gl, gf) = (Gateway::start(&local), Gateway::start(&fail));
+    let ask = |base: String| async move {
+        let r = reqwest::Client::new()
+            .post(format!("{base}/v1/chat/completions"))
+            .bearer_auth("hsk-fleet-client-key-0002")
+            .json(&json!({"model": "custom:mock:m1", "messages": []}))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    assert_eq!(ask(gl.base.clone()).await.0, 200);
+    assert_eq!(ask(gf.base.clone()).await.0, 200);
+    redis.kill();
+    for _ in 0..3 {
+        assert_eq!(ask(gl.base.clone()).await.0, 200, "local: served from auth.json");
+        let (status, body) = ask(gf.base.clone()).await;
+        assert_eq!(status, 503, "fail: {body}");
+        assert!(["connection refused", "connection lost", "no answer"].iter().any(|w| body.contains(w)), "{body}");
+    }
+    let (code, lines) = gl.stop();
+    assert_eq!(code, 0, "{lines:?}");
+    let (code, lines) = gf.stop();
+    assert_eq!(code, 0, "{lines:?}");
+}
+
+#[test]
+fn tokens_rotated_in_the_file_are_published_not_reverted() {
+    let Some(redis) = Redis::start("tokens_rotated_in_the_file_are_published_not_reverted") else { return };
+    let home = |extra: &str| {
+        let s = fleet_home(&redis, &format!("  share_oauth: true\n{extra}"));
+        s.write_auth(&store(
+            json!({"anthropic": [anthropic_entry("aaa111", "work", "at-one", "rt-one", T0 + 7200.0)]}),
+        ));
+        s
+    };
+    let (a, b) = (home(""), home(""));
+    assert_eq!(a.run(&["auth", "token", "anthropic"]).stdout.trim(), "at-one");
+    // Another tool (hermes-agent) rotates the login in A's auth.json.
+    let mut doc = a.auth();
+    doc["credential_pool"]["anthropic"][0]["access_token"] = json!("at-two");
+    doc["credential_pool"]["anthropic"][0]["refresh_token"] = json!("rt-two");
+    a.write_auth(&doc);
+    // A's next command keeps its live tokens and gives them to the fleet.
+    let o = a.run(&["auth", "token", "anthropic"]);
+    assert_eq!(o.stdout.trim(), "at-two", "{}", o.stderr);
+    assert_eq!(a.pool("anthropic")[0]["refresh_token"], "rt-two");
+    let o = b.run(&["auth", "token", "anthropic"]);
+    assert_eq!(o.stdout.trim(), "at-two", "B adopts the fleet's tokens: {}", o.stderr);
+    assert_eq!(b.pool("anthropic")[0]["refresh_token"], "rt-two", "{}", b.auth());
+    // Without share_oauth no token reaches the server.
+    let dump = redis.cmd(&["HGETALL", "hermes:pool:anthropic"]);
+    assert!(dump.contains("rt-two"), "shared on purpose: {dump}");
+    let c = fleet_home(&redis, "  prefix: \"other:\"\n");
+    c.write_auth(&store(json!({"anthropic": [anthropic_entry("ccc111", "work", "at-c", "rt-c", T0 + 7200.0)]})));
+    assert_eq!(c.run(&["auth", "token", "anthropic"]).stdout.trim(), "at-c");
+    let dump = redis.cmd(&["HGETALL", "other:pool:anthropic"]);
+    assert!(!dump.contains("rt-c") && !dump.contains("at-c"), "{dump}");
+}
