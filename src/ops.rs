@@ -511,7 +511,13 @@ pub fn apply_outcome(view: &mut PoolView, i: usize, outcome: &Outcome, now: Epoc
                 // Siblings with the same key get the same deadline, decided from their own history.
                 d = cooldown::decide(&view.entries[j].entry, outcome, sole, now);
             }
-            if cooldown::apply(&mut view.entries[j].map, &d) {
+            let mut touched = cooldown::apply(&mut view.entries[j].map, &d);
+            if let Outcome::Announced { headroom, .. } = outcome {
+                // The figures belong to the key: every entry holding it gets them.
+                entry::set(&mut view.entries[j].map, crate::pool::headroom::FIELD, headroom.to_json(now));
+                touched = true;
+            }
+            if touched {
                 view.entries[j].reparse(&key, now);
                 changed = true;
             }

@@ -47,7 +47,7 @@ pub struct Args {
     pub model: Option<String>,
     /// Rotation strategy of the provider's pool (credential_pool_strategies.<provider>); for any
     /// other pool use: hermes auth strategy PROVIDER NAME.
-    #[arg(long, value_name = "S", value_parser = ["fill_first", "round_robin", "least_used", "random"])]
+    #[arg(long, value_name = "S", value_parser = ["fill_first", "round_robin", "least_used", "random", "headroom"])]
     pub strategy: Option<String>,
     /// A step of the fallback chain; repeat for more. Replaces fallback_providers. PROVIDER ends at
     /// the first ':', or at the second for custom:<name>:MODEL.
@@ -120,7 +120,7 @@ fn steps(args: &Args, home: &Home, ask: bool, prompter: &mut dyn Prompter, out: 
         .map(|s| {
             Strategy::parse(s).ok_or_else(|| {
                 Error::Usage(format!(
-                    "invalid strategy \"{s}\"; valid values: fill_first, round_robin, least_used, random"
+                    "invalid strategy \"{s}\"; valid values: fill_first, round_robin, least_used, random, headroom"
                 ))
             })
         })

@@ -140,6 +140,9 @@ pub struct Config {
     pub serve: ServeConfig,
     /// `state:`, where the shared pool state lives.
     pub state: StateConfig,
+    /// `headroom_bench` (default true): bench an entry whose provider announced nothing left,
+    /// before it is refused (docs/recovery.md#headroom).
+    pub headroom_bench: Option<bool>,
     /// Problems with parts hermes can do without (an unreadable fallback chain), one line each,
     /// without the file name.
     pub warnings: Vec<String>,
@@ -385,6 +388,12 @@ fn read_config(root: &Value) -> Result<Config, String> {
 
     if let Some(v) = get(root, "state") {
         config.state = read_state(v)?;
+    }
+
+    match get(root, "headroom_bench") {
+        None => {}
+        Some(Value::Bool(b)) => config.headroom_bench = Some(*b),
+        Some(other) => return Err(format!("headroom_bench: expected true or false, found {}", kind(other))),
     }
 
     if let Some(v) = get(root, "custom_providers") {

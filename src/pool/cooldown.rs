@@ -8,14 +8,13 @@
 //! timeout) never marks; only terminal reasons make an entry dead.
 use crate::context::Epoch;
 use crate::model::entry::{self, Entry, LastStatus};
+use crate::pool::hints::MAX_HINT_SECS;
 use crate::pool::status;
 use serde_json::{Map, Value};
 
 pub use crate::pool::status::LADDER;
 /// The longest hint-less bench of the pool's only selectable entry for 429 and 401.
 pub const SOLE_CAP: f64 = 60.0;
-/// Reset hints further ahead than this are clamped to it (docs/design.md#reset-hints).
-pub const MAX_HINT_SECS: f64 = 7.0 * 86400.0;
 
 /// 402 and 403 (billing) cooldown without a hint.
 const BILLING_SECS: f64 = 3600.0;
@@ -37,6 +36,9 @@ pub enum Outcome {
     Transient,
     /// A refresh answered with a terminal reason (`invalid_grant`, …).
     RefreshTerminal { reason: String, message: Option<String> },
+    /// The request succeeded and the answer announced the key's headroom; with `bench`, an
+    /// entry with nothing left is benched until the announced reset (docs/recovery.md#headroom).
+    Announced { headroom: super::headroom::Headroom, bench: bool },
 }
 
 /// The status fields a mark writes.
@@ -90,6 +92,10 @@ pub fn decide(entry: &Entry, outcome: &Outcome, sole: bool, now: Epoch) -> Decis
     }
     match outcome {
         Outcome::Success => clear(entry),
+        Outcome::Announced { headroom, bench } => match headroom.exhausted_until(now).filter(|_| *bench) {
+            Some(until) => headroom_bench(entry, headroom, until, now),
+            None => clear(entry),
+        },
         Outcome::Transient => Decision::Unchanged,
         Outcome::RefreshTerminal { reason, message } => {
             dead(entry, None, Some(reason.as_str()), message.as_deref(), now)
@@ -187,6 +193,25 @@ fn next_streak(entry: &Entry, now: Epoch) -> i64 {
 
 /// An `exhausted` mark. The later deadline wins while the entry is still cooling, so a short
 /// re-bench cannot free a key the provider benched for longer.
+/// The bench of an entry whose provider announced nothing left: class `quota`, no HTTP code (it
+/// was not refused), until the announced reset (or a later deadline it already has).
+fn headroom_bench(entry: &Entry, h: &super::headroom::Headroom, until: Epoch, now: Epoch) -> Decision {
+    let current = (entry.last_status == Some(LastStatus::Exhausted)).then(|| status::deadline(entry)).flatten();
+    let until = match current {
+        Some(d) if d > now && d > until => d,
+        _ => until,
+    };
+    Decision::Set(Mark {
+        status: LastStatus::Exhausted,
+        at: now,
+        code: None,
+        reason: Some(super::headroom::REASON.to_string()),
+        message: Some(format!("the provider announced {}", h.describe(now))),
+        reset_at: Some(until),
+        streak: None,
+    })
+}
+
 fn exhausted(
     entry: &Entry,
     code: u16,

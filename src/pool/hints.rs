@@ -8,9 +8,11 @@
 
 use crate::context::Epoch;
 use crate::model::entry::{normalise_epoch, parse_epoch_str};
-use crate::pool::cooldown::MAX_HINT_SECS;
 use serde_json::{Map, Value};
 use std::iter::once_with;
+
+/// Reset hints further ahead than this are clamped to it (docs/design.md#reset-hints).
+pub const MAX_HINT_SECS: f64 = 7.0 * 86400.0;
 
 /// Body keys holding an absolute reset time (docs/design.md#reset-hints).
 const ABSOLUTE_KEYS: [&str; 3] = ["reset_at", "resets_at", "retry_until"];
@@ -168,7 +170,7 @@ fn relative_secs(v: &Value) -> Option<f64> {
 
 /// `x-ratelimit-reset`: a duration or a number below 1e9 is relative; a number up to 1e12 is
 /// epoch seconds and above that epoch milliseconds; an ISO value is absolute.
-fn parse_ratelimit_reset(value: &str, now: Epoch) -> Option<Epoch> {
+pub(crate) fn parse_ratelimit_reset(value: &str, now: Epoch) -> Option<Epoch> {
     let t = value.trim();
     if let Some(x) = parse_number(t) {
         if x < 0.0 {

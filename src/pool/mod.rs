@@ -7,6 +7,7 @@
 pub mod candidate;
 pub mod cooldown;
 pub mod expiry;
+pub mod headroom;
 pub mod hints;
 pub mod status;
 pub mod strategy;

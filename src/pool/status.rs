@@ -139,6 +139,7 @@ pub fn class_word(code: Option<i64>, reason: Option<&str>) -> &'static str {
         Some(403) => "forbidden",
         Some(401) => "auth failed",
         _ if reason.is_some_and(|r| r.trim().eq_ignore_ascii_case("refresh_failed")) => "refresh failed",
+        _ if reason.is_some_and(|r| r.trim().eq_ignore_ascii_case(super::headroom::REASON)) => "quota",
         _ => "exhausted",
     }
 }

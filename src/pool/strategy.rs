@@ -18,11 +18,15 @@ pub enum Strategy {
     LeastUsed,
     /// Uniform among the selectable entries.
     Random,
+    /// The selectable entry with the most announced headroom (docs/recovery.md#headroom); no
+    /// figures count as full; ties go to the fewest requests.
+    Headroom,
 }
 
 impl Strategy {
     /// Every strategy, in the order help texts and the wizard list them.
-    pub const ALL: [Strategy; 4] = [Strategy::FillFirst, Strategy::RoundRobin, Strategy::LeastUsed, Strategy::Random];
+    pub const ALL: [Strategy; 5] =
+        [Strategy::FillFirst, Strategy::RoundRobin, Strategy::LeastUsed, Strategy::Random, Strategy::Headroom];
 
     /// Parse a config or flag value. Surrounding blanks and case are ignored, as hermes-agent
     /// does for the same config key; anything else is `None` (the caller warns and uses
@@ -39,6 +43,7 @@ impl Strategy {
             Strategy::RoundRobin => "round_robin",
             Strategy::LeastUsed => "least_used",
             Strategy::Random => "random",
+            Strategy::Headroom => "headroom",
         }
     }
 
@@ -49,6 +54,7 @@ impl Strategy {
             Strategy::RoundRobin => "cycle through keys evenly",
             Strategy::LeastUsed => "pick the key with the fewest requests",
             Strategy::Random => "random choice",
+            Strategy::Headroom => "pick the key the provider says has the most left",
         }
     }
 }
@@ -66,6 +72,8 @@ pub struct Candidate {
     pub selectable: bool,
     /// The stored `request_count`.
     pub request_count: i64,
+    /// Announced headroom in thousandths of the limit (`None`: no current figures, full).
+    pub headroom: Option<u16>,
 }
 
 /// The index of the entry a pick takes from `entries` (in priority order), or `None` when no
@@ -74,6 +82,7 @@ pub fn choose(strategy: Strategy, entries: &[Candidate], rng: &mut impl Rng) -> 
     match strategy {
         Strategy::FillFirst | Strategy::RoundRobin => first_selectable(entries),
         Strategy::LeastUsed => least_used(entries),
+        Strategy::Headroom => most_headroom(entries),
         Strategy::Random => {
             let selectable: Vec<usize> = selectable(entries).collect();
             if selectable.is_empty() {
@@ -89,6 +98,7 @@ pub fn marker(strategy: Strategy, entries: &[Candidate]) -> Option<usize> {
     match strategy {
         Strategy::FillFirst | Strategy::RoundRobin => first_selectable(entries),
         Strategy::LeastUsed => least_used(entries),
+        Strategy::Headroom => most_headroom(entries),
         Strategy::Random => None,
     }
 }
@@ -118,6 +128,12 @@ fn least_used(entries: &[Candidate]) -> Option<usize> {
     selectable(entries).min_by_key(|i| entries[*i].request_count)
 }
 
+/// The most announced headroom (no figures: full), then the fewest requests, then priority.
+fn most_headroom(entries: &[Candidate]) -> Option<usize> {
+    selectable(entries)
+        .min_by_key(|i| (std::cmp::Reverse(entries[*i].headroom.unwrap_or(1000)), entries[*i].request_count))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,7 +141,9 @@ mod tests {
     use rand::SeedableRng;
 
     fn c(list: &[(bool, i64)]) -> Vec<Candidate> {
-        list.iter().map(|&(selectable, request_count)| Candidate { selectable, request_count }).collect()
+        list.iter()
+            .map(|&(selectable, request_count)| Candidate { selectable, request_count, headroom: None })
+            .collect()
     }
 
     #[test]
@@ -208,6 +226,31 @@ mod tests {
         for i in [1, 3, 4] {
             // Uniform: about 1000 each.
             assert!((800..1200).contains(&hits[i]), "{hits:?}");
+        }
+    }
+
+    #[test]
+    fn headroom_takes_the_most_left_then_the_fewest_requests() {
+        let with = |list: &[(bool, i64, Option<u16>)]| -> Vec<Candidate> {
+            list.iter()
+                .map(|&(selectable, request_count, headroom)| Candidate { selectable, request_count, headroom })
+                .collect()
+        };
+        let mut rng = StdRng::seed_from_u64(0);
+        type Row = (bool, i64, Option<u16>);
+        let table: [(&[Row], Option<usize>); 5] = [
+            (&[(true, 0, Some(200)), (true, 5, Some(900)), (true, 1, Some(500))], Some(1)),
+            // No figures count as full (1000‰).
+            (&[(true, 0, Some(999)), (true, 9, None)], Some(1)),
+            // A tie goes to the fewest requests, then to priority.
+            (&[(true, 4, Some(500)), (true, 2, Some(500)), (true, 2, Some(500))], Some(1)),
+            (&[(false, 0, None), (true, 3, Some(10))], Some(1)),
+            (&[(false, 0, None)], None),
+        ];
+        for (list, want) in table {
+            let c = with(list);
+            assert_eq!(choose(Strategy::Headroom, &c, &mut rng), want, "{list:?}");
+            assert_eq!(marker(Strategy::Headroom, &c), want, "{list:?}");
         }
     }
 

@@ -48,6 +48,8 @@ pub struct ViewEntry {
     pub status: Status,
     pub refreshable: bool,
     pub read_only: bool,
+    /// The announced headroom in thousandths, while its window lasts (the `headroom` strategy).
+    pub headroom: Option<u16>,
 }
 
 impl ViewEntry {
@@ -94,6 +96,7 @@ impl ViewEntry {
         self.status = status::compute(&self.entry, &input, now);
         self.refreshable = refreshable;
         self.read_only = read_only;
+        self.headroom = super::headroom::stored_permille(&self.map, now);
     }
 }
 
@@ -324,6 +327,7 @@ impl PoolView {
                 suppressed: is_suppressed,
                 secret,
                 status: Status::Ok,
+                headroom: None,
                 refreshable: false,
                 read_only: false,
             };
@@ -375,6 +379,7 @@ impl PoolView {
                 suppressed: false,
                 secret: Some(c.secret.clone()),
                 status: Status::Ok,
+                headroom: None,
                 refreshable: false,
                 read_only: false,
             };
@@ -514,6 +519,7 @@ impl PoolView {
                 strategy::Candidate {
                     selectable: v.status.selectable() && usable(v),
                     request_count: v.entry.request_count,
+                    headroom: v.headroom,
                 }
             })
             .collect();

@@ -18,6 +18,7 @@ use crate::home::{Home, PoolRef};
 use crate::model::entry::AuthType;
 use crate::ops::{self, Pick};
 use crate::pool::cooldown::Outcome;
+use crate::pool::headroom::Headroom;
 use crate::pool::view::{self, PoolView};
 use crate::secret::{self, Secret};
 use crate::time;
@@ -298,6 +299,15 @@ impl Runtime {
                     Facts { class: c.class, retry_in: c.retry_in, credential, siblings, state, jitter: rand::random() };
                 let mut decision = policy::decide(&facts);
                 let mut outcome = c.outcome();
+                // A good answer that announces the key's limits: kept on the entry, and an entry
+                // with nothing left is benched now rather than refused next time.
+                let announced = match (&answer, c.class) {
+                    (Ok(resp), Class::Success) => Headroom::from_headers(&resp.headers, self.home.now()),
+                    _ => None,
+                };
+                if let Some(headroom) = announced.clone() {
+                    outcome = Outcome::Announced { headroom, bench: self.home.config().headroom_bench.unwrap_or(true) };
+                }
                 if decision.action == Action::Refresh {
                     state.record(c.class, &Action::Refresh);
                     let (end, terminal) = self.refresh_after_401(pool, &mut pick, &mut target, report).await;
@@ -308,7 +318,7 @@ impl Runtime {
                 }
                 // A success on an entry without status has nothing to clear (docs/design.md#cooldowns: no write);
                 // knowing that from the pick saves a locked transaction per request.
-                if decision.mark && (c.class != Class::Success || dirty) {
+                if decision.mark && (c.class != Class::Success || dirty || announced.is_some()) {
                     if let Err(e) = self.mark(pool, &pick, &outcome, report).await {
                         return StepEnd::Fail(e, None);
                     }

@@ -120,13 +120,27 @@ fn chosen_reason(s: Strategy) -> &'static str {
         }
         Strategy::LeastUsed => "least_used takes the selectable entry with the fewest requests",
         Strategy::Random => "random",
+        Strategy::Headroom => {
+            "headroom takes the selectable entry with the most announced headroom (no figures count as full), then the fewest requests"
+        }
+    }
+}
+
+/// For the headroom strategy: the figure that decided, as announced.
+fn headroom_note(view: &PoolView, v: &ViewEntry, now: Epoch) -> String {
+    if view.strategy != Strategy::Headroom {
+        return String::new();
+    }
+    match v.map.get(crate::pool::headroom::FIELD).and_then(crate::pool::headroom::Headroom::from_json) {
+        Some(h) if v.headroom.is_some() => format!("; headroom {}‰: {}", v.headroom.unwrap_or(1000), h.describe(now)),
+        _ => "; headroom: no current figures (counts as full)".to_string(),
     }
 }
 
 fn entry_why(view: &PoolView, i: usize, next: Option<usize>, now: Epoch) -> String {
     let v: &ViewEntry = &view.entries[i];
     if Some(i) == next {
-        return format!("next ({})", v.status.describe(now));
+        return format!("next ({}{})", v.status.describe(now), headroom_note(view, v, now));
     }
     if v.secret.is_none() && v.status.selectable() {
         return "skipped: no secret stored".to_string();

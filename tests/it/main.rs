@@ -19,6 +19,7 @@ mod docs_drift;
 mod fleet;
 mod front_end;
 mod generate;
+mod headroom;
 mod house;
 mod oauth_concurrency;
 mod oauth_login;

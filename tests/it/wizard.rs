@@ -505,6 +505,7 @@ fn strategy_picker_marks_the_current_one_and_writes_only_that_key() {
             "round_robin — cycle through keys evenly",
             "least_used — pick the key with the fewest requests",
             "random — random choice",
+            "headroom — pick the key the provider says has the most left",
         ]
     );
     assert_eq!(picker.default.as_deref(), Some(picker.items[0].as_str()));

@@ -32,7 +32,7 @@ pub struct Args {
     /// Provider id, alias or custom pool.
     pub provider: Option<String>,
     /// The strategy to set.
-    #[arg(value_parser = ["fill_first", "round_robin", "least_used", "random"])]
+    #[arg(value_parser = ["fill_first", "round_robin", "least_used", "random", "headroom"])]
     pub name: Option<String>,
     /// Print one JSON document on stdout.
     #[arg(long)]
@@ -54,7 +54,9 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
         return Ok(());
     };
     let strategy = Strategy::parse(name).ok_or_else(|| {
-        Error::Usage(format!("invalid strategy \"{name}\"; valid values: fill_first, round_robin, least_used, random"))
+        Error::Usage(format!(
+            "invalid strategy \"{name}\"; valid values: fill_first, round_robin, least_used, random, headroom"
+        ))
     })?;
     let changed = steps::save_strategy(home, &pool.key, strategy, out)?;
     if args.json {
