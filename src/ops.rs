@@ -36,7 +36,7 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
     let now = home.now();
     let base_url = home.default_base_url(pool, Some(secret.expose())).unwrap_or_default();
     let fp = secret.fingerprint();
-    home.state().update(now, |doc| {
+    let added = home.state().update(now, |doc| -> Result<Added> {
         let reenabled = doc.suppressed(&pool.key);
         doc.set_suppressed(&pool.key, Vec::new());
         let view = home.view(doc, &pool.key, now);
@@ -86,7 +86,9 @@ pub fn add_api_key(home: &Home, pool: &PoolRef, secret: &Secret, label: Option<&
         let after = home.view(doc, &pool.key, now);
         let index = after.position_of(&id).map_or(after.entries.len(), |i| i + 1);
         Ok(Added { key: pool.key.clone(), id, label, index, reenabled, replaced: false, restored: false })
-    })
+    })?;
+    home.record(vec![added_event(&added, "api_key", now)]);
+    Ok(added)
 }
 
 /// Check `secret` against the pool before asking anything more about it (the wizard asks for a
@@ -188,7 +190,7 @@ pub fn remove(home: &Home, pool: &PoolRef, target: &str) -> Result<Removed> {
         return Err(Error::Usage("TARGET is empty; give an index, id or label".into()));
     }
     let now = home.now();
-    home.state().update(now, |doc| {
+    let removed = home.state().update(now, |doc| -> Result<Removed> {
         let mut view = home.view(doc, &pool.key, now);
         let i = view.find(target).map_err(|e| target_error(&view, target, e))?;
         let gone = view.entries.remove(i);
@@ -212,7 +214,9 @@ pub fn remove(home: &Home, pool: &PoolRef, target: &str) -> Result<Removed> {
             source,
             suppressed,
         })
-    })
+    })?;
+    home.record(vec![event("removed", &removed.key, &removed.id, &removed.label, now)]);
+    Ok(removed)
 }
 
 fn suppress(doc: &mut AuthDoc, key: &str, source: &str) -> bool {
@@ -291,7 +295,9 @@ pub struct ResetReport {
 /// Reset cooldowns (docs/design.md#reset): a pool, every pool (`pool` None), or exactly one entry.
 pub fn reset(home: &Home, pool: Option<&PoolRef>, target: Option<&str>) -> Result<ResetReport> {
     let now = home.now();
-    home.state().update(now, |doc| {
+    let mut cleared: Vec<Value> = Vec::new();
+    let report = home.state().update(now, |doc| -> Result<ResetReport> {
+        cleared.clear();
         let keys = match pool {
             Some(p) => vec![p.key.clone()],
             None => doc.pool_keys(),
@@ -317,6 +323,7 @@ pub fn reset(home: &Home, pool: Option<&PoolRef>, target: Option<&str>) -> Resul
                     entry::clear_status(&mut v.map);
                     v.reparse(key, now);
                     changed += 1;
+                    cleared.push(event("reset", key, &v.entry.id, &v.entry.label, now));
                 }
             }
             if target.is_none() {
@@ -336,7 +343,9 @@ pub fn reset(home: &Home, pool: Option<&PoolRef>, target: Option<&str>) -> Resul
             report.changed += changed;
         }
         Ok(report)
-    })
+    })?;
+    home.record(cleared);
+    Ok(report)
 }
 
 /// The credential a pick returned, bound to its exact id and fingerprint.
@@ -460,7 +469,9 @@ pub fn mark(
     outcome: &Outcome,
 ) -> Result<Option<ViewEntry>> {
     let now = home.now();
-    home.state().update(now, |doc| {
+    let mut changed_to = None;
+    let out = home.state().update(now, |doc| -> Result<_> {
+        changed_to = None;
         let mut view = home.view(doc, &pool.key, now);
         let Some(i) = view.position_of(id) else { return Ok(None) };
         let fp = view.entries[i].fingerprint();
@@ -468,11 +479,15 @@ pub fn mark(
             return Ok(None);
         }
         let known = outcome_redactor(home, doc, outcome);
+        let before = view.entries[i].status.clone();
         if apply_outcome(&mut view, i, outcome, now, &known) {
             view.write(doc);
+            changed_to = transition_event(&pool.key, &before, &view.entries[i], now);
         }
         Ok(Some(view.entries[i].clone()))
-    })
+    })?;
+    home.record(changed_to.into_iter().collect());
+    Ok(out)
 }
 
 /// The secrets to mask in an outcome's text: everything the home knows, built only when the
@@ -547,13 +562,74 @@ fn sanitise_outcome(outcome: &Outcome, r: &Redactor) -> Outcome {
 /// `report` (docs/design.md#command-line): find TARGET and apply the outcome. Unknown target → error, nothing marked.
 pub fn report(home: &Home, pool: &PoolRef, target: &str, outcome: &Outcome) -> Result<(usize, ViewEntry)> {
     let now = home.now();
-    home.state().update(now, |doc| {
+    let mut changed_to = None;
+    let out = home.state().update(now, |doc| -> Result<_> {
+        changed_to = None;
         let mut view = home.view(doc, &pool.key, now);
         let i = view.find(target).map_err(|e| target_error(&view, target, e))?;
         let known = outcome_redactor(home, doc, outcome);
+        let before = view.entries[i].status.clone();
         if apply_outcome(&mut view, i, outcome, now, &known) {
             view.write(doc);
+            changed_to = transition_event(&pool.key, &before, &view.entries[i], now);
         }
         Ok((i + 1, view.entries[i].clone()))
+    })?;
+    home.record(changed_to.into_iter().collect());
+    Ok(out)
+}
+
+/// One line of the event log (docs/guide.md#history): what happened to which entry, when. Never
+/// a secret: ids, labels and the provider's codes and reasons (already masked) only.
+pub fn event(kind: &str, pool: &str, id: &str, label: &str, now: Epoch) -> Value {
+    serde_json::json!({
+        "time": crate::time::iso_z(now),
+        "at": now,
+        "event": kind,
+        "provider": pool,
+        "id": id,
+        "label": label,
     })
+}
+
+/// `added`, with the credential's type.
+pub fn added_event(added: &Added, kind: &str, now: Epoch) -> Value {
+    let mut e = event("added", &added.key, &added.id, &added.label, now);
+    e["type"] = kind.into();
+    if added.replaced {
+        e["replaced"] = true.into();
+    }
+    e
+}
+
+/// The event a change of status is: `benched` (or `headroom_bench`), `dead`, `came_back`; `None`
+/// when the change is none of these (a bench extended to the same deadline, say).
+pub fn transition_event(pool: &str, before: &Status, after: &ViewEntry, now: Epoch) -> Option<Value> {
+    let mut e = event("", pool, &after.entry.id, &after.entry.label, now);
+    let kind = match (before, &after.status) {
+        (Status::Dead { .. }, Status::Dead { .. }) => return None,
+        (_, Status::Dead { reason, code, .. }) => {
+            e["reason"] = reason.clone().into();
+            e["code"] = (*code).into();
+            "dead"
+        }
+        (Status::Cooling { until: was, .. }, Status::Cooling { until, .. }) if (was - until).abs() < 1.0 => {
+            return None
+        }
+        (_, Status::Cooling { class, reason, code, until }) => {
+            e["class"] = (*class).into();
+            e["reason"] = reason.clone().into();
+            e["code"] = (*code).into();
+            e["until"] = crate::time::iso_z(*until).into();
+            if reason.as_deref() == Some(crate::pool::headroom::REASON) {
+                "headroom_bench"
+            } else {
+                "benched"
+            }
+        }
+        (Status::Cooling { .. }, _) => "came_back",
+        _ => return None,
+    };
+    e["event"] = kind.into();
+    Some(e)
 }

@@ -32,5 +32,7 @@ pub const SERVE_KEY: &str = "HERMES_SERVE_KEY";
 pub const STATE_URL: &str = "HERMES_STATE_URL";
 /// The password of the state server, instead of one in the URL.
 pub const STATE_PASSWORD: &str = "HERMES_STATE_PASSWORD";
+/// Hidden, for tests: rotate the event log past this many bytes.
+pub const TEST_EVENTS_CAP: &str = "HERMES_TEST_EVENTS_CAP";
 /// Hidden test hook: the gateway's header and idle timeout in seconds (default 30).
 pub const TEST_HEADER_TIMEOUT: &str = "HERMES_TEST_HEADER_TIMEOUT";

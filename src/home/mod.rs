@@ -45,6 +45,12 @@ pub struct Home {
     state: Arc<dyn PoolState>,
     pub sources: Sources,
     warnings: Mutex<Vec<String>>,
+    /// The home's event log (docs/guide.md#history).
+    events: crate::store::events::EventLog,
+}
+
+fn ctx_cap(ctx: &Context) -> Option<u64> {
+    ctx.var(vars::TEST_EVENTS_CAP).and_then(|v| v.parse().ok())
 }
 
 /// The pools' state as config.yaml's `state:` says: auth.json alone, or auth.json with the
@@ -94,7 +100,11 @@ impl Home {
         let state = open_state(&ctx, &config, store)?;
         let sources = Sources::new(ctx, dotenv, config);
         warnings.extend(sources.key_var_warnings(&dir.join(".env")));
-        Ok(Home { dir, state, sources, warnings: Mutex::new(warnings) })
+        let mut events = crate::store::events::EventLog::new(dir.clone());
+        if let Some(cap) = ctx_cap(&sources.ctx) {
+            events = events.with_cap(cap);
+        }
+        Ok(Home { dir, state, sources, warnings: Mutex::new(warnings), events })
     }
 
     /// Open the home of `ctx` (config.yaml, `.env`, the seeding sources) with its pools in
@@ -104,6 +114,19 @@ impl Home {
         let mut home = Home::open(ctx)?;
         home.state = state;
         Ok(home)
+    }
+
+    /// The home's event log.
+    pub fn events(&self) -> &crate::store::events::EventLog {
+        &self.events
+    }
+
+    /// Append events to the log. The log is a record, not the state: a failure to write it is a
+    /// warning and the command goes on.
+    pub fn record(&self, events: Vec<Value>) {
+        if let Err(e) = self.events.append(&events) {
+            self.warn(format!("warning: {}: cannot write the event log ({e})", self.events.path().display()));
+        }
     }
 
     /// Where the pools live: every read and transaction goes through this.

@@ -204,6 +204,17 @@ pub async fn refresh_entry(home: &Home, pool: &PoolRef, id: &str, force: bool) -
         Err(Failure::Transient(reason)) => RefreshResult::Transient { reason },
     };
     drop(guard);
+    match &result {
+        RefreshResult::Refreshed(_) => {
+            home.record(vec![ops::event("refreshed", &pool.key, id, &cur.entry.label, home.now())]);
+        }
+        RefreshResult::Terminal { reason, .. } => {
+            let mut e = ops::event("refresh_failed", &pool.key, id, &cur.entry.label, home.now());
+            e["reason"] = reason.clone().into();
+            home.record(vec![e]);
+        }
+        _ => {}
+    }
     Ok(result)
 }
 

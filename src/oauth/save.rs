@@ -88,7 +88,7 @@ pub fn save_login(
 ) -> Result<Added> {
     let now = home.now();
     let key = pool.key.as_str();
-    home.state().update(now, |doc| {
+    let added = home.state().update(now, |doc| -> Result<Added> {
         let mut reenabled = doc.suppressed(key);
         doc.set_suppressed(key, Vec::new());
         let mut view = home.view(doc, key, now);
@@ -167,5 +167,7 @@ pub fn save_login(
         let after = home.view(doc, key, now);
         let index = after.position_of(&id).map_or(after.entries.len(), |i| i + 1);
         Ok(Added { key: key.to_string(), id, label, index, reenabled: reenabled.clone(), replaced, restored: false })
-    })
+    })?;
+    home.record(vec![crate::ops::added_event(&added, "oauth", now)]);
+    Ok(added)
 }

@@ -13,6 +13,7 @@
 //!   loose modes found on anything else are reported by [`Store::mode_warnings`], not chmodded.
 
 pub mod behind;
+pub mod events;
 pub mod fleet;
 pub mod lock;
 pub mod state;

@@ -20,6 +20,7 @@ mod fleet;
 mod front_end;
 mod generate;
 mod headroom;
+mod history;
 mod house;
 mod oauth_concurrency;
 mod oauth_login;

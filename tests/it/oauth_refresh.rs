@@ -82,7 +82,14 @@ async fn rotated_refresh_token_is_written_back() {
     assert_eq!(e["expires_at_ms"], json!((T0 as i64 + 1800) * 1000));
     assert!(e["last_status"].is_null(), "a bench from an auth error is lifted by a refresh");
     assert_eq!(e["hermes_agent_extra"], json!({"kept": true}));
-    let lock = s.home.join("locks").read_dir().unwrap().next().unwrap().unwrap().file_name();
+    let lock = s
+        .home
+        .join("locks")
+        .read_dir()
+        .unwrap()
+        .map(|d| d.unwrap().file_name())
+        .find(|n| n.to_string_lossy().starts_with("refresh-"))
+        .expect("a refresh lock");
     assert!(lock.to_string_lossy().starts_with("refresh-anthropic-"), "{lock:?}");
     assert_eq!(mode(&s.home.join("locks").join(&lock)), 0o600);
 }

@@ -92,9 +92,36 @@ fn backend_line(home: &Home) -> Option<(String, Value)> {
     Some((line, json))
 }
 
+/// The last logged event of each entry, by (provider, id), from the tail of the event log.
+fn last_events(home: &Home) -> std::collections::HashMap<(String, String), Value> {
+    let mut last = std::collections::HashMap::new();
+    for e in home.events().read_tail(256 * 1024) {
+        let key = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        last.insert((key("provider"), key("id")), e.clone());
+    }
+    last
+}
+
+/// A label on one line, at most 24 characters.
+fn short_label(label: &str) -> String {
+    let l = one_line(label);
+    if l.chars().count() <= 24 {
+        return l.to_string();
+    }
+    format!("{}…", l.chars().take(23).collect::<String>())
+}
+
+/// `benched 3m ago`, for the line under a pool's table.
+fn event_age(e: &Value, now: Epoch) -> String {
+    let at = e.get("at").and_then(Value::as_f64).unwrap_or(now);
+    let kind = e.get("event").and_then(Value::as_str).unwrap_or("event");
+    format!("{} {} ago", one_line(kind), crate::time::format_wait((now - at).max(0.0)))
+}
+
 pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let mut doc = home.state().read()?;
     let backend = backend_line(home);
+    let last = last_events(home);
     let now = home.now();
     let mut keys = match &args.provider {
         Some(p) => vec![home.resolve(p)?.key()],
@@ -136,6 +163,18 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
             .iter()
             .map(|(v, removed)| {
                 let mut doc = pool_json(v, now);
+                if let Some(entries) = doc.get_mut("entries").and_then(Value::as_array_mut) {
+                    for (e, ve) in entries.iter_mut().zip(&v.entries) {
+                        if let Some(ev) = last.get(&(v.key.clone(), ve.entry.id.clone())) {
+                            let at = ev.get("at").and_then(Value::as_f64).unwrap_or(now);
+                            e["last_event"] = json!({
+                                "event": ev.get("event"),
+                                "time": ev.get("time"),
+                                "age_seconds": (now - at).max(0.0).round(),
+                            });
+                        }
+                    }
+                }
                 if args.all {
                     doc["removed"] = removed.iter().map(RemovedSource::json).collect();
                 }
@@ -174,6 +213,22 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
         }
         for r in removed {
             text.push_str(&r.line());
+        }
+        // The pool's latest logged event (docs/guide.md#history).
+        let latest =
+            v.entries.iter().filter_map(|ve| last.get(&(v.key.clone(), ve.entry.id.clone())).map(|e| (ve, e))).max_by(
+                |a, b| {
+                    let at = |e: &Value| e.get("at").and_then(Value::as_f64).unwrap_or(0.0);
+                    at(a.1).total_cmp(&at(b.1))
+                },
+            );
+        if let Some((ve, e)) = latest {
+            text.push_str(&format!(
+                "Last event: {} {}; see: hermes auth history {}\n",
+                short_label(&ve.entry.label),
+                event_age(e, now),
+                crate::text::shell_word(&v.key)
+            ));
         }
         text.push('\n');
     }

@@ -2,6 +2,7 @@
 
 pub mod add;
 pub mod explain;
+pub mod history;
 pub mod list;
 pub mod login_ui;
 pub mod providers;
@@ -56,6 +57,7 @@ pub enum AuthCommand {
     Strategy(strategy::Args),
     Explain(explain::Args),
     Simulate(simulate::Args),
+    History(history::Args),
 }
 
 impl AuthArgs {
@@ -73,6 +75,7 @@ impl AuthArgs {
             Some(AuthCommand::Strategy(a)) => a.json,
             Some(AuthCommand::Explain(a)) => a.json,
             Some(AuthCommand::Simulate(a)) => a.json,
+            Some(AuthCommand::History(a)) => a.json,
             _ => false,
         }
     }
@@ -100,6 +103,7 @@ pub fn run(args: AuthArgs, ctx: Context, out: &mut Printer) -> Result<()> {
         AuthCommand::Strategy(a) => strategy::run(a, &home, out),
         AuthCommand::Explain(a) => explain::run(a, &home, out),
         AuthCommand::Simulate(a) => simulate::run(a, &home, out),
+        AuthCommand::History(a) => history::run(a, &home, out),
     };
     for w in home.take_warnings() {
         out.err(&w);
