@@ -29,6 +29,7 @@
 //! ```
 
 pub mod chain;
+pub mod check;
 pub mod classify;
 pub mod client;
 pub mod engine;

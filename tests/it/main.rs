@@ -11,6 +11,7 @@ mod oauth_support;
 
 mod agent_home;
 mod auth_cli;
+mod check;
 mod compat;
 mod concurrency;
 mod config_docs;

@@ -1,6 +1,7 @@
 //! `hermes auth …`: one file per leaf command.
 
 pub mod add;
+pub mod check;
 pub mod explain;
 pub mod history;
 pub mod list;
@@ -58,6 +59,7 @@ pub enum AuthCommand {
     Explain(explain::Args),
     Simulate(simulate::Args),
     History(history::Args),
+    Check(check::Args),
 }
 
 impl AuthArgs {
@@ -76,6 +78,7 @@ impl AuthArgs {
             Some(AuthCommand::Explain(a)) => a.json,
             Some(AuthCommand::Simulate(a)) => a.json,
             Some(AuthCommand::History(a)) => a.json,
+            Some(AuthCommand::Check(a)) => a.json,
             _ => false,
         }
     }
@@ -87,7 +90,7 @@ pub fn run(args: AuthArgs, ctx: Context, out: &mut Printer) -> Result<()> {
         let colour = std::io::stderr().is_terminal() && ctx.colour_allowed();
         return crate::cli::wizard::run(&ctx, &mut TermPrompter::new(colour), out, colour);
     };
-    let home = Home::open(ctx)?;
+    let home = std::sync::Arc::new(Home::open(ctx)?);
     let result = match command {
         AuthCommand::Add(a) => add::run(a, &home, out),
         AuthCommand::List(a) => list::run(a, &home, out),
@@ -104,6 +107,7 @@ pub fn run(args: AuthArgs, ctx: Context, out: &mut Printer) -> Result<()> {
         AuthCommand::Explain(a) => explain::run(a, &home, out),
         AuthCommand::Simulate(a) => simulate::run(a, &home, out),
         AuthCommand::History(a) => history::run(a, &home, out),
+        AuthCommand::Check(a) => check::run(a, home.clone(), out),
     };
     for w in home.take_warnings() {
         out.err(&w);
