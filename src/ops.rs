@@ -527,9 +527,15 @@ pub fn apply_outcome(view: &mut PoolView, i: usize, outcome: &Outcome, now: Epoc
                 d = cooldown::decide(&view.entries[j].entry, outcome, sole, now);
             }
             let mut touched = cooldown::apply(&mut view.entries[j].map, &d);
-            if let Outcome::Announced { headroom, .. } = outcome {
+            if let Outcome::Answered { headroom, usage, .. } = outcome {
                 // The figures belong to the key: every entry holding it gets them.
-                entry::set(&mut view.entries[j].map, crate::pool::headroom::FIELD, headroom.to_json(now));
+                if let Some(h) = headroom {
+                    entry::set(&mut view.entries[j].map, crate::pool::headroom::FIELD, h.to_json(now));
+                }
+                // The request and its tokens count for the entry that served it.
+                if j == i {
+                    crate::pool::usage::add(&mut view.entries[j].map, 1, *usage, now);
+                }
                 touched = true;
             }
             if touched {
@@ -577,6 +583,19 @@ pub fn report(home: &Home, pool: &PoolRef, target: &str, outcome: &Outcome) -> R
     })?;
     home.record(changed_to.into_iter().collect());
     Ok(out)
+}
+
+/// Count the tokens a streamed answer reported once it has ended (its request was counted when
+/// it opened). Nothing happens when the entry is gone.
+pub fn record_usage(home: &Home, pool: &PoolRef, id: &str, usage: crate::pool::usage::Usage) -> Result<()> {
+    let now = home.now();
+    home.state().update(now, |doc| -> Result<()> {
+        let mut view = home.view(doc, &pool.key, now);
+        let Some(i) = view.position_of(id) else { return Ok(()) };
+        crate::pool::usage::add(&mut view.entries[i].map, 0, Some(usage), now);
+        view.write(doc);
+        Ok(())
+    })
 }
 
 /// One line of the event log (docs/guide.md#history): what happened to which entry, when. Never

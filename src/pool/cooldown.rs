@@ -36,9 +36,17 @@ pub enum Outcome {
     Transient,
     /// A refresh answered with a terminal reason (`invalid_grant`, …).
     RefreshTerminal { reason: String, message: Option<String> },
-    /// The request succeeded and the answer announced the key's headroom; with `bench`, an
-    /// entry with nothing left is benched until the announced reset (docs/recovery.md#headroom).
-    Announced { headroom: super::headroom::Headroom, bench: bool },
+    /// The request succeeded (as [`Outcome::Success`]) and is counted: the headroom the answer
+    /// announced, if any (with `bench`, an entry with nothing left is benched until the announced
+    /// reset, docs/recovery.md#headroom), and the tokens it reports (docs/guide.md#usage).
+    /// `clear`: the entry had a status when it was picked, which this success lifts; a status
+    /// another process set while the request was in flight stays.
+    Answered {
+        headroom: Option<super::headroom::Headroom>,
+        usage: Option<super::usage::Usage>,
+        bench: bool,
+        clear: bool,
+    },
 }
 
 /// The status fields a mark writes.
@@ -92,10 +100,13 @@ pub fn decide(entry: &Entry, outcome: &Outcome, sole: bool, now: Epoch) -> Decis
     }
     match outcome {
         Outcome::Success => clear(entry),
-        Outcome::Announced { headroom, bench } => match headroom.exhausted_until(now).filter(|_| *bench) {
-            Some(until) => headroom_bench(entry, headroom, until, now),
-            None => clear(entry),
-        },
+        Outcome::Answered { headroom, bench, clear: lift, .. } => {
+            match headroom.as_ref().and_then(|h| Some((h, h.exhausted_until(now)?))).filter(|_| *bench) {
+                Some((h, until)) => headroom_bench(entry, h, until, now),
+                None if *lift => clear(entry),
+                None => Decision::Unchanged,
+            }
+        }
         Outcome::Transient => Decision::Unchanged,
         Outcome::RefreshTerminal { reason, message } => {
             dead(entry, None, Some(reason.as_str()), message.as_deref(), now)

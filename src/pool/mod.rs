@@ -11,4 +11,5 @@ pub mod headroom;
 pub mod hints;
 pub mod status;
 pub mod strategy;
+pub mod usage;
 pub mod view;

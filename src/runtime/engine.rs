@@ -301,12 +301,19 @@ impl Runtime {
                 let mut outcome = c.outcome();
                 // A good answer that announces the key's limits: kept on the entry, and an entry
                 // with nothing left is benched now rather than refused next time.
-                let announced = match (&answer, c.class) {
-                    (Ok(resp), Class::Success) => Headroom::from_headers(&resp.headers, self.home.now()),
+                // Every good answer is counted on its entry (the request, and the tokens a whole
+                // body reports; a stream's are counted when it ends).
+                let answered = match (&answer, c.class) {
+                    (Ok(resp), Class::Success) => Some(Outcome::Answered {
+                        headroom: Headroom::from_headers(&resp.headers, self.home.now()),
+                        usage: crate::pool::usage::of_body(&resp.body),
+                        bench: self.home.config().headroom_bench.unwrap_or(true),
+                        clear: dirty,
+                    }),
                     _ => None,
                 };
-                if let Some(headroom) = announced.clone() {
-                    outcome = Outcome::Announced { headroom, bench: self.home.config().headroom_bench.unwrap_or(true) };
+                if let Some(a) = answered.clone() {
+                    outcome = a;
                 }
                 if decision.action == Action::Refresh {
                     state.record(c.class, &Action::Refresh);
@@ -316,9 +323,9 @@ impl Runtime {
                     }
                     decision = policy::after_refresh(end, &Facts { state, ..facts });
                 }
-                // A success on an entry without status has nothing to clear (docs/design.md#cooldowns: no write);
-                // knowing that from the pick saves a locked transaction per request.
-                if decision.mark && (c.class != Class::Success || dirty || announced.is_some()) {
+                // Every success is one transaction (usage, headroom, a status to clear); failures
+                // are marked as docs/design.md#cooldowns says.
+                if decision.mark && (c.class != Class::Success || dirty || answered.is_some()) {
                     if let Err(e) = self.mark(pool, &pick, &outcome, report).await {
                         return StepEnd::Fail(e, None);
                     }

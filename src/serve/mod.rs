@@ -515,15 +515,32 @@ fn passthrough(reply: &crate::runtime::Reply) -> Response {
 fn stream_through(g: &Arc<Gateway>, reply: &crate::runtime::Reply, live: Streamed, api: Api) -> Response {
     use futures_util::StreamExt;
     let Streamed { prefix, rest } = live;
+    let prefix_copy = prefix.clone();
     let opening = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(Bytes::from(prefix)) });
     let (gw, provider, entry) = (g.clone(), reply.provider.clone(), reply.entry_id.clone().unwrap_or_default());
-    let chunks = futures_util::stream::unfold(Some(rest), move |state| {
+    let mut counted = crate::pool::usage::StreamUsage::default();
+    counted.feed(&prefix_copy);
+    let chunks = futures_util::stream::unfold(Some((rest, counted)), move |state| {
         let (gw, provider, entry) = (gw.clone(), provider.clone(), entry.clone());
         async move {
-            let mut r = state?;
+            let (mut r, mut counted) = state?;
             match r.chunk().await {
-                Ok(Some(b)) => Some((Ok(b), Some(r))),
-                Ok(None) => None,
+                Ok(Some(b)) => {
+                    counted.feed(&b);
+                    Some((Ok(b), Some((r, counted))))
+                }
+                Ok(None) => {
+                    // The stream's tokens, once it has ended, on the entry that served it.
+                    if let (Some(u), false) = (counted.total(), entry.is_empty()) {
+                        let (home, entry) = (gw.home.clone(), entry.clone());
+                        let _ = tokio::task::spawn_blocking(move || {
+                            let pool = home.pool(&provider)?;
+                            crate::ops::record_usage(&home, &pool, &entry, u)
+                        })
+                        .await;
+                    }
+                    None
+                }
                 Err(e) => {
                     // Recorded on the entry's counters and in the log; nothing is benched for a
                     // break after content (it says nothing certain about the key).

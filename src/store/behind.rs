@@ -27,15 +27,21 @@ enum Delta {
     Mark { pool: String, id: String, fields: Map<String, Value> },
     /// `priority` became this (round_robin's reordering).
     Priority { pool: String, id: String, priority: i64 },
+    /// `headroom` (what the provider last announced) became this.
+    Headroom { pool: String, id: String, value: Value },
+    /// `usage` went up by these (day → requests, input, output).
+    Usage { pool: String, id: String, days: Vec<(String, [i64; 3])> },
 }
 
 impl Delta {
     /// The entry the change is about.
     fn entry(&self) -> (&str, &str) {
         match self {
-            Delta::Count { pool, id, .. } | Delta::Mark { pool, id, .. } | Delta::Priority { pool, id, .. } => {
-                (pool, id)
-            }
+            Delta::Count { pool, id, .. }
+            | Delta::Mark { pool, id, .. }
+            | Delta::Priority { pool, id, .. }
+            | Delta::Headroom { pool, id, .. }
+            | Delta::Usage { pool, id, .. } => (pool, id),
         }
     }
 }
@@ -68,6 +74,24 @@ const ADOPT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 pub struct WriteBehind {
     store: Store,
     inner: Mutex<Inner>,
+}
+
+const HEADROOM: &str = crate::pool::headroom::FIELD;
+const USAGE: &str = crate::pool::usage::FIELD;
+
+/// What `usage` gained from `before` to `after`, per day (days that went away are not losses).
+fn usage_diff(before: Option<&Value>, after: Option<&Value>) -> Vec<(String, [i64; 3])> {
+    let get = |v: Option<&Value>, day: &str, k: &str| {
+        v.and_then(|v| v.get(day)).and_then(|d| d.get(k)).and_then(Value::as_i64).unwrap_or(0)
+    };
+    let Some(days) = after.and_then(Value::as_object) else { return Vec::new() };
+    days.keys()
+        .map(|day| {
+            let by = ["requests", "input", "output"].map(|k| get(after, day, k) - get(before, day, k));
+            (day.clone(), by)
+        })
+        .filter(|(_, by)| by.iter().any(|n| *n != 0))
+        .collect()
 }
 
 /// The fields a delta may carry; a change to any other field is written through.
@@ -206,6 +230,28 @@ fn apply(doc: &mut AuthDoc, d: &Delta, merge: bool) {
                 m.insert(PRIORITY.into(), (*priority).into());
             }
         }
+        Delta::Headroom { pool, id, value } => {
+            if let Some(m) = entry_mut(doc, pool, id) {
+                m.insert(HEADROOM.into(), value.clone());
+            }
+        }
+        Delta::Usage { pool, id, days } => {
+            if let Some(m) = entry_mut(doc, pool, id) {
+                let slot = m.entry(USAGE.to_string()).or_insert_with(|| Value::Object(Map::new()));
+                if !slot.is_object() {
+                    *slot = Value::Object(Map::new());
+                }
+                if let Some(all) = slot.as_object_mut() {
+                    for (day, by) in days {
+                        let d = all.entry(day.clone()).or_insert_with(|| serde_json::json!({}));
+                        for (k, n) in ["requests", "input", "output"].iter().zip(by) {
+                            let was = d.get(*k).and_then(Value::as_i64).unwrap_or(0);
+                            d[*k] = Value::from(was.saturating_add(*n).max(0));
+                        }
+                    }
+                }
+            }
+        }
         Delta::Mark { pool, id, fields } => {
             if let Some(m) = entry_mut(doc, pool, id) {
                 let deadline = |m: &Map<String, Value>| m.get("last_error_reset_at").and_then(Value::as_f64);
@@ -266,6 +312,18 @@ fn deltas(before: &AuthDoc, after: &AuthDoc) -> Option<Vec<Delta>> {
             for k in keys {
                 let (vb, va) = (mb.get(k.as_str()), ma.get(k.as_str()));
                 if vb == va {
+                    continue;
+                }
+                if k == HEADROOM {
+                    out.push(Delta::Headroom {
+                        pool: key.clone(),
+                        id: id.clone(),
+                        value: va.cloned().unwrap_or(Value::Null),
+                    });
+                    continue;
+                }
+                if k == USAGE {
+                    out.push(Delta::Usage { pool: key.clone(), id: id.clone(), days: usage_diff(vb, va) });
                     continue;
                 }
                 if !tracked(k) {

@@ -33,8 +33,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The fields every entry shares with the fleet: its status, counts and place in the order.
-pub const SHARED: [&str; 9] = [
+/// The fields every entry shares with the fleet: its status, counts and place in the order, what
+/// its provider last announced and what it served.
+pub const SHARED: [&str; 11] = [
     entry::LAST_STATUS,
     entry::LAST_STATUS_AT,
     entry::LAST_ERROR_CODE,
@@ -44,6 +45,8 @@ pub const SHARED: [&str; 9] = [
     entry::REQUEST_COUNT,
     entry::RATE_LIMIT_STREAK,
     entry::PRIORITY,
+    crate::pool::headroom::FIELD,
+    crate::pool::usage::FIELD,
 ];
 /// Shared fields that hold a time hermes computed: stored on the server's clock.
 const TIMES: [&str; 2] = [entry::LAST_STATUS_AT, entry::LAST_ERROR_RESET_AT];

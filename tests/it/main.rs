@@ -40,6 +40,7 @@ pub mod serve;
 mod snapshots;
 mod state_suite;
 mod untrusted;
+mod usage;
 mod wizard;
 mod wizard_cli;
 mod wizard_pty;

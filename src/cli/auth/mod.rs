@@ -17,6 +17,7 @@ pub mod simulate;
 pub mod status;
 pub mod strategy;
 pub mod token;
+pub mod usage;
 
 use crate::cli::printer::Printer;
 use crate::cli::prompt::TermPrompter;
@@ -60,6 +61,7 @@ pub enum AuthCommand {
     Simulate(simulate::Args),
     History(history::Args),
     Check(check::Args),
+    Usage(usage::Args),
 }
 
 impl AuthArgs {
@@ -79,6 +81,7 @@ impl AuthArgs {
             Some(AuthCommand::Simulate(a)) => a.json,
             Some(AuthCommand::History(a)) => a.json,
             Some(AuthCommand::Check(a)) => a.json,
+            Some(AuthCommand::Usage(a)) => a.json,
             _ => false,
         }
     }
@@ -108,6 +111,7 @@ pub fn run(args: AuthArgs, ctx: Context, out: &mut Printer) -> Result<()> {
         AuthCommand::Simulate(a) => simulate::run(a, &home, out),
         AuthCommand::History(a) => history::run(a, &home, out),
         AuthCommand::Check(a) => check::run(a, home.clone(), out),
+        AuthCommand::Usage(a) => usage::run(a, &home, out),
     };
     for w in home.take_warnings() {
         out.err(&w);

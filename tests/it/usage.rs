@@ -1,0 +1,88 @@
+//! Usage per entry (docs/guide.md#usage): the totals equal what the stand-in reported, exactly,
+//! for whole answers through `hermes chat` and for streamed answers through the gateway.
+
+use crate::common::*;
+use serde_json::{json, Value};
+use wiremock::matchers::{body_partial_json, method};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "sk-usage-key-0000000000";
+
+fn home(server: &MockServer) -> Sealed {
+    let mut s = Sealed::new();
+    s.var("HERMES_SERVE_KEY", "hsk-usage-client-0001");
+    s.write_home_file(
+        "config.yaml",
+        &format!(
+            "model:\n  provider: custom:mock\n  default: m1\ncustom_providers:\n  - name: mock\n    base_url: {}/v1\n",
+            server.uri()
+        ),
+    );
+    s.add_key("mock", KEY, Some("k1"));
+    s
+}
+
+fn totals(s: &Sealed) -> Value {
+    let o = s.run(&["auth", "usage", "custom:mock", "--json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    o.json()["entries"][0].clone()
+}
+
+#[tokio::test]
+async fn whole_and_streamed_answers_add_up_exactly() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({"stream": true})))
+        .respond_with(ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(
+            "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n\
+             data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3}}\n\n\
+             data: [DONE]\n\n",
+        ))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "x", "choices": [{"message": {"role": "assistant", "content": "ok"}}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 7}
+        })))
+        .mount(&server)
+        .await;
+    let s = home(&server);
+    for _ in 0..3 {
+        let o = s.run(&["chat", "-q", "hi"]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    }
+    let t = totals(&s);
+    assert_eq!(
+        (t["requests"].clone(), t["input_tokens"].clone(), t["output_tokens"].clone()),
+        (json!(3), json!(33), json!(21))
+    );
+    // Two streamed answers through the gateway.
+    let g = crate::serve::Gateway::start(&s);
+    let c = reqwest::Client::new();
+    for _ in 0..2 {
+        let r = c
+            .post(format!("{}/v1/chat/completions", g.base))
+            .bearer_auth("hsk-usage-client-0001")
+            .json(&json!({"model": "custom:mock:m1", "stream": true, "messages": []}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let body = r.text().await.unwrap();
+        assert!(body.contains("[DONE]"), "{body}");
+    }
+    let (code, lines) = g.stop();
+    assert_eq!(code, 0, "{lines:?}");
+    let t = totals(&s);
+    assert_eq!(
+        (t["requests"].clone(), t["input_tokens"].clone(), t["output_tokens"].clone()),
+        (json!(5), json!(33 + 10), json!(21 + 6))
+    );
+    // The table; a window that starts after today counts nothing.
+    let text = s.run(&["auth", "usage"]).stdout;
+    assert!(text.contains("k1") && text.contains("43") && text.contains("27"), "{text}");
+    let later = s.run(&["auth", "usage", "--since", "2026-07-02", "--json"]).json();
+    assert_eq!(later["entries"][0]["requests"], 0);
+}
