@@ -370,25 +370,46 @@ pub struct Pick {
 
 /// One pick (docs/design.md#strategies) as one transaction; entries in `exclude` are skipped.
 pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
-    pick_preferring(home, pool, exclude, None)
+    pick_preferring(home, pool, exclude, None, None)
 }
 
 /// [`pick`], preferring entry `prefer` while it is selectable (session affinity).
-pub fn pick_preferring(home: &Home, pool: &PoolRef, exclude: &[String], prefer: Option<&str>) -> Result<Pick> {
+/// With a `model`, entries benched for that model (docs/recovery.md#model-benches) are left out
+/// as if excluded.
+pub fn pick_preferring(
+    home: &Home,
+    pool: &PoolRef,
+    exclude: &[String],
+    prefer: Option<&str>,
+    model: Option<&str>,
+) -> Result<Pick> {
     let now = home.now();
+    let with_model_benches = |view: &PoolView| -> Vec<String> {
+        let mut all = exclude.to_vec();
+        if let Some(m) = model {
+            all.extend(
+                view.entries
+                    .iter()
+                    .filter(|v| crate::pool::scoped::benched_until(&v.map, m, now).is_some())
+                    .map(|v| v.entry.id.clone()),
+            );
+        }
+        all
+    };
     // On the file store, a read first: nothing selectable means no transaction (and no lock
     // file or home created). In-memory and shared states answer that inside the transaction for
     // free (a shared one locks no file for a pick).
     if home.file_store().is_some() && !home.state().is_shared() {
         let snapshot = home.state().read()?;
         let view = home.view(&snapshot, &pool.key, now);
-        if !has_choice(&view, exclude) {
+        if !has_choice(&view, &with_model_benches(&view)) {
             return Err(nothing_usable(home, &[(pool.key.clone(), view)], now));
         }
     }
     home.state().update(now, |doc| -> Result<Pick> {
         let mut view = home.view_taking(doc, &pool.key, now);
-        let Some(j) = view.pick_preferring(exclude, prefer, &mut rand::thread_rng()) else {
+        let exclude = with_model_benches(&view);
+        let Some(j) = view.pick_preferring(&exclude, prefer, &mut rand::thread_rng()) else {
             // An error drops the transaction's edits (the pool taken out included).
             return Err(nothing_usable(home, &[(pool.key.clone(), view)], now));
         };
@@ -496,6 +517,7 @@ fn outcome_redactor(home: &Home, doc: &AuthDoc, outcome: &Outcome) -> Redactor {
     let has_text = match outcome {
         Outcome::Http { reason, message, .. } => reason.is_some() || message.is_some(),
         Outcome::RefreshTerminal { reason, message } => !reason.is_empty() || message.is_some(),
+        Outcome::ModelBench { reason, .. } => reason.is_some(),
         _ => false,
     };
     if has_text {
@@ -527,6 +549,10 @@ pub fn apply_outcome(view: &mut PoolView, i: usize, outcome: &Outcome, now: Epoc
                 d = cooldown::decide(&view.entries[j].entry, outcome, sole, now);
             }
             let mut touched = cooldown::apply(&mut view.entries[j].map, &d);
+            if let Outcome::ModelBench { model, code, reason, until } = outcome {
+                touched |=
+                    crate::pool::scoped::bench(&mut view.entries[j].map, model, *until, *code, reason.as_deref(), now);
+            }
             if let Outcome::Answered { headroom, usage, .. } = outcome {
                 // The figures belong to the key: every entry holding it gets them.
                 if let Some(h) = headroom {
@@ -560,6 +586,12 @@ fn sanitise_outcome(outcome: &Outcome, r: &Redactor) -> Outcome {
         Outcome::RefreshTerminal { reason, message } => Outcome::RefreshTerminal {
             reason: r.reason(Some(reason)).unwrap_or_default(),
             message: r.message(message.as_deref()),
+        },
+        Outcome::ModelBench { model, code, reason, until } => Outcome::ModelBench {
+            model: model.clone(),
+            code: *code,
+            reason: r.reason(reason.as_deref()),
+            until: *until,
         },
         other => other.clone(),
     }

@@ -47,6 +47,9 @@ pub enum Outcome {
         bench: bool,
         clear: bool,
     },
+    /// An error that names one model (docs/recovery.md#model-benches): the entry is benched for
+    /// `model` only, until `until`; its status is left alone.
+    ModelBench { model: String, code: u16, reason: Option<String>, until: Epoch },
 }
 
 /// The status fields a mark writes.
@@ -107,7 +110,7 @@ pub fn decide(entry: &Entry, outcome: &Outcome, sole: bool, now: Epoch) -> Decis
                 None => Decision::Unchanged,
             }
         }
-        Outcome::Transient => Decision::Unchanged,
+        Outcome::Transient | Outcome::ModelBench { .. } => Decision::Unchanged,
         Outcome::RefreshTerminal { reason, message } => {
             dead(entry, None, Some(reason.as_str()), message.as_deref(), now)
         }

@@ -9,6 +9,7 @@ pub mod cooldown;
 pub mod expiry;
 pub mod headroom;
 pub mod hints;
+pub mod scoped;
 pub mod status;
 pub mod strategy;
 pub mod usage;

@@ -396,7 +396,7 @@ impl PoolView {
     /// One entry as `auth list --json` (and the gateway's `/hermes/pools`) shows it.
     pub fn entry_json(e: &ViewEntry, index: usize, now: Epoch, next: bool) -> Value {
         let until = e.status.until();
-        serde_json::json!({
+        let mut out = serde_json::json!({
             "index": index,
             "id": e.entry.id,
             "label": e.entry.label,
@@ -416,7 +416,22 @@ impl PoolView {
             "read_only": e.read_only,
             "request_count": e.entry.request_count,
             "next": next,
-        })
+        });
+        let scoped = super::scoped::current(&e.map, now);
+        if !scoped.is_empty() {
+            out["model_benches"] = scoped
+                .iter()
+                .map(|(model, until, code)| {
+                    serde_json::json!({
+                        "model": model,
+                        "code": code,
+                        "until": crate::time::iso_z(*until),
+                        "seconds_left": (until - now).max(0.0).ceil() as i64,
+                    })
+                })
+                .collect();
+        }
+        out
     }
 
     /// The pool as `auth list --json` shows it.

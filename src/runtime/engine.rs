@@ -235,10 +235,11 @@ impl Runtime {
         loop {
             let picked = {
                 let (home, pool, exclude) = (self.home.clone(), pool.clone(), exclude.clone());
+                let model = step.model.clone();
                 // Affinity applies to the primary's pool, where the preferred entry lives.
                 let prefer = request.prefer.clone().filter(|_| primary);
                 blocking(&self.home, move || {
-                    let p = ops::pick_preferring(&home, &pool, &exclude, prefer.as_deref())?;
+                    let p = ops::pick_preferring(&home, &pool, &exclude, prefer.as_deref(), Some(&model))?;
                     let dirty = p.has_status;
                     Ok((p, dirty))
                 })
@@ -315,6 +316,27 @@ impl Runtime {
                 if let Some(a) = answered.clone() {
                     outcome = a;
                 }
+                // Evidence that names the model benches the entry for this model only.
+                let model_scoped = c.code.filter(|code| {
+                    c.class != Class::Success
+                        && crate::pool::scoped::is_model_scoped(*code, c.reason.as_deref(), c.message.as_deref())
+                });
+                if let Some(code) = model_scoped {
+                    let default = if code == 404 {
+                        crate::pool::scoped::NOT_FOUND_SECS
+                    } else {
+                        crate::pool::scoped::RATE_LIMIT_SECS
+                    };
+                    outcome = Outcome::ModelBench {
+                        model: target.model.clone(),
+                        code,
+                        reason: c.reason.clone(),
+                        until: c.reset_at.unwrap_or(self.home.now() + default),
+                    };
+                    report
+                        .trail
+                        .push(format!("the answer names the model: {} benched for {} only", pick.id, target.model));
+                }
                 if decision.action == Action::Refresh {
                     state.record(c.class, &Action::Refresh);
                     let (end, terminal) = self.refresh_after_401(pool, &mut pick, &mut target, report).await;
@@ -325,7 +347,9 @@ impl Runtime {
                 }
                 // Every success is one transaction (usage, headroom, a status to clear); failures
                 // are marked as docs/design.md#cooldowns says.
-                if decision.mark && (c.class != Class::Success || dirty || answered.is_some()) {
+                if model_scoped.is_some()
+                    || (decision.mark && (c.class != Class::Success || dirty || answered.is_some()))
+                {
                     if let Err(e) = self.mark(pool, &pick, &outcome, report).await {
                         return StepEnd::Fail(e, None);
                     }

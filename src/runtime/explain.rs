@@ -67,7 +67,11 @@ pub fn explain(home: &Home, pool: &PoolRef, now: Epoch) -> Result<Explanation> {
     let mut entries = Vec::with_capacity(view.entries.len());
     for (i, v) in view.entries.iter().enumerate() {
         let selectable = v.status.selectable() && v.secret.is_some();
-        let why = entry_why(&view, i, next, now);
+        let mut why = entry_why(&view, i, next, now);
+        for (model, until, code) in crate::pool::scoped::current(&view.entries[i].map, now) {
+            let code = code.map(|c| format!(" ({c})")).unwrap_or_default();
+            why.push_str(&format!("; for model {model} only: cooling until {}{code}", time::iso_z(until)));
+        }
         entries.push(EntryWhy {
             index: i + 1,
             id: v.entry.id.clone(),

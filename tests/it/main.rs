@@ -23,6 +23,7 @@ mod generate;
 mod headroom;
 mod history;
 mod house;
+mod model_bench;
 mod oauth_concurrency;
 mod oauth_login;
 mod oauth_refresh;

@@ -269,7 +269,14 @@ pub fn render_pool(v: &PoolView, now: Epoch, colour: bool, width: Option<usize>)
             e.entry.auth_type.as_str().to_string(),
             one_line(&e.source_display()),
             one_line(&e.masked()),
-            one_line(&e.status.describe(now)),
+            {
+                // Benches scoped to a model follow the entry's own status.
+                let mut s = e.status.describe(now);
+                for (model, until, _) in crate::pool::scoped::current(&e.map, now) {
+                    s.push_str(&format!("; {model}: cooling, {} left", crate::time::format_wait(until - now)));
+                }
+                one_line(&s)
+            },
             e.entry.request_count.to_string(),
             if marker == Some(i) { "←".to_string() } else { String::new() },
         ]
