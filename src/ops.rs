@@ -370,18 +370,20 @@ pub struct Pick {
 
 /// One pick (docs/design.md#strategies) as one transaction; entries in `exclude` are skipped.
 pub fn pick(home: &Home, pool: &PoolRef, exclude: &[String]) -> Result<Pick> {
-    pick_preferring(home, pool, exclude, None, None)
+    pick_preferring(home, pool, exclude, None, None, None)
 }
 
 /// [`pick`], preferring entry `prefer` while it is selectable (session affinity).
 /// With a `model`, entries benched for that model (docs/recovery.md#model-benches) are left out
-/// as if excluded.
+/// as if excluded; with a `tokens` estimate of the request, so are entries whose provider
+/// announced fewer tokens left in the current window (docs/recovery.md#headroom).
 pub fn pick_preferring(
     home: &Home,
     pool: &PoolRef,
     exclude: &[String],
     prefer: Option<&str>,
     model: Option<&str>,
+    tokens: Option<u64>,
 ) -> Result<Pick> {
     let now = home.now();
     let with_model_benches = |view: &PoolView| -> Vec<String> {
@@ -391,6 +393,14 @@ pub fn pick_preferring(
                 view.entries
                     .iter()
                     .filter(|v| crate::pool::scoped::benched_until(&v.map, m, now).is_some())
+                    .map(|v| v.entry.id.clone()),
+            );
+        }
+        if let Some(need) = tokens.and_then(|t| i64::try_from(t).ok()) {
+            all.extend(
+                view.entries
+                    .iter()
+                    .filter(|v| crate::pool::headroom::tokens_left(&v.map, now).is_some_and(|left| left < need))
                     .map(|v| v.entry.id.clone()),
             );
         }

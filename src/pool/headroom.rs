@@ -154,6 +154,13 @@ impl Headroom {
     }
 }
 
+/// The tokens a stored entry has left in a window that has not reset yet, as last announced.
+pub fn tokens_left(m: &Map<String, Value>, now: Epoch) -> Option<i64> {
+    let h = m.get(FIELD).and_then(Headroom::from_json)?;
+    h.tokens_reset_at.filter(|t| *t > now)?;
+    h.tokens_remaining
+}
+
 /// The permille of a stored entry (`None`: no current figures, which counts as full).
 pub fn stored_permille(m: &Map<String, Value>, now: Epoch) -> Option<u16> {
     m.get(FIELD).and_then(Headroom::from_json).and_then(|h| h.permille(now))

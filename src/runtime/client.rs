@@ -137,6 +137,24 @@ impl ChatRequest {
     }
 
     /// The URL one attempt of this request goes to.
+    /// A rough count of the tokens the request may use (its text at 4 bytes a token, plus the
+    /// answer's limit): what an entry's announced tokens left are compared with.
+    pub fn token_estimate(&self) -> u64 {
+        match &self.raw {
+            Some(raw) => {
+                let text = raw.body.to_string().len() as u64 / 4;
+                let answer = ["max_tokens", "max_output_tokens", "max_completion_tokens"]
+                    .iter()
+                    .find_map(|k| raw.body.get(*k).and_then(serde_json::Value::as_u64))
+                    .unwrap_or(0);
+                text + answer
+            }
+            None => {
+                self.messages.iter().map(|m| m.content.len() as u64 / 4 + 4).sum::<u64>() + u64::from(self.max_tokens)
+            }
+        }
+    }
+
     pub fn url(&self, target: &Target) -> String {
         match &self.raw {
             Some(r) => format!("{}{}", target.base_url.trim().trim_end_matches('/'), r.path),

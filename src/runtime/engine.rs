@@ -236,10 +236,11 @@ impl Runtime {
             let picked = {
                 let (home, pool, exclude) = (self.home.clone(), pool.clone(), exclude.clone());
                 let model = step.model.clone();
+                let tokens = self.home.config().headroom_bench.unwrap_or(true).then(|| request.token_estimate());
                 // Affinity applies to the primary's pool, where the preferred entry lives.
                 let prefer = request.prefer.clone().filter(|_| primary);
                 blocking(&self.home, move || {
-                    let p = ops::pick_preferring(&home, &pool, &exclude, prefer.as_deref(), Some(&model))?;
+                    let p = ops::pick_preferring(&home, &pool, &exclude, prefer.as_deref(), Some(&model), tokens)?;
                     let dirty = p.has_status;
                     Ok((p, dirty))
                 })

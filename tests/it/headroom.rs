@@ -160,3 +160,38 @@ async fn the_headroom_strategy_spreads_load_by_what_is_left() {
     let explain = s.run(&["auth", "explain", "custom:mock"]).stdout;
     assert!(explain.contains("headroom") && explain.contains("requests left"), "{explain}");
 }
+
+#[tokio::test]
+async fn a_key_with_fewer_tokens_left_than_the_request_needs_is_passed_over() {
+    let server = MockServer::start().await;
+    let ok = |tokens_left: &str| {
+        ResponseTemplate::new(200)
+            .insert_header("x-ratelimit-limit-tokens", "100000")
+            .insert_header("x-ratelimit-remaining-tokens", tokens_left)
+            .insert_header("x-ratelimit-reset-tokens", "60s")
+            .set_body_json(json!({"id": "x", "choices": [{"message": {"role": "assistant", "content": "ok"}}]}))
+    };
+    Mock::given(wiremock::matchers::header("authorization", format!("Bearer {}", key(0)).as_str()))
+        .respond_with(ok("300"))
+        .mount(&server)
+        .await;
+    Mock::given(wiremock::matchers::header("authorization", format!("Bearer {}", key(1)).as_str()))
+        .respond_with(ok("90000"))
+        .mount(&server)
+        .await;
+    let s = quota_home(&server, 2, "");
+    // The first answer says key 0 has 300 tokens left; a request for up to 1024 goes to key 1.
+    for _ in 0..2 {
+        assert_eq!(s.run(&["chat", "-q", "hi"]).code, 0);
+    }
+    // A small one still fits key 0.
+    assert_eq!(s.run(&["chat", "-q", "hi", "--max-tokens", "100"]).code, 0);
+    let keys: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.headers.get("authorization").unwrap().to_str().unwrap().trim_start_matches("Bearer ").to_string())
+        .collect();
+    assert_eq!(keys, [key(0), key(1), key(0)]);
+}
