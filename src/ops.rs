@@ -499,6 +499,18 @@ pub fn mark(
     bound_fingerprint: Option<&str>,
     outcome: &Outcome,
 ) -> Result<Option<ViewEntry>> {
+    mark_for(home, pool, id, bound_fingerprint, outcome, None)
+}
+
+/// [`mark`] on behalf of a request: the event it causes names the request.
+pub fn mark_for(
+    home: &Home,
+    pool: &PoolRef,
+    id: &str,
+    bound_fingerprint: Option<&str>,
+    outcome: &Outcome,
+    request: Option<&str>,
+) -> Result<Option<ViewEntry>> {
     let now = home.now();
     let mut changed_to = None;
     let out = home.state().update(now, |doc| -> Result<_> {
@@ -517,6 +529,9 @@ pub fn mark(
         }
         Ok(Some(view.entries[i].clone()))
     })?;
+    if let (Some(e), Some(r)) = (changed_to.as_mut(), request) {
+        e["request"] = r.into();
+    }
     home.record(changed_to.into_iter().collect());
     Ok(out)
 }

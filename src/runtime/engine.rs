@@ -51,6 +51,9 @@ pub struct Attempt {
 /// What happened during one request, for `-v`, `--json` and the fallback status line.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RequestLog {
+    /// A short id of this request: the gateway logs it, and the events it causes in the home's
+    /// log (docs/guide.md#history) carry it.
+    pub id: String,
     pub attempts: Vec<Attempt>,
     /// The decision trail: one line per pick, answer, mark, sleep and decision. No secrets.
     pub trail: Vec<String>,
@@ -158,7 +161,7 @@ impl Runtime {
     /// rules. Must run inside a tokio runtime; store I/O runs off the scheduler (see
     /// [`blocking`]).
     pub async fn complete(&self, chain: &Chain, request: &ChatRequest) -> std::result::Result<Reply, Failure> {
-        let mut report = RequestLog::default();
+        let mut report = RequestLog { id: format!("{:08x}", rand::random::<u32>()), ..RequestLog::default() };
         let mut gone: Vec<(&Step, Gone)> = Vec::new();
         // A sole credential the provider rejected twice (401/403): the request goes on to the
         // fallbacks at once, and this refusal is the answer if none of them can serve either.
@@ -501,10 +504,16 @@ impl Runtime {
 
     /// Mark the picked entry (bound to its id and fingerprint) as one store transaction.
     async fn mark(&self, pool: &PoolRef, pick: &Pick, outcome: &Outcome, report: &mut RequestLog) -> Result<()> {
-        let (home, p, id, fp, o) =
-            (self.home.clone(), pool.clone(), pick.id.clone(), pick.fingerprint.clone(), outcome.clone());
+        let (home, p, id, fp, o, rid) = (
+            self.home.clone(),
+            pool.clone(),
+            pick.id.clone(),
+            pick.fingerprint.clone(),
+            outcome.clone(),
+            report.id.clone(),
+        );
         let now = self.home.now();
-        match blocking(&self.home, move || ops::mark(&home, &p, &id, Some(&fp), &o)).await? {
+        match blocking(&self.home, move || ops::mark_for(&home, &p, &id, Some(&fp), &o, Some(&rid))).await? {
             Some(e) => report.trail.push(format!("{} {} is now {}", pool.key, pick.id, e.status.describe(now))),
             None => report.trail.push(format!("not marked: {} {} is gone or its key changed", pool.key, pick.id)),
         }

@@ -402,6 +402,7 @@ fn respond(
             log_benched(g, &reply.report);
             (g.log)(
                 &LogRecord::request(api.path(), reply.response.status)
+                    .field("id", &reply.report.id)
                     .field("client", &p.client)
                     .field("provider", &reply.provider)
                     .field("entry", reply.entry_id.as_deref().unwrap_or("-"))
@@ -419,6 +420,7 @@ fn respond(
             log_benched(g, &f.report);
             (g.log)(
                 &LogRecord::request(api.path(), status)
+                    .field("id", &f.report.id)
                     .field("client", &p.client)
                     .field("provider", &p.provider)
                     .field("attempts", &f.report.attempts.len().to_string())

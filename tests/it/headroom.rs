@@ -105,6 +105,12 @@ async fn fifteen_chats_on_three_keys_of_five_never_meet_a_429() {
     assert_eq!(e["seconds_left"], 60, "{e}");
     let text = s.run(&["auth", "list", "custom:mock"]).stdout;
     assert!(text.contains("cooling: quota"), "{text}");
+    // The history has the three headroom benches, each naming the request that caused it.
+    let h = s.run(&["auth", "history", "custom:mock", "--json"]).json();
+    let benches: Vec<&serde_json::Value> =
+        h["events"].as_array().unwrap().iter().filter(|e| e["event"] == "headroom_bench").collect();
+    assert_eq!(benches.len(), 3, "{h}");
+    assert!(benches.iter().all(|e| e["request"].as_str().is_some_and(|r| r.len() == 8)), "{h}");
 }
 
 #[tokio::test]
