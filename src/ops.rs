@@ -430,12 +430,7 @@ pub fn pick_preferring(
             id: v.entry.id.clone(),
             label: v.entry.label.clone(),
             auth_type: v.entry.auth_type,
-            base_url: v
-                .entry
-                .base_url
-                .clone()
-                .filter(|u| !u.is_empty())
-                .or_else(|| home.default_base_url(pool, Some(secret.expose()))),
+            base_url: home.base_url_of(pool, v),
             fingerprint: secret.fingerprint(),
             secret,
             source: v.entry.source.clone(),

@@ -12,7 +12,7 @@ use crate::pool::candidate::Candidate;
 use crate::pool::strategy::Strategy;
 use crate::pool::view::PoolView;
 use crate::providers::{self, Provider, Resolved};
-use crate::secret::Redactor;
+use crate::secret::{Redactor, Secret};
 use crate::store::state::PoolState;
 use crate::store::{AuthDoc, Store};
 use crate::vars;
@@ -333,6 +333,15 @@ impl Home {
     }
 
     /// The base URL a new manual entry gets: URL var, else default, else the custom base URL.
+    /// Where an entry's requests go: its own base URL, else the provider's for its secret.
+    pub fn base_url_of(&self, pool: &PoolRef, v: &crate::pool::view::ViewEntry) -> Option<String> {
+        v.entry
+            .base_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .or_else(|| self.default_base_url(pool, v.secret.as_ref().map(Secret::expose)))
+    }
+
     pub fn default_base_url(&self, pool: &PoolRef, key: Option<&str>) -> Option<String> {
         if let Some(p) = pool.provider {
             return self.sources.base_url(p, key);

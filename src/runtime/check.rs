@@ -118,12 +118,7 @@ pub async fn check(
                 fingerprint: v.fingerprint(),
                 secret: v.secret.clone(),
                 auth_type: v.entry.auth_type,
-                base_url: v
-                    .entry
-                    .base_url
-                    .clone()
-                    .filter(|u| !u.is_empty())
-                    .or_else(|| home.default_base_url(&pool, v.secret.as_ref().map(Secret::expose))),
+                base_url: home.base_url_of(&pool, v),
                 pool: pool.clone(),
                 auth_bench,
             });
