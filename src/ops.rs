@@ -313,13 +313,19 @@ pub fn reset(home: &Home, pool: Option<&PoolRef>, target: Option<&str>) -> Resul
                     vec![i]
                 }
                 None => (0..view.entries.len())
-                    .filter(|&i| view.entries[i].entry.last_status == Some(LastStatus::Exhausted))
+                    .filter(|&i| {
+                        view.entries[i].entry.last_status == Some(LastStatus::Exhausted)
+                            || view.entries[i].map.contains_key(crate::pool::scoped::FIELD)
+                    })
                     .collect(),
             };
             let mut changed = 0;
             for &i in &targets {
                 let v = &mut view.entries[i];
-                if entry::has_status(&v.map) {
+                // A reset also forgets benches for single models and announced figures.
+                let extra = v.map.shift_remove(crate::pool::scoped::FIELD).is_some()
+                    | v.map.shift_remove(crate::pool::headroom::FIELD).is_some();
+                if entry::has_status(&v.map) || extra {
                     entry::clear_status(&mut v.map);
                     v.reparse(key, now);
                     changed += 1;
@@ -386,17 +392,21 @@ pub fn pick_preferring(
     tokens: Option<u64>,
 ) -> Result<Pick> {
     let now = home.now();
-    let with_model_benches = |view: &PoolView| -> Vec<String> {
+    // Left out for sure: the caller's, and entries benched for this model by a rate limit.
+    // Left out only while another entry can serve (`soft`): a model a key did not know (404) and
+    // a key with fewer tokens announced than the estimate; when nothing else is left the request
+    // goes to them and the provider's own answer decides.
+    let with_model_benches = |view: &PoolView, soft: bool| -> Vec<String> {
         let mut all = exclude.to_vec();
         if let Some(m) = model {
             all.extend(
                 view.entries
                     .iter()
-                    .filter(|v| crate::pool::scoped::benched_until(&v.map, m, now).is_some())
+                    .filter(|v| crate::pool::scoped::benched(&v.map, m, now).is_some_and(|code| soft || code != 404))
                     .map(|v| v.entry.id.clone()),
             );
         }
-        if let Some(need) = tokens.and_then(|t| i64::try_from(t).ok()) {
+        if let Some(need) = tokens.and_then(|t| i64::try_from(t).ok()).filter(|_| soft) {
             all.extend(
                 view.entries
                     .iter()
@@ -412,13 +422,14 @@ pub fn pick_preferring(
     if home.file_store().is_some() && !home.state().is_shared() {
         let snapshot = home.state().read()?;
         let view = home.view(&snapshot, &pool.key, now);
-        if !has_choice(&view, &with_model_benches(&view)) {
+        if !has_choice(&view, &with_model_benches(&view, false)) {
             return Err(nothing_usable(home, &[(pool.key.clone(), view)], now));
         }
     }
     home.state().update(now, |doc| -> Result<Pick> {
         let mut view = home.view_taking(doc, &pool.key, now);
-        let exclude = with_model_benches(&view);
+        let preferred = with_model_benches(&view, true);
+        let exclude = if has_choice(&view, &preferred) { preferred } else { with_model_benches(&view, false) };
         let Some(j) = view.pick_preferring(&exclude, prefer, &mut rand::thread_rng()) else {
             // An error drops the transaction's edits (the pool taken out included).
             return Err(nothing_usable(home, &[(pool.key.clone(), view)], now));
@@ -573,7 +584,10 @@ pub fn apply_outcome(view: &mut PoolView, i: usize, outcome: &Outcome, now: Epoc
                 touched |=
                     crate::pool::scoped::bench(&mut view.entries[j].map, model, *until, *code, reason.as_deref(), now);
             }
-            if let Outcome::Answered { headroom, usage, .. } = outcome {
+            if let Outcome::Answered { headroom, usage, model, .. } = outcome {
+                if let Some(m) = model {
+                    crate::pool::scoped::lift(&mut view.entries[j].map, m);
+                }
                 // The figures belong to the key: every entry holding it gets them.
                 if let Some(h) = headroom {
                     entry::set(&mut view.entries[j].map, crate::pool::headroom::FIELD, h.to_json(now));

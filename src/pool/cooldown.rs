@@ -46,6 +46,8 @@ pub enum Outcome {
         usage: Option<super::usage::Usage>,
         bench: bool,
         clear: bool,
+        /// The model that answered: a bench of the entry for it alone is lifted.
+        model: Option<String>,
     },
     /// An error that names one model (docs/recovery.md#model-benches): the entry is benched for
     /// `model` only, until `until`; its status is left alone.
@@ -210,6 +212,7 @@ fn next_streak(entry: &Entry, now: Epoch) -> i64 {
 /// The bench of an entry whose provider announced nothing left: class `quota`, no HTTP code (it
 /// was not refused), until the announced reset (or a later deadline it already has).
 fn headroom_bench(entry: &Entry, h: &super::headroom::Headroom, until: Epoch, now: Epoch) -> Decision {
+    let until = until.min(now + MAX_HINT_SECS);
     let current = (entry.last_status == Some(LastStatus::Exhausted)).then(|| status::deadline(entry)).flatten();
     let until = match current {
         Some(d) if d > now && d > until => d,

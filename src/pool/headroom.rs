@@ -119,7 +119,7 @@ impl Headroom {
             if l <= 0 || at.is_some_and(|t| t <= now) {
                 return None;
             }
-            Some(((r.clamp(0, l) * 1000) / l) as u16)
+            Some(((i128::from(r.clamp(0, l)) * 1000) / i128::from(l)) as u16)
         };
         match (
             frac(self.requests_remaining, self.requests_limit, self.requests_reset_at),

@@ -40,6 +40,22 @@ pub fn benched_until(m: &Map<String, Value>, model: &str, now: Epoch) -> Option<
     m.get(FIELD)?.get(model)?.get("until")?.as_f64().filter(|t| *t > now)
 }
 
+/// The code of a running bench of `model` on this entry (0 when it has none).
+pub fn benched(m: &Map<String, Value>, model: &str, now: Epoch) -> Option<i64> {
+    benched_until(m, model, now)?;
+    Some(m.get(FIELD)?.get(model)?.get("code").and_then(Value::as_i64).unwrap_or(0))
+}
+
+/// Lift the bench of `model` (a good answer for it). Whether the entry changed.
+pub fn lift(m: &mut Map<String, Value>, model: &str) -> bool {
+    let Some(all) = m.get_mut(FIELD).and_then(Value::as_object_mut) else { return false };
+    let changed = all.shift_remove(model).is_some();
+    if all.is_empty() {
+        m.shift_remove(FIELD);
+    }
+    changed
+}
+
 /// Bench `model` on the entry until `until` (a later deadline already there stays); benches
 /// that have ended are dropped. Returns whether the entry changed.
 pub fn bench(

@@ -107,7 +107,7 @@ pub fn totals(m: &Map<String, Value>, since: Option<Epoch>) -> (u64, u64, u64) {
     let Some(days) = m.get(FIELD).and_then(Value::as_object) else { return (0, 0, 0) };
     days.iter().filter(|(d, _)| from.as_deref().is_none_or(|f| d.as_str() >= f)).fold((0, 0, 0), |(r, i, o), (_, v)| {
         let g = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
-        (r + g("requests"), i + g("input"), o + g("output"))
+        (r.saturating_add(g("requests")), i.saturating_add(g("input")), o.saturating_add(g("output")))
     })
 }
 

@@ -74,11 +74,17 @@ struct Job {
     auth_type: AuthType,
     base_url: Option<String>,
     auth_bench: bool,
+    /// An OAuth token due for a refresh: a probe would only prove that.
+    due: bool,
 }
 
-/// The listing URL of a wire, or `None` where there is none to probe.
-fn listing(wire: Wire, base: &str) -> Option<String> {
+/// The listing URL of a wire, or `None` where there is none to probe. OpenRouter lists models
+/// without a key, so its key's own page (`/key`) is asked instead.
+fn listing(pool: &str, wire: Wire, base: &str) -> Option<String> {
     let base = base.trim().trim_end_matches('/');
+    if pool == "openrouter" {
+        return Some(format!("{base}/key"));
+    }
     match wire {
         Wire::OpenAi => Some(format!("{base}/models")),
         Wire::Anthropic => Some(format!("{base}/v1/models")),
@@ -121,6 +127,7 @@ pub async fn check(
                 base_url: home.base_url_of(&pool, v),
                 pool: pool.clone(),
                 auth_bench,
+                due: matches!(v.status, Status::NeedsRefresh { .. }),
             });
         }
     }
@@ -140,15 +147,26 @@ pub async fn check(
     }
     let mut out = Vec::new();
     while let Some(r) = set.join_next().await {
-        if let Ok((n, p)) = r {
-            out.push((n, p?));
+        match r {
+            Ok((n, Ok(p))) => out.push((n, p)),
+            // A probe whose mark failed still reports what it found, and the others go on.
+            Ok((n, Err((mut p, e)))) => {
+                p.evidence = format!("{}; cannot mark it: {e}", p.evidence);
+                out.push((n, p));
+            }
+            Err(_) => {}
         }
     }
     out.sort_by_key(|(n, _)| *n);
     Ok(out.into_iter().map(|(_, p)| p).collect())
 }
 
-async fn probe(home: &Arc<Home>, http: &reqwest::Client, job: Job, timeout: Duration) -> Result<Probe> {
+async fn probe(
+    home: &Arc<Home>,
+    http: &reqwest::Client,
+    job: Job,
+    timeout: Duration,
+) -> std::result::Result<Probe, (Probe, Error)> {
     let mut p = Probe {
         pool: job.pool.key.clone(),
         index: job.index,
@@ -164,7 +182,11 @@ async fn probe(home: &Arc<Home>, http: &reqwest::Client, job: Job, timeout: Dura
         return Ok(p);
     };
     let wire = super::chain::wire_of(&job.pool);
-    let Some(url) = job.base_url.as_deref().and_then(|b| listing(wire, b)) else {
+    if job.due {
+        p.evidence = format!("its access token is due for a refresh; run: hermes auth refresh {}", job.pool.key);
+        return Ok(p);
+    }
+    let Some(url) = job.base_url.as_deref().and_then(|b| listing(&job.pool.key, wire, b)) else {
         p.evidence = "this provider has no listing to probe cheaply".into();
         return Ok(p);
     };
@@ -222,15 +244,24 @@ async fn probe(home: &Arc<Home>, http: &reqwest::Client, job: Job, timeout: Dura
     // Mark what the answer proves: a refusal as a request's would be; a good answer lifts only
     // a bench that auth evidence made.
     let outcome = match p.verdict {
+        // A 403 on a listing may only mean the key lacks that one permission.
+        Verdict::Rejected if c.code == Some(403) => {
+            p.evidence.push_str(" (not marked: the listing may need a permission the key does not have)");
+            None
+        }
         Verdict::Rejected | Verdict::OutOfCredit | Verdict::RateLimited => Some(c.outcome()),
         Verdict::Valid if job.auth_bench => Some(Outcome::Success),
         _ => None,
     };
     if let Some(o) = outcome {
         let (h, pool, id, fp) = (home.clone(), job.pool.clone(), job.id.clone(), job.fingerprint.clone());
-        tokio::task::spawn_blocking(move || ops::mark(&h, &pool, &id, fp.as_deref(), &o))
+        let marked = tokio::task::spawn_blocking(move || ops::mark(&h, &pool, &id, fp.as_deref(), &o))
             .await
-            .map_err(|e| Error::System { what: "cannot mark the entry", detail: e.to_string() })??;
+            .map_err(|e| Error::System { what: "cannot mark the entry", detail: e.to_string() })
+            .and_then(|r| r);
+        if let Err(e) = marked {
+            return Err((p, e));
+        }
     }
     Ok(p)
 }

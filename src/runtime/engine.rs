@@ -314,6 +314,7 @@ impl Runtime {
                         usage: crate::pool::usage::of_body(&resp.body),
                         bench: self.home.config().headroom_bench.unwrap_or(true),
                         clear: dirty,
+                        model: Some(target.model.clone()),
                     }),
                     _ => None,
                 };
@@ -335,7 +336,10 @@ impl Runtime {
                         model: target.model.clone(),
                         code,
                         reason: c.reason.clone(),
-                        until: c.reset_at.unwrap_or(self.home.now() + default),
+                        until: c
+                            .reset_at
+                            .unwrap_or(self.home.now() + default)
+                            .min(self.home.now() + crate::pool::hints::MAX_HINT_SECS),
                     };
                     report
                         .trail

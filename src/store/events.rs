@@ -74,6 +74,12 @@ impl EventLog {
     /// Every event kept, oldest first (the rotated file, then the current one). Lines that do
     /// not parse (a file edited by hand) are skipped.
     pub fn read_all(&self) -> io::Result<Vec<Value>> {
+        // Under the log lock, so that a rotation cannot fall between the two reads.
+        let _guard = self
+            .path()
+            .exists()
+            .then(|| lock::lock(self.home.join("locks").join("events.lock"), LOCK_TIMEOUT).ok())
+            .flatten();
         let mut out = Vec::new();
         for p in [self.rotated(), self.path()] {
             match std::fs::read_to_string(&p) {

@@ -201,3 +201,25 @@ async fn a_key_with_fewer_tokens_left_than_the_request_needs_is_passed_over() {
         .collect();
     assert_eq!(keys, [key(0), key(1), key(0)]);
 }
+
+#[tokio::test]
+async fn when_no_key_has_the_tokens_the_request_still_goes_out() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-ratelimit-limit-tokens", "8000")
+                .insert_header("x-ratelimit-remaining-tokens", "300")
+                .insert_header("x-ratelimit-reset-tokens", "60s")
+                .set_body_json(json!({"id": "x", "choices": [{"message": {"role": "assistant", "content": "ok"}}]})),
+        )
+        .mount(&server)
+        .await;
+    let s = quota_home(&server, 1, "");
+    // The estimate is a preference: with no key that can take it, the provider decides.
+    for _ in 0..3 {
+        let o = s.run(&["chat", "-q", "hi"]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}

@@ -67,4 +67,8 @@ async fn a_model_limit_on_a_benches_a_for_that_model_only() {
     assert!(text.contains("model-x: cooling"), "{text}");
     let explain = s.run(&["auth", "explain", "custom:mock"]).stdout;
     assert!(explain.contains("for model model-x only"), "{explain}");
+    // A reset forgets it.
+    assert_eq!(s.run(&["auth", "reset", "custom:mock"]).code, 0);
+    let list = s.run(&["auth", "list", "custom:mock", "--json"]).json();
+    assert!(list["providers"][0]["entries"][0].get("model_benches").is_none(), "{list}");
 }

@@ -71,7 +71,7 @@ pub fn run(args: Args, home: &Home, out: &mut Printer) -> Result<()> {
     let bars = out.stdout_width().is_some();
     let mut table = vec![["PROVIDER", "LABEL", "REQUESTS", "INPUT", "OUTPUT", ""].map(String::from).to_vec()];
     for (p, _, l, (r, i, o)) in &rows {
-        let bar = if bars { "█".repeat(((r * 20).div_ceil(most)) as usize) } else { String::new() };
+        let bar = if bars { "█".repeat(r.saturating_mul(20).div_ceil(most).min(20) as usize) } else { String::new() };
         table.push(vec![
             crate::text::one_line(p).into_owned(),
             crate::text::one_line(l).into_owned(),
