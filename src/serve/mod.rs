@@ -511,6 +511,42 @@ fn passthrough(reply: &crate::runtime::Reply) -> Response {
     resp
 }
 
+/// What a streamed answer reported, counted on the entry that served it when the stream is
+/// done with, however it ends (docs/guide.md#usage).
+struct UsageTap {
+    seen: crate::pool::usage::StreamUsage,
+    home: Arc<Home>,
+    provider: String,
+    entry: String,
+}
+
+impl UsageTap {
+    /// The recording to make, once: nothing when nothing was reported (or it was made).
+    fn take(&mut self) -> Option<impl FnOnce() -> crate::error::Result<()> + Send + 'static> {
+        let u = self.seen.total()?;
+        if self.entry.is_empty() {
+            return None;
+        }
+        self.seen = crate::pool::usage::StreamUsage::default();
+        let (home, provider, entry) =
+            (self.home.clone(), std::mem::take(&mut self.provider), std::mem::take(&mut self.entry));
+        Some(move || {
+            let pool = home.pool(&provider)?;
+            crate::ops::record_usage(&home, &pool, &entry, u)
+        })
+    }
+}
+
+impl Drop for UsageTap {
+    /// A stream that did not end normally (a break, a client gone mid-stream): count what it
+    /// reported so far, in the background.
+    fn drop(&mut self) {
+        if let (Some(record), Ok(rt)) = (self.take(), tokio::runtime::Handle::try_current()) {
+            rt.spawn_blocking(record);
+        }
+    }
+}
+
 /// A streamed answer: the opening the runtime judged, then the provider's chunks as they arrive
 /// (nothing buffered). If the provider's stream breaks off, the client's ends with the wire's
 /// error event. A client that goes away drops this body, and with it the upstream connection.
@@ -520,26 +556,27 @@ fn stream_through(g: &Arc<Gateway>, reply: &crate::runtime::Reply, live: Streame
     let prefix_copy = prefix.clone();
     let opening = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(Bytes::from(prefix)) });
     let (gw, provider, entry) = (g.clone(), reply.provider.clone(), reply.entry_id.clone().unwrap_or_default());
-    let mut counted = crate::pool::usage::StreamUsage::default();
-    counted.feed(&prefix_copy);
+    let mut counted = UsageTap {
+        seen: crate::pool::usage::StreamUsage::default(),
+        home: g.home.clone(),
+        provider: reply.provider.clone(),
+        entry: entry.clone(),
+    };
+    counted.seen.feed(&prefix_copy);
     let chunks = futures_util::stream::unfold(Some((rest, counted)), move |state| {
         let (gw, provider, entry) = (gw.clone(), provider.clone(), entry.clone());
         async move {
             let (mut r, mut counted) = state?;
             match r.chunk().await {
                 Ok(Some(b)) => {
-                    counted.feed(&b);
+                    counted.seen.feed(&b);
                     Some((Ok(b), Some((r, counted))))
                 }
+                // The end: counted before the client sees the stream close. (At a break, or when
+                // the client goes away mid-stream, the tap counts what it saw when dropped.)
                 Ok(None) => {
-                    // The stream's tokens, once it has ended, on the entry that served it.
-                    if let (Some(u), false) = (counted.total(), entry.is_empty()) {
-                        let (home, entry) = (gw.home.clone(), entry.clone());
-                        let _ = tokio::task::spawn_blocking(move || {
-                            let pool = home.pool(&provider)?;
-                            crate::ops::record_usage(&home, &pool, &entry, u)
-                        })
-                        .await;
+                    if let Some(record) = counted.take() {
+                        let _ = tokio::task::spawn_blocking(record).await;
                     }
                     None
                 }

@@ -494,6 +494,36 @@ async fn a_client_that_goes_away_closes_the_upstream_connection() {
     assert_eq!(g.stop().0, 0);
 }
 
+#[tokio::test]
+async fn a_stream_the_client_abandons_still_counts_what_it_reported() {
+    let up = upstream(std::sync::Arc::new(|_key: &str| {
+        let first = "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1}}\n\n";
+        std::iter::once((0, first.to_string())).chain((0..40).map(|_| (100, chat_chunk("x")))).collect()
+    }))
+    .await;
+    let s = stream_home(&up.uri);
+    let g = Gateway::start(&s);
+    let mut resp = client()
+        .post(format!("{}/v1/chat/completions", g.base))
+        .bearer_auth(CLIENT_KEY)
+        .json(&json!({"model": "custom:mock:m1", "stream": true, "messages": []}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.chunk().await.unwrap().is_some());
+    drop(resp);
+    let started = std::time::Instant::now();
+    while !up.broken.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(started.elapsed() < Duration::from_secs(3), "the upstream kept streaming to nobody");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(g.stop().0, 0);
+    let o = s.run(&["auth", "usage", "custom:mock", "--json"]);
+    let e = &o.json()["entries"][0];
+    assert_eq!((e["requests"].clone(), e["input_tokens"].clone()), (json!(1), json!(9)), "{}", o.stdout);
+}
+
 const SDK_TEST: &str = "serve::the_official_openai_and_anthropic_sdks_work_through_the_gateway";
 const WANT: &str = "hello from the pool";
 
