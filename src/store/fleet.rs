@@ -992,6 +992,23 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
                         entry::set(m, &field, v);
                     }
                     entry::set(m, entry::REQUEST_COUNT, Value::from(fleet_count + requests));
+                    // Usage served while away is added to the fleet's, day by day.
+                    if let Some(gained) = p.get("usage").and_then(Value::as_object) {
+                        let all =
+                            m.entry(crate::pool::usage::FIELD.to_string()).or_insert_with(|| serde_json::json!({}));
+                        if !all.is_object() {
+                            *all = serde_json::json!({});
+                        }
+                        for (d, by) in gained {
+                            for k in ["requests", "input", "output"] {
+                                let add = by.get(k).and_then(Value::as_i64).unwrap_or(0);
+                                if add > 0 {
+                                    let slot = &mut all[d.as_str()][k];
+                                    *slot = Value::from(slot.as_i64().unwrap_or(0).saturating_add(add));
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -1038,14 +1055,34 @@ fn mark_pending(before: &AuthDoc, after: &mut AuthDoc, force: &HashSet<(String, 
                 continue;
             }
             let count = |x: &Map<String, Value>| x.get(entry::REQUEST_COUNT).and_then(Value::as_i64).unwrap_or(0);
-            let already = m
-                .get(FLEET_PENDING)
-                .or_else(|| prev.get(FLEET_PENDING))
-                .and_then(|p| p.get("requests"))
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
+            let pending = m.get(FLEET_PENDING).or_else(|| prev.get(FLEET_PENDING)).cloned().unwrap_or(Value::Null);
+            let already = pending.get("requests").and_then(Value::as_i64).unwrap_or(0);
             let served = (count(m) - count(prev)).max(0);
-            m.insert(FLEET_PENDING.into(), serde_json::json!({ "requests": already + served }));
+            // What the entry's usage gained, per day, added to what is already pending.
+            let mut usage =
+                pending.get("usage").cloned().filter(Value::is_object).unwrap_or_else(|| serde_json::json!({}));
+            let day = |x: &Map<String, Value>, d: &str, k: &str| {
+                x.get(crate::pool::usage::FIELD)
+                    .and_then(|u| u.get(d))
+                    .and_then(|v| v.get(k))
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+            };
+            let days: Vec<String> = m
+                .get(crate::pool::usage::FIELD)
+                .and_then(Value::as_object)
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            for d in days {
+                for k in ["requests", "input", "output"] {
+                    let gained = (day(m, &d, k) - day(prev, &d, k)).max(0);
+                    if gained > 0 {
+                        let slot = &mut usage[d.as_str()][k];
+                        *slot = Value::from(slot.as_i64().unwrap_or(0) + gained);
+                    }
+                }
+            }
+            m.insert(FLEET_PENDING.into(), serde_json::json!({ "requests": already + served, "usage": usage }));
         }
     }
 }

@@ -637,3 +637,39 @@ fn tokens_rotated_in_the_file_are_published_not_reverted() {
     let dump = redis.cmd(&["HGETALL", "other:pool:anthropic"]);
     assert!(!dump.contains("rt-c") && !dump.contains("at-c"), "{dump}");
 }
+
+#[tokio::test]
+async fn usage_served_while_the_server_was_away_is_added_back() {
+    let Some(redis) = Redis::start("usage_served_while_the_server_was_away_is_added_back") else { return };
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "id": "x", "choices": [{"message": {"role": "assistant", "content": "ok"}}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 7}
+        })))
+        .mount(&server)
+        .await;
+    let config = |url: &str| {
+        format!(
+            "state:\n  backend: redis\n  url: {url}\nmodel:\n  provider: custom:mock\n  default: m1\n\
+             custom_providers:\n  - name: mock\n    base_url: {}/v1\n",
+            server.uri()
+        )
+    };
+    let s = Sealed::new();
+    s.write_home_file("config.yaml", &config(&redis.url()));
+    s.add_key("mock", "sk-fleet-usage-00000000", Some("k1"));
+    assert_eq!(s.run(&["chat", "-q", "hi"]).code, 0);
+    // The server out of reach (as a dead address): two answers counted locally, marked pending.
+    s.write_home_file("config.yaml", &config(&format!("redis://127.0.0.1:{}/0", free_port())));
+    for _ in 0..2 {
+        let o = s.run(&["chat", "-q", "hi"]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    }
+    // Back: the next command merges them into the fleet's.
+    s.write_home_file("config.yaml", &config(&redis.url()));
+    assert_eq!(s.run(&["chat", "-q", "hi"]).code, 0);
+    let o = s.run(&["auth", "usage", "--json"]);
+    let e = &o.json()["entries"][0];
+    assert_eq!((e["requests"].clone(), e["input_tokens"].clone()), (json!(4), json!(44)), "{}", o.stdout);
+}
