@@ -467,14 +467,9 @@ async fn an_error_as_the_first_event_rotates_in_every_wire() {
     }
 }
 
-#[tokio::test]
-async fn a_client_that_goes_away_closes_the_upstream_connection() {
-    let up = upstream(std::sync::Arc::new(|_key: &str| {
-        (0..40).map(|i| (if i == 0 { 0 } else { 100 }, chat_chunk("x"))).collect()
-    }))
-    .await;
-    let s = stream_home(&up.uri);
-    let g = Gateway::start(&s);
+/// Open a stream through `g`, read its first chunk and go away; wait until `up` sees the
+/// connection closed.
+async fn leave_after_the_first_chunk(g: &Gateway, up: &Upstream) {
     let mut resp = client()
         .post(format!("{}/v1/chat/completions", g.base))
         .bearer_auth(CLIENT_KEY)
@@ -489,6 +484,17 @@ async fn a_client_that_goes_away_closes_the_upstream_connection() {
         assert!(started.elapsed() < Duration::from_secs(3), "the upstream kept streaming to nobody");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_closes_the_upstream_connection() {
+    let up = upstream(std::sync::Arc::new(|_key: &str| {
+        (0..40).map(|i| (if i == 0 { 0 } else { 100 }, chat_chunk("x"))).collect()
+    }))
+    .await;
+    let s = stream_home(&up.uri);
+    let g = Gateway::start(&s);
+    leave_after_the_first_chunk(&g, &up).await;
     // Nothing was benched for it.
     assert!(s.pool("custom:mock").iter().all(|e| e["last_status"].is_null()));
     assert_eq!(g.stop().0, 0);
@@ -503,20 +509,7 @@ async fn a_stream_the_client_abandons_still_counts_what_it_reported() {
     .await;
     let s = stream_home(&up.uri);
     let g = Gateway::start(&s);
-    let mut resp = client()
-        .post(format!("{}/v1/chat/completions", g.base))
-        .bearer_auth(CLIENT_KEY)
-        .json(&json!({"model": "custom:mock:m1", "stream": true, "messages": []}))
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.chunk().await.unwrap().is_some());
-    drop(resp);
-    let started = std::time::Instant::now();
-    while !up.broken.load(std::sync::atomic::Ordering::SeqCst) {
-        assert!(started.elapsed() < Duration::from_secs(3), "the upstream kept streaming to nobody");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    leave_after_the_first_chunk(&g, &up).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(g.stop().0, 0);
     let o = s.run(&["auth", "usage", "custom:mock", "--json"]);
