@@ -519,21 +519,28 @@ pub fn mark_for(
 ) -> Result<Option<ViewEntry>> {
     let now = home.now();
     let mut changed_to = None;
-    let out = home.state().update(now, |doc| -> Result<_> {
-        changed_to = None;
-        let mut view = home.view(doc, &pool.key, now);
-        let Some(i) = view.position_of(id) else { return Ok(None) };
+    let mut out = None;
+    // The pool is moved out of the document and back (the gateway's hot path: every answer is
+    // one of these); a mark that changes nothing drops the transaction's edits, which puts the
+    // pool back as it was.
+    home.state().transact(now, &mut |doc| {
+        (changed_to, out) = (None, None);
+        // Built before the pool is taken out: its siblings' secrets are masked too.
+        let known = outcome_redactor(home, doc, outcome);
+        let mut view = home.view_taking(doc, &pool.key, now);
+        let Some(i) = view.position_of(id) else { return false };
         let fp = view.entries[i].fingerprint();
         if bound_fingerprint.is_some_and(|b| fp.as_deref() != Some(b)) {
-            return Ok(None);
+            return false;
         }
-        let known = outcome_redactor(home, doc, outcome);
         let before = view.entries[i].status.clone();
-        if apply_outcome(&mut view, i, outcome, now, &known) {
-            view.write(doc);
+        let changed = apply_outcome(&mut view, i, outcome, now, &known);
+        out = Some(view.entries[i].clone());
+        if changed {
             changed_to = transition_event(&pool.key, &before, &view.entries[i], now);
+            view.put_back(doc);
         }
-        Ok(Some(view.entries[i].clone()))
+        changed
     })?;
     if let (Some(e), Some(r)) = (changed_to.as_mut(), request) {
         e["request"] = r.into();
@@ -542,16 +549,83 @@ pub fn mark_for(
     Ok(out)
 }
 
-/// The secrets to mask in an outcome's text: everything the home knows, built only when the
-/// outcome carries provider text.
-fn outcome_redactor(home: &Home, doc: &AuthDoc, outcome: &Outcome) -> Redactor {
-    let has_text = match outcome {
+/// A mark made later, with others ([`mark_many`]).
+#[derive(Debug, Clone)]
+pub struct Mark {
+    pub pool: PoolRef,
+    pub id: String,
+    /// The key the mark is bound to (see [`mark`]).
+    pub fingerprint: Option<String>,
+    pub outcome: Outcome,
+    /// The request it comes from, named in the events it causes.
+    pub request: Option<String>,
+}
+
+/// Many marks as one transaction, in order (several on one entry add up): each pool's view is
+/// built once. Returns how many changed their entry.
+pub fn mark_many(home: &Home, marks: &[Mark]) -> Result<usize> {
+    if marks.is_empty() {
+        return Ok(0);
+    }
+    let now = home.now();
+    let mut keys: Vec<&str> = Vec::new();
+    for m in marks {
+        if !keys.contains(&m.pool.key.as_str()) {
+            keys.push(&m.pool.key);
+        }
+    }
+    let (mut events, mut applied) = (Vec::new(), 0);
+    home.state().transact(now, &mut |doc| {
+        (events, applied) = (Vec::new(), 0);
+        let mut any = false;
+        for key in &keys {
+            let mine: Vec<&Mark> = marks.iter().filter(|m| m.pool.key == *key).collect();
+            let known =
+                if mine.iter().any(|m| has_provider_text(&m.outcome)) { home.redactor(doc) } else { Redactor::new() };
+            let mut view = home.view(doc, key, now);
+            let mut changed = false;
+            for m in mine {
+                let Some(i) = view.position_of(&m.id) else { continue };
+                if m.fingerprint.as_deref().is_some_and(|b| view.entries[i].fingerprint().as_deref() != Some(b)) {
+                    continue;
+                }
+                let before = view.entries[i].status.clone();
+                if apply_outcome(&mut view, i, &m.outcome, now, &known) {
+                    changed = true;
+                    applied += 1;
+                    if let Some(mut e) = transition_event(key, &before, &view.entries[i], now) {
+                        if let Some(r) = &m.request {
+                            e["request"] = r.as_str().into();
+                        }
+                        events.push(e);
+                    }
+                }
+            }
+            if changed {
+                view.write(doc);
+                any = true;
+            }
+        }
+        any
+    })?;
+    home.record(events);
+    Ok(applied)
+}
+
+/// Whether an outcome carries provider text (to be masked before it is stored).
+fn has_provider_text(outcome: &Outcome) -> bool {
+    match outcome {
         Outcome::Http { reason, message, .. } => reason.is_some() || message.is_some(),
         Outcome::RefreshTerminal { reason, message } => !reason.is_empty() || message.is_some(),
         Outcome::ModelBench { reason, .. } => reason.is_some(),
         _ => false,
-    };
-    if has_text {
+    }
+}
+
+/// The secrets to mask in an outcome's text: everything the home knows, built only when the
+/// outcome carries provider text.
+fn outcome_redactor(home: &Home, doc: &AuthDoc, outcome: &Outcome) -> Redactor {
+    if has_provider_text(outcome) {
         home.redactor(doc)
     } else {
         Redactor::new()

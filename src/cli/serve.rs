@@ -90,7 +90,10 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
         .map_or(crate::runtime::client::DEFAULT_TIMEOUT, std::time::Duration::from_secs_f64);
     let transport = crate::runtime::HttpTransport::streaming(read_timeout)
         .map_err(|e| Error::System { what: "cannot start HTTP", detail: e.to_string() })?;
-    let runtime = Runtime::with_transport(home.clone(), Arc::new(transport));
+    // Good answers are recorded in batches with the flush below rather than one transaction
+    // each before the reply (docs/serve.md#state): on the fleet backend each would be a round
+    // trip to its server, on auth.json a second pass over the pool per request.
+    let runtime = Runtime::with_transport(home.clone(), Arc::new(transport)).record_answers_after_reply();
     let json = args.log_format == "json";
     let log: Box<dyn Fn(&serve::LogRecord) + Send + Sync> = Box::new(move |r: &serve::LogRecord| {
         if json {
@@ -108,7 +111,7 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
         .max_blocking_threads(4)
         .build()
         .map_err(|e| Error::System { what: "cannot start the async runtime", detail: e.to_string() })?;
-    rt.block_on(async {
+    let served = rt.block_on(async {
         let stop = serve::stop_signal()
             .map_err(|e| Error::System { what: "cannot handle SIGINT and SIGTERM", detail: e.to_string() })?;
         let listener = tokio::net::TcpListener::bind(addr)
@@ -119,16 +122,32 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
         let flusher = {
             let (behind, home, gateway) = (behind.clone(), home.clone(), gateway.clone());
             tokio::spawn(async move {
+                let mut failing = false;
                 loop {
                     tokio::time::sleep(FLUSH_EVERY).await;
                     let (b, g, now) = (behind.clone(), gateway.clone(), home.now());
                     let flushed = tokio::task::spawn_blocking(move || {
                         g.check_returns();
-                        b.as_ref().map_or(Ok(0), |b| b.flush(now))
+                        let recorded = g.runtime.record_answers();
+                        (recorded, b.as_ref().map_or(Ok(0), |b| b.flush(now)))
                     })
                     .await;
-                    if let Ok(Err(e)) = flushed {
-                        eprintln!("hermes: {}", crate::text::safe(&format!("cannot write the pools back yet: {e}")));
+                    if let Ok((recorded, flushed)) = flushed {
+                        // Said once per failing spell, not every interval.
+                        match (recorded, failing) {
+                            (Err(e), false) => {
+                                eprintln!("hermes: {}", crate::text::safe(&format!("cannot record answers yet: {e}")));
+                                failing = true;
+                            }
+                            (Ok(_), true) => failing = false,
+                            _ => {}
+                        }
+                        if let Err(e) = flushed {
+                            eprintln!(
+                                "hermes: {}",
+                                crate::text::safe(&format!("cannot write the pools back yet: {e}"))
+                            );
+                        }
                     }
                 }
             })
@@ -140,13 +159,18 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
             .and_then(|v| v.parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s > 0.0)
             .map_or(serve::HEADER_TIMEOUT, std::time::Duration::from_secs_f64);
-        let served = serve::serve(listener, gateway, stop, header_timeout)
+        let served = serve::serve(listener, gateway.clone(), stop, header_timeout)
             .await
             .map_err(|e| Error::System { what: "the server failed", detail: e.to_string() });
         flusher.abort();
         served
-    })?;
-    // Whatever the last interval gathered goes to auth.json before the exit.
+    });
+    // Whatever the last interval gathered goes to the state and auth.json before the exit.
+    if let Err(e) = gateway.runtime.record_answers() {
+        let waiting = gateway.runtime.answers_waiting();
+        eprintln!("hermes: {}", crate::text::safe(&format!("the usage of {waiting} answers is lost: {e}")));
+    }
+    served?;
     if let Some(behind) = &behind {
         behind.flush(home.now())?;
     }

@@ -96,7 +96,19 @@ pub struct Runtime {
     home: Arc<Home>,
     transport: Arc<dyn Transport>,
     refresher: Arc<dyn Refresher>,
+    /// Set by [`Runtime::record_answers_after_reply`].
+    deferred: Option<Arc<Deferred>>,
 }
+
+/// Good answers waiting to be recorded ([`Runtime::record_answers_after_reply`]).
+#[derive(Debug, Default)]
+struct Deferred {
+    queue: std::sync::Mutex<Vec<ops::Mark>>,
+}
+
+/// At most this many good answers wait for a record; past it (the state out of reach for a
+/// long time) the oldest are dropped: their usage is lost, never their counts.
+const MAX_DEFERRED: usize = 20_000;
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -139,13 +151,51 @@ impl Runtime {
 
     /// A runtime over `home` sending through `transport`.
     pub fn with_transport(home: Arc<Home>, transport: Arc<dyn Transport>) -> Runtime {
-        Runtime { home, transport, refresher: Arc::new(OAuthRefresher) }
+        Runtime { home, transport, refresher: Arc::new(OAuthRefresher), deferred: None }
     }
 
     /// Use `refresher` for OAuth entries that need a refresh or get a 401.
     pub fn with_refresher(mut self, refresher: Arc<dyn Refresher>) -> Runtime {
         self.refresher = refresher;
         self
+    }
+
+    /// Record good answers in batches after their replies are handed back instead of one by one
+    /// before (for a long-lived server): an answer whose record cannot change what the next
+    /// pick sees (no status to lift, no headroom bench, no model bench) waits in memory for
+    /// [`Runtime::record_answers`], which records every waiting answer's usage and announced
+    /// headroom as one transaction. The request's count is taken at the pick, as always. The
+    /// caller must call it periodically and before the process exits.
+    pub fn record_answers_after_reply(mut self) -> Runtime {
+        self.deferred = Some(Arc::default());
+        self
+    }
+
+    /// Record the good answers waiting since the last call (see
+    /// [`Runtime::record_answers_after_reply`]) as one transaction; blocking store work. On
+    /// failure they wait for the next call. Returns how many were recorded.
+    pub fn record_answers(&self) -> Result<usize> {
+        let Some(d) = &self.deferred else { return Ok(0) };
+        let marks = std::mem::take(&mut *d.queue.lock().unwrap_or_else(|p| p.into_inner()));
+        if marks.is_empty() {
+            return Ok(0);
+        }
+        match ops::mark_many(&self.home, &marks) {
+            Ok(_) => Ok(marks.len()),
+            Err(e) => {
+                let mut q = d.queue.lock().unwrap_or_else(|p| p.into_inner());
+                let newer = std::mem::replace(&mut *q, marks);
+                q.extend(newer);
+                let excess = q.len().saturating_sub(MAX_DEFERRED);
+                q.drain(..excess);
+                Err(e)
+            }
+        }
+    }
+
+    /// How many good answers wait for [`Runtime::record_answers`].
+    pub fn answers_waiting(&self) -> usize {
+        self.deferred.as_ref().map_or(0, |d| d.queue.lock().unwrap_or_else(|p| p.into_inner()).len())
     }
 
     pub fn home(&self) -> &Arc<Home> {
@@ -353,9 +403,19 @@ impl Runtime {
                     }
                     decision = policy::after_refresh(end, &Facts { state, ..facts });
                 }
-                // Every success is one transaction (usage, headroom, a status to clear); failures
-                // are marked as docs/design.md#cooldowns says.
-                if model_scoped.is_some()
+                // Every success is one transaction (usage, headroom, a status to clear), made
+                // after the reply in a batch when it cannot change the next pick and the runtime
+                // records answers that way; failures are marked as docs/design.md#cooldowns says.
+                let later = self.deferred.is_some()
+                    && decision.mark
+                    && matches!(decision.action, Action::Reply)
+                    && model_scoped.is_none()
+                    && !dirty
+                    && matches!(&outcome, Outcome::Answered { headroom, .. }
+                        if headroom.as_ref().and_then(|h| h.exhausted_until(self.home.now())).is_none());
+                if later {
+                    self.mark_after_reply(pool, &pick, outcome.clone(), report);
+                } else if model_scoped.is_some()
                     || (decision.mark && (c.class != Class::Success || dirty || answered.is_some()))
                 {
                     if let Err(e) = self.mark(pool, &pick, &outcome, report).await {
@@ -522,6 +582,24 @@ impl Runtime {
             None => report.trail.push(format!("not marked: {} {} is gone or its key changed", pool.key, pick.id)),
         }
         Ok(())
+    }
+
+    /// [`Runtime::mark`] for a good answer, left for the next [`Runtime::record_answers`].
+    fn mark_after_reply(&self, pool: &PoolRef, pick: &Pick, outcome: Outcome, report: &mut RequestLog) {
+        let Some(d) = &self.deferred else { return };
+        report.trail.push(format!("{} {} answered; recorded with the next batch", pool.key, pick.id));
+        let mark = ops::Mark {
+            pool: pool.clone(),
+            id: pick.id.clone(),
+            fingerprint: Some(pick.fingerprint.clone()),
+            outcome,
+            request: Some(report.id.clone()),
+        };
+        let mut q = d.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if q.len() >= MAX_DEFERRED {
+            q.remove(0);
+        }
+        q.push(mark);
     }
 
     /// A pick returned an entry that needs a refresh (docs/design.md#strategies). Returns whether it can serve now; if

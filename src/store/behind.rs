@@ -377,9 +377,15 @@ impl PoolState for WriteBehind {
             match deltas(&inner.shadow, &inner.doc) {
                 Some(ds) if ds.is_empty() => return Ok(Committed { wrote: false }),
                 Some(ds) => {
-                    // Bring the shadow level with the document, entry by entry.
+                    // Bring the shadow level with the document, entry by entry (each changed
+                    // entry once, however many deltas it has).
+                    let mut done: Vec<(&str, &str)> = Vec::with_capacity(ds.len());
                     for d in &ds {
                         let (pool, id) = d.entry();
+                        if done.contains(&(pool, id)) {
+                            continue;
+                        }
+                        done.push((pool, id));
                         let edited = inner
                             .doc
                             .pool(pool)

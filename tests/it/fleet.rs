@@ -475,6 +475,11 @@ async fn two_gateways_on_one_server_count_exactly_and_skip_a_benched_key() {
     assert_eq!(counts, (1..4).map(sent_to).collect::<Vec<_>>(), "the fleet's counts are what the upstream received");
     let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
     assert!(hi - lo <= 1, "round_robin across two gateways: {counts:?}");
+    // Each answer's usage is recorded in batches after the reply: every batch, the last one
+    // at the stop included, reached the server.
+    let usage = homes[0].run(&["auth", "usage", "custom:mock", "--json"]).json();
+    let served: i64 = usage["entries"].as_array().unwrap().iter().map(|e| e["requests"].as_i64().unwrap()).sum();
+    assert_eq!(served, (2 * CLIENTS * EACH) as i64, "{usage}");
 }
 
 #[test]

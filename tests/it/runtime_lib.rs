@@ -471,3 +471,46 @@ on_both_backends! {
         assert!(reply.report.trail.iter().any(|l| l.contains("refreshed anthropic aaaaaa before use")));
     }
 }
+
+on_both_backends! {
+    #[tokio::test]
+    async fn answers_recorded_after_the_reply_wait_for_one_batch(backend: Backend) {
+        let e = env(backend, &custom_config("http://mock.invalid/v1", ""), None);
+        let ids = add_keys(&e.home, "custom:mock", &["sk-batch-key-0001"]);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let transport = Arc::new(ScriptedTransport::new(move |_t: &Target| {
+            let body = json!({"id": "x", "choices": [{"message": {"role": "assistant", "content": "ok"}}],
+                              "usage": {"prompt_tokens": 10, "completion_tokens": 2}});
+            let left = if c.fetch_add(1, Ordering::SeqCst) < 3 { "5" } else { "0" };
+            Ok(HttpResponse::json(200, &body)
+                .with_header("x-ratelimit-remaining-requests", left)
+                .with_header("x-ratelimit-reset-requests", "60s"))
+        }));
+        let rt = Runtime::with_transport(e.home.clone(), transport).record_answers_after_reply();
+        let chain = rt.chain(Some("mock"), Some("m")).unwrap();
+        let usage = |home: &Home| {
+            let pool = stored(home, "custom:mock");
+            let days = by_id(&pool, &ids[0])["usage"].as_object().cloned().unwrap_or_default();
+            let sum = |k: &str| days.values().map(|d| d[k].as_i64().unwrap_or(0)).sum::<i64>();
+            (sum("requests"), sum("input"), by_id(&pool, &ids[0])["request_count"].as_i64().unwrap())
+        };
+        for _ in 0..3 {
+            let reply = rt.complete(&chain, &ChatRequest::user("hi")).await.unwrap();
+            assert!(reply.report.trail.iter().any(|l| l.contains("recorded with the next batch")), "{:?}", reply.report.trail);
+        }
+        // Counted at the pick; usage and headroom wait for the batch.
+        assert_eq!(usage(&e.home), (0, 0, 3));
+        assert_eq!(rt.answers_waiting(), 3);
+        assert_eq!(rt.record_answers().unwrap(), 3);
+        assert_eq!(usage(&e.home), (3, 30, 3));
+        assert_eq!(rt.answers_waiting(), 0);
+        assert_eq!(rt.record_answers().unwrap(), 0);
+        // An answer that says nothing is left benches its key at once: it changes the next pick.
+        rt.complete(&chain, &ChatRequest::user("hi")).await.unwrap();
+        assert_eq!(rt.answers_waiting(), 0);
+        assert_eq!(usage(&e.home), (4, 40, 4));
+        let pool = stored(&e.home, "custom:mock");
+        assert!(!by_id(&pool, &ids[0])["last_status"].is_null(), "{pool:?}");
+    }
+}
