@@ -261,6 +261,10 @@ pub struct FleetState {
     /// The pools as the server last answered: a transaction starts from it and its commit
     /// checks the versions, so an uncontended pick is one round trip.
     snapshot: Mutex<Option<Snapshot>>,
+    /// Held by each transaction: the threads of one process take turns instead of committing
+    /// against each other's versions (they share one connection anyway), so version conflicts
+    /// come only from other processes.
+    serial: Mutex<()>,
 }
 
 /// What identifies one version of auth.json: every write of hermes (and of hermes-agent) is a
@@ -353,6 +357,7 @@ impl FleetState {
             warn: Arc::new(|w: &str| eprintln!("{w}")),
             cache: Mutex::new(None),
             snapshot: Mutex::new(None),
+            serial: Mutex::new(()),
         })
     }
 
@@ -705,6 +710,7 @@ impl PoolState for FleetState {
         // outcome on a pool nobody else touched is one round trip. An answer that writes
         // nothing ("nothing usable", an outcome that changes nothing) is only trusted on pools
         // read in this transaction.
+        let _turn = self.serial.lock().unwrap_or_else(|p| p.into_inner());
         let mut must_read = false;
         for attempt in 0..MAX_ATTEMPTS {
             let file_doc = self.file_doc()?;
