@@ -3,6 +3,7 @@
 # on a free port in a temp directory (and stops):
 #   1. pick + report through the library, median and p99 (examples/fleet_bench.rs);
 #   2. 8 processes of `auth token` + `auth report` (bench/throughput.sh with STATE_URL);
+#   3. the same operations from 8 long-lived processes on the library (fleet_bench processes);
 # Targets (issue 16): pick + report median <= 0.3 ms; >= 2,000 operations/s.
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -18,3 +19,4 @@ url="redis://127.0.0.1:$port/0"
 "$ROOT/target/release/examples/fleet_bench" "$url" "${PAIRS:-2000}"
 BENCH_NO_BUILD=1 "$(dirname "$0")/throughput.sh"
 STATE_URL="$url" BENCH_NO_BUILD=1 "$(dirname "$0")/throughput.sh"
+"$ROOT/target/release/examples/fleet_bench" "$url" "${ITER:-250}" processes "${WORKERS:-8}"
