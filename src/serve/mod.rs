@@ -159,6 +159,9 @@ pub async fn serve(
             },
             _ = &mut stop => break,
         };
+        // Each event of a stream goes out as it comes: a small write must not wait for the
+        // client's (delayed) acknowledgement of the previous one.
+        let _ = stream.set_nodelay(true);
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
