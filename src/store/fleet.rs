@@ -637,7 +637,7 @@ fn server_time(it: &mut impl Iterator<Item = redis::Value>) -> Result<Epoch, Str
 fn pool_snap(v: &redis::Value) -> Result<PoolSnap, String> {
     let text: String = redis::from_redis_value(v).map_err(|_| bad_shape())?;
     let flat: Vec<String> = serde_json::from_str(&text).map_err(|_| bad_shape())?;
-    let mut entries: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let mut entries: HashMap<String, Vec<(String, Option<Value>)>> = HashMap::new();
     let (mut version, mut epoch) = (0, String::new());
     let mut it = flat.into_iter();
     while let (Some(k), Some(text)) = (it.next(), it.next()) {
@@ -652,7 +652,7 @@ fn pool_snap(v: &redis::Value) -> Result<PoolSnap, String> {
         let Some((fid, field)) = k.split_once('|') else { continue };
         let fields = entries.entry(fid.to_string()).or_default();
         if field != "seen" {
-            fields.push((field.to_string(), text));
+            fields.push((field.to_string(), serde_json::from_str(&text).ok()));
         }
     }
     Ok(PoolSnap { version, epoch, entries })
@@ -859,9 +859,10 @@ struct PoolSnap {
     version: i64,
     /// When the hash was created (the server's TIME): versions count from there.
     epoch: String,
-    /// Fleet id → (field, JSON text) for every `<fleet id>|<field>` of the hash but `seen`;
-    /// an id is here once the fleet has seen it.
-    entries: HashMap<String, Vec<(String, String)>>,
+    /// Fleet id → (field, value) for every `<fleet id>|<field>` of the hash but `seen`, parsed
+    /// once when it arrives (`None`: text that is not JSON); an id is here once the fleet has
+    /// seen it.
+    entries: HashMap<String, Vec<(String, Option<Value>)>>,
 }
 
 /// What [`overlay`] found beyond the values it laid over.
@@ -932,11 +933,11 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
             }
             let Some(known) = ps.and_then(|ps| ps.entries.get(&fid)) else { continue };
             let mut theirs: Vec<(String, Value)> = Vec::with_capacity(known.len() + SHARED.len());
-            for (field, text) in known {
+            for (field, value) in known {
                 if !is_shared(m, field, share_oauth) {
                     continue;
                 }
-                let Ok(mut v) = serde_json::from_str::<Value>(text) else { continue };
+                let Some(mut v) = value.clone() else { continue };
                 if TIMES.contains(&field.as_str()) {
                     if let Some(x) = v.as_f64() {
                         v = Value::from(snap.local_now + (x - snap.server_now));
@@ -1151,7 +1152,7 @@ impl PoolWrite {
             let fields = ps.entries.entry(fid.to_string()).or_default();
             fields.retain(|(f, _)| f != field);
             if let Some(t) = text.filter(|_| field != "seen") {
-                fields.push((field.to_string(), t));
+                fields.push((field.to_string(), serde_json::from_str(&t).ok()));
             }
         };
         for (k, v) in &self.set {
