@@ -552,7 +552,8 @@ pub fn mark_for(
 /// A mark made later, with others ([`mark_many`]).
 #[derive(Debug, Clone)]
 pub struct Mark {
-    pub pool: PoolRef,
+    /// The pool's key.
+    pub pool: String,
     pub id: String,
     /// The key the mark is bound to (see [`mark`]).
     pub fingerprint: Option<String>,
@@ -570,8 +571,8 @@ pub fn mark_many(home: &Home, marks: &[Mark]) -> Result<usize> {
     let now = home.now();
     let mut keys: Vec<&str> = Vec::new();
     for m in marks {
-        if !keys.contains(&m.pool.key.as_str()) {
-            keys.push(&m.pool.key);
+        if !keys.contains(&m.pool.as_str()) {
+            keys.push(&m.pool);
         }
     }
     let (mut events, mut applied) = (Vec::new(), 0);
@@ -579,7 +580,7 @@ pub fn mark_many(home: &Home, marks: &[Mark]) -> Result<usize> {
         (events, applied) = (Vec::new(), 0);
         let mut any = false;
         for key in &keys {
-            let mine: Vec<&Mark> = marks.iter().filter(|m| m.pool.key == *key).collect();
+            let mine: Vec<&Mark> = marks.iter().filter(|m| m.pool == *key).collect();
             let known =
                 if mine.iter().any(|m| has_provider_text(&m.outcome)) { home.redactor(doc) } else { Redactor::new() };
             let mut view = home.view(doc, key, now);

@@ -109,6 +109,9 @@ struct Deferred {
 /// At most this many good answers wait for a record; past it (the state out of reach for a
 /// long time) the oldest are dropped: their usage is lost, never their counts.
 const MAX_DEFERRED: usize = 20_000;
+/// A queue this long is recorded at once (on the blocking pool) rather than at the next
+/// interval: under load the batches stay small and so does the memory they hold.
+const BATCH_AT: usize = 256;
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -175,21 +178,9 @@ impl Runtime {
     /// [`Runtime::record_answers_after_reply`]) as one transaction; blocking store work. On
     /// failure they wait for the next call. Returns how many were recorded.
     pub fn record_answers(&self) -> Result<usize> {
-        let Some(d) = &self.deferred else { return Ok(0) };
-        let marks = std::mem::take(&mut *d.queue.lock().unwrap_or_else(|p| p.into_inner()));
-        if marks.is_empty() {
-            return Ok(0);
-        }
-        match ops::mark_many(&self.home, &marks) {
-            Ok(_) => Ok(marks.len()),
-            Err(e) => {
-                let mut q = d.queue.lock().unwrap_or_else(|p| p.into_inner());
-                let newer = std::mem::replace(&mut *q, marks);
-                q.extend(newer);
-                let excess = q.len().saturating_sub(MAX_DEFERRED);
-                q.drain(..excess);
-                Err(e)
-            }
+        match &self.deferred {
+            Some(d) => record_deferred(&self.home, d),
+            None => Ok(0),
         }
     }
 
@@ -589,17 +580,25 @@ impl Runtime {
         let Some(d) = &self.deferred else { return };
         report.trail.push(format!("{} {} answered; recorded with the next batch", pool.key, pick.id));
         let mark = ops::Mark {
-            pool: pool.clone(),
+            pool: pool.key.clone(),
             id: pick.id.clone(),
             fingerprint: Some(pick.fingerprint.clone()),
             outcome,
             request: Some(report.id.clone()),
         };
-        let mut q = d.queue.lock().unwrap_or_else(|p| p.into_inner());
-        if q.len() >= MAX_DEFERRED {
-            q.remove(0);
+        let full = {
+            let mut q = d.queue.lock().unwrap_or_else(|p| p.into_inner());
+            if q.len() >= MAX_DEFERRED {
+                q.remove(0);
+            }
+            q.push(mark);
+            q.len() == BATCH_AT
+        };
+        if full {
+            let (home, d) = (self.home.clone(), d.clone());
+            // A failure leaves the answers queued for the next interval, which reports it.
+            tokio::task::spawn_blocking(move || record_deferred(&home, &d));
         }
-        q.push(mark);
     }
 
     /// A pick returned an entry that needs a refresh (docs/design.md#strategies). Returns whether it can serve now; if
@@ -783,6 +782,25 @@ impl Runtime {
                 })
                 .collect(),
         })
+    }
+}
+
+/// Record the answers `d` holds as one transaction (see [`Runtime::record_answers`]).
+fn record_deferred(home: &Home, d: &Deferred) -> Result<usize> {
+    let marks = std::mem::take(&mut *d.queue.lock().unwrap_or_else(|p| p.into_inner()));
+    if marks.is_empty() {
+        return Ok(0);
+    }
+    match ops::mark_many(home, &marks) {
+        Ok(_) => Ok(marks.len()),
+        Err(e) => {
+            let mut q = d.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let newer = std::mem::replace(&mut *q, marks);
+            q.extend(newer);
+            let excess = q.len().saturating_sub(MAX_DEFERRED);
+            q.drain(..excess);
+            Err(e)
+        }
     }
 }
 

@@ -514,3 +514,31 @@ on_both_backends! {
         assert!(!by_id(&pool, &ids[0])["last_status"].is_null(), "{pool:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_queue_of_answers_is_recorded_without_waiting_for_the_interval() {
+    let e = env(Backend::Memory, &custom_config("http://mock.invalid/v1", ""), None);
+    let ids = add_keys(&e.home, "custom:mock", &["sk-queue-key-0001"]);
+    let transport = Arc::new(ScriptedTransport::new(|t: &Target| Ok(HttpResponse::reply(t.wire, "ok"))));
+    let rt = Runtime::with_transport(e.home.clone(), transport).record_answers_after_reply();
+    let chain = rt.chain(Some("mock"), Some("m")).unwrap();
+    for _ in 0..300 {
+        rt.complete(&chain, &ChatRequest::user("hi")).await.unwrap();
+    }
+    let requests = |home: &Home| {
+        let pool = stored(home, "custom:mock");
+        let days = by_id(&pool, &ids[0])["usage"].as_object().cloned().unwrap_or_default();
+        days.values().map(|d| d["requests"].as_i64().unwrap_or(0)).sum::<i64>()
+    };
+    // The 256th answer sent the queue to be recorded (with whatever joined it meanwhile); the
+    // rest wait for the next call.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while requests(&e.home) < 256 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (recorded, waiting) = (requests(&e.home), rt.answers_waiting());
+    assert!(recorded >= 256, "{recorded}");
+    assert_eq!(recorded + waiting as i64, 300);
+    assert_eq!(rt.record_answers().unwrap(), waiting);
+    assert_eq!(requests(&e.home), 300);
+}
