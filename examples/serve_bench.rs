@@ -7,6 +7,10 @@
 //! with 64 connections against the direct figure, the time to the first answer after launch, and
 //! the gateway's peak RSS after the requests and with 256 streams open. Every request goes to
 //! 127.0.0.1 and every loop is bounded in count and time.
+//!
+//! `SERVE_BENCH_LITELLM=/path/to/litellm` also measures the LiteLLM proxy (`pip install
+//! 'litellm[proxy]'`) on the same upstream, with the same four keys as deployments of one
+//! model, one worker and a master key, after hermes.
 
 use anyhow::{bail, Context, Result};
 
@@ -16,6 +20,8 @@ use std::time::{Duration, Instant};
 
 const REPLY: &str = r#"{"id":"c1","object":"chat.completion","created":0,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}"#;
 const KEY: &str = "hsk-bench-client-key";
+/// LiteLLM's master key (it refuses to start without a strong one).
+const PEER_KEY: &str = "sk-litellm-bench-3f9a2c7e5b1d4086a2c9e7f1b3d5a8c0";
 const BODY: &str = r#"{"model":"custom:mock:m","messages":[{"role":"user","content":"hi"}]}"#;
 const STREAM_BODY: &str = r#"{"model":"custom:mock:m","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
 
@@ -79,6 +85,84 @@ async fn main() -> Result<()> {
     println!("peak RSS after the requests    {:>8.1} MiB", rss_after);
     println!("RSS with 256 streams open      {:>8.1} MiB", rss_streams);
 
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    if let Some(litellm) = litellm_path() {
+        peer(&litellm, &client, &up, &direct_url, sequential_n, concurrent_n).await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::disallowed_methods)]
+fn litellm_path() -> Option<String> {
+    std::env::var("SERVE_BENCH_LITELLM").ok().filter(|p| !p.is_empty())
+}
+
+/// The LiteLLM proxy on the same upstream, measured the same way (fewer requests: it is slower).
+async fn peer(
+    litellm: &str,
+    client: &reqwest::Client,
+    up: &std::net::SocketAddr,
+    direct_url: &str,
+    sequential_n: usize,
+    concurrent_n: usize,
+) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let deployments: String = (0..4)
+        .map(|i| {
+            format!(
+                "  - model_name: custom:mock:m\n    litellm_params:\n      model: openai/m\n      \
+                 api_base: http://{up}/v1\n      api_key: sk-bench-key-{i}-0000000000\n"
+            )
+        })
+        .collect();
+    let config = dir.path().join("litellm.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "model_list:\n{deployments}litellm_settings:\n  telemetry: false\n\
+             general_settings:\n  master_key: {PEER_KEY}\n"
+        ),
+    )?;
+    let launched = Instant::now();
+    let mut child = Command::new(litellm)
+        .arg("--config")
+        .arg(&config)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--num_workers", "1"])
+        .env("LITELLM_LOG", "ERROR")
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let url = format!("http://127.0.0.1:{port}/v1/chat/completions");
+    let first = loop {
+        if let Ok(200) = post_as(client, &url, BODY, PEER_KEY).await {
+            break launched.elapsed();
+        }
+        if launched.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            bail!("LiteLLM gave no answer within 120 s of launch");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let n = (sequential_n / 4).max(4);
+    sequential_as(client, &url, 50, PEER_KEY).await?;
+    let (mut direct, mut via) = (Vec::new(), Vec::new());
+    for _ in 0..4 {
+        direct.extend(sequential(client, direct_url, n / 4).await?);
+        via.extend(sequential_as(client, &url, n / 4, PEER_KEY).await?);
+    }
+    let (d50, d99) = percentiles(&mut direct);
+    let (v50, v99) = percentiles(&mut via);
+    let rps = concurrent_as(client, &url, (concurrent_n / 4).max(64), PEER_KEY).await?;
+    let rss = peak_rss(child.id())?;
+    println!("LiteLLM: first answer after launch {:>8.1} ms", first.as_secs_f64() * 1000.0);
+    println!("LiteLLM: sequential             median {:>6.3} ms  p99 {:>6.3} ms  ({} requests)", v50, v99, via.len());
+    println!("LiteLLM: added                  median {:>6.3} ms  p99 {:>6.3} ms", v50 - d50, v99 - d99);
+    println!("LiteLLM: 64 connections        {:>8.0} req/s", rps);
+    println!("LiteLLM: peak RSS               {:>8.1} MiB", rss);
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
     Ok(())
@@ -172,17 +256,25 @@ fn wait_listening(child: &mut Child) -> Result<String> {
 }
 
 async fn post(client: &reqwest::Client, url: &str, body: &'static str) -> Result<u16> {
-    let r = client.post(url).bearer_auth(KEY).header("content-type", "application/json").body(body).send().await?;
+    post_as(client, url, body, KEY).await
+}
+
+async fn post_as(client: &reqwest::Client, url: &str, body: &'static str, key: &str) -> Result<u16> {
+    let r = client.post(url).bearer_auth(key).header("content-type", "application/json").body(body).send().await?;
     let status = r.status().as_u16();
     r.bytes().await?;
     Ok(status)
 }
 
 async fn sequential(client: &reqwest::Client, url: &str, n: usize) -> Result<Vec<f64>> {
+    sequential_as(client, url, n, KEY).await
+}
+
+async fn sequential_as(client: &reqwest::Client, url: &str, n: usize, key: &str) -> Result<Vec<f64>> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        if post(client, url, BODY).await? != 200 {
+        if post_as(client, url, BODY, key).await? != 200 {
             bail!("a request failed");
         }
         out.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -191,6 +283,10 @@ async fn sequential(client: &reqwest::Client, url: &str, n: usize) -> Result<Vec
 }
 
 async fn concurrent(client: &reqwest::Client, url: &str, n: usize) -> Result<f64> {
+    concurrent_as(client, url, n, KEY).await
+}
+
+async fn concurrent_as(client: &reqwest::Client, url: &str, n: usize, key: &'static str) -> Result<f64> {
     let started = Instant::now();
     let per = n / 64;
     let tasks: Vec<_> = (0..64)
@@ -198,7 +294,7 @@ async fn concurrent(client: &reqwest::Client, url: &str, n: usize) -> Result<f64
             let (client, url) = (client.clone(), url.to_string());
             tokio::spawn(async move {
                 for _ in 0..per {
-                    if post(&client, &url, BODY).await.ok() != Some(200) {
+                    if post_as(&client, &url, BODY, key).await.ok() != Some(200) {
                         return false;
                     }
                 }
