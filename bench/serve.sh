@@ -5,6 +5,8 @@
 # <= 20 MiB after 10,000 requests and <= 40 MiB with 256 streams open; first answer <= 50 ms.
 #
 #   bench/serve.sh                  # SEQUENTIAL=2000 CONCURRENT=8000 by default
+#   SERVE_BENCH_LITELLM=$(command -v litellm) bench/serve.sh   # the LiteLLM proxy beside it
+#   SERVE_BENCH_STATE_URL=redis://127.0.0.1:6379/0 bench/serve.sh   # on the fleet backend
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEQUENTIAL=${SEQUENTIAL:-2000}
