@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 /// How often the gateway writes its picks and marks back to auth.json.
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long the stop waits for store work still running on the blocking pool.
+const DRAIN_BLOCKING: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Serve the pools to local programs over HTTP (OpenAI, Anthropic and Responses wires).
 ///
@@ -165,6 +167,9 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
         flusher.abort();
         served
     });
+    // Work still running on the blocking pool (a batch of answers, a flush) ends before the last
+    // batch and flush below, so none of it lands after them.
+    rt.shutdown_timeout(DRAIN_BLOCKING);
     // Whatever the last interval gathered goes to the state and auth.json before the exit.
     if let Err(e) = gateway.runtime.record_answers() {
         let waiting = gateway.runtime.answers_waiting();
