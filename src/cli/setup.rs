@@ -69,23 +69,15 @@ pub const NO_TERMINAL: &str = "hermes setup needs a terminal to ask its question
 /// `custom:mock2:mock-model` is (`custom:mock2`, `mock-model`) and `lmstudio:qwen3:8b` is
 /// (`lmstudio`, `qwen3:8b`). The provider is not checked here (see [`Home::resolve`]).
 pub fn parse_fallback(value: &str) -> std::result::Result<(String, String), String> {
-    let v = value.trim();
-    let custom =
-        v.get(..providers::CUSTOM_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(providers::CUSTOM_PREFIX));
-    let from = if custom { providers::CUSTOM_PREFIX.len() } else { 0 };
-    let Some(colon) = v[from..].find(':').map(|i| i + from) else {
-        return Err(format!(
+    use crate::runtime::chain::{split_provider_model, SpecProblem};
+    match split_provider_model(value) {
+        Ok((provider, model)) => Ok((provider.to_string(), model.to_string())),
+        Err(SpecProblem::NoColon) => Err(format!(
             "--fallback {value:?}: expected PROVIDER:MODEL, e.g. anthropic:claude-sonnet-4 or custom:local:qwen3"
-        ));
-    };
-    let (provider, model) = (v[..colon].trim(), v[colon + 1..].trim());
-    if provider.is_empty() || provider.eq_ignore_ascii_case(providers::CUSTOM_PREFIX) {
-        return Err(format!("--fallback {value:?}: the provider is empty"));
+        )),
+        Err(SpecProblem::NoProvider) => Err(format!("--fallback {value:?}: the provider is empty")),
+        Err(SpecProblem::NoModel) => Err(format!("--fallback {value:?}: the model is empty")),
     }
-    if model.is_empty() {
-        return Err(format!("--fallback {value:?}: the model is empty"));
-    }
-    Ok((provider.to_string(), model.to_string()))
 }
 
 /// `hermes setup` from the command line: dialoguer prompts on a terminal.

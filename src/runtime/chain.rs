@@ -18,27 +18,50 @@ pub struct FallbackSpec {
     pub model: String,
 }
 
-/// Parse `PROVIDER:MODEL` (docs/design.md#fallback): PROVIDER ends at the first `:`, or at the second when the
-/// value starts with `custom:` (`custom:mock2:mock-model`). The model may itself hold colons
-/// (`ollama:llama3:8b` → `ollama` + `llama3:8b`). Errors are one line, for the caller to prefix.
-pub fn parse_fallback_spec(value: &str) -> std::result::Result<FallbackSpec, String> {
+/// Why a value is not `PROVIDER:MODEL` ([`split_provider_model`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecProblem {
+    /// No `:` after the provider.
+    NoColon,
+    /// Nothing (or only `custom:`) before the model.
+    NoProvider,
+    /// Nothing after the provider.
+    NoModel,
+}
+
+/// Split `PROVIDER:MODEL` (docs/design.md#fallback), trimmed: PROVIDER ends at the first `:`, or
+/// at the second when the value starts with `custom:` (`custom:mock2:mock-model`). The model may
+/// itself hold colons (`ollama:llama3:8b` → `ollama` + `llama3:8b`). Callers word the problem.
+pub fn split_provider_model(value: &str) -> std::result::Result<(&str, &str), SpecProblem> {
     let v = value.trim();
     let skip = if v.get(..CUSTOM_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(CUSTOM_PREFIX)) {
         CUSTOM_PREFIX.len()
     } else {
         0
     };
-    let Some(at) = v[skip..].find(':').map(|i| i + skip) else {
-        return Err(format!("{v:?} is not PROVIDER:MODEL (e.g. openrouter:anthropic/claude-sonnet-4)"));
-    };
+    let at = v[skip..].find(':').map(|i| i + skip).ok_or(SpecProblem::NoColon)?;
     let (provider, model) = (v[..at].trim(), v[at + 1..].trim());
     if provider.is_empty() || provider.len() == skip {
-        return Err(format!("{v:?} has no provider before the model"));
+        return Err(SpecProblem::NoProvider);
     }
     if model.is_empty() {
-        return Err(format!("{v:?} has no model after the provider"));
+        return Err(SpecProblem::NoModel);
     }
-    Ok(FallbackSpec { provider: provider.to_string(), model: model.to_string() })
+    Ok((provider, model))
+}
+
+/// Parse `PROVIDER:MODEL` ([`split_provider_model`]). Errors are one line, for the caller to
+/// prefix.
+pub fn parse_fallback_spec(value: &str) -> std::result::Result<FallbackSpec, String> {
+    let v = value.trim();
+    match split_provider_model(v) {
+        Ok((provider, model)) => Ok(FallbackSpec { provider: provider.to_string(), model: model.to_string() }),
+        Err(SpecProblem::NoColon) => {
+            Err(format!("{v:?} is not PROVIDER:MODEL (e.g. openrouter:anthropic/claude-sonnet-4)"))
+        }
+        Err(SpecProblem::NoProvider) => Err(format!("{v:?} has no provider before the model")),
+        Err(SpecProblem::NoModel) => Err(format!("{v:?} has no model after the provider")),
+    }
 }
 
 /// A fallback step's own key (docs/design.md#fallback): used for that step instead of the pool, never written or
