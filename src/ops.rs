@@ -372,6 +372,8 @@ pub struct Pick {
     /// The entry carried a status mark or streak when it was picked, so a success has something
     /// to clear.
     pub has_status: bool,
+    /// The entry carried model benches when it was picked (a good answer lifts its model's).
+    pub model_benches: bool,
 }
 
 /// One pick (docs/design.md#strategies) as one transaction; entries in `exclude` are skipped.
@@ -449,6 +451,7 @@ pub fn pick_preferring(
             expired: v.entry.auth_type == AuthType::OAuth
                 && crate::pool::expiry::access_expiry(&pool.key, &v.entry, v.secret.as_ref()).expired(now),
             has_status: entry::has_status(&v.map),
+            model_benches: v.map.get(crate::pool::scoped::FIELD).is_some_and(|b| !b.is_null()),
         };
         view.put_back(doc);
         Ok(pick)
@@ -558,6 +561,9 @@ pub struct Mark {
     /// The key the mark is bound to (see [`mark`]).
     pub fingerprint: Option<String>,
     pub outcome: Outcome,
+    /// When the outcome happened: it is applied as of then (the day its usage counts for, and
+    /// headroom figures newer than it are kept).
+    pub at: Epoch,
     /// The request it comes from, named in the events it causes.
     pub request: Option<String>,
 }
@@ -591,10 +597,10 @@ pub fn mark_many(home: &Home, marks: &[Mark]) -> Result<usize> {
                     continue;
                 }
                 let before = view.entries[i].status.clone();
-                if apply_outcome(&mut view, i, &m.outcome, now, &known) {
+                if apply_outcome(&mut view, i, &m.outcome, m.at, &known) {
                     changed = true;
                     applied += 1;
-                    if let Some(mut e) = transition_event(key, &before, &view.entries[i], now) {
+                    if let Some(mut e) = transition_event(key, &before, &view.entries[i], m.at) {
                         if let Some(r) = &m.request {
                             e["request"] = r.as_str().into();
                         }
@@ -663,8 +669,15 @@ pub fn apply_outcome(view: &mut PoolView, i: usize, outcome: &Outcome, now: Epoc
                 if let Some(m) = model {
                     crate::pool::scoped::lift(&mut view.entries[j].map, m);
                 }
-                // The figures belong to the key: every entry holding it gets them.
-                if let Some(h) = headroom {
+                // The figures belong to the key: every entry holding it gets them, unless it holds
+                // figures announced later (an answer recorded after a newer one).
+                let newer = |m: &serde_json::Map<String, Value>| {
+                    m.get(crate::pool::headroom::FIELD)
+                        .and_then(|h| h.get("at"))
+                        .and_then(Value::as_f64)
+                        .is_some_and(|at| at > now)
+                };
+                if let Some(h) = headroom.as_ref().filter(|_| !newer(&view.entries[j].map)) {
                     entry::set(&mut view.entries[j].map, crate::pool::headroom::FIELD, h.to_json(now));
                 }
                 // The request and its tokens count for the entry that served it.

@@ -103,7 +103,7 @@ pub struct Runtime {
 /// Good answers waiting to be recorded ([`Runtime::record_answers_after_reply`]).
 #[derive(Debug, Default)]
 struct Deferred {
-    queue: std::sync::Mutex<Vec<ops::Mark>>,
+    queue: std::sync::Mutex<std::collections::VecDeque<ops::Mark>>,
 }
 
 /// At most this many good answers wait for a record; past it (the state out of reach for a
@@ -164,11 +164,14 @@ impl Runtime {
     }
 
     /// Record good answers in batches after their replies are handed back instead of one by one
-    /// before (for a long-lived server): an answer whose record cannot change what the next
-    /// pick sees (no status to lift, no headroom bench, no model bench) waits in memory for
-    /// [`Runtime::record_answers`], which records every waiting answer's usage and announced
-    /// headroom as one transaction. The request's count is taken at the pick, as always. The
-    /// caller must call it periodically and before the process exits.
+    /// before (for a long-lived server): an answer whose record only adds figures (its usage,
+    /// the headroom its provider announced) waits in memory for [`Runtime::record_answers`],
+    /// which records every waiting answer as one transaction, each as of the time it came (a
+    /// later announcement is not overwritten by an earlier one). An answer that lifts a status
+    /// or a model bench, or announces nothing left, and every answer on a pool whose strategy
+    /// is `headroom`, is recorded before its reply as before. The request's count is taken at
+    /// the pick, as always. The caller must call [`Runtime::record_answers`] periodically and
+    /// before the process exits; 256 waiting answers are recorded at once on the blocking pool.
     pub fn record_answers_after_reply(mut self) -> Runtime {
         self.deferred = Some(Arc::default());
         self
@@ -176,7 +179,8 @@ impl Runtime {
 
     /// Record the good answers waiting since the last call (see
     /// [`Runtime::record_answers_after_reply`]) as one transaction; blocking store work. On
-    /// failure they wait for the next call. Returns how many were recorded.
+    /// failure they wait for the next call. Returns how many were recorded (an answer whose entry
+    /// was removed or given another key meanwhile is not).
     pub fn record_answers(&self) -> Result<usize> {
         match &self.deferred {
             Some(d) => record_deferred(&self.home, d),
@@ -402,6 +406,8 @@ impl Runtime {
                     && matches!(decision.action, Action::Reply)
                     && model_scoped.is_none()
                     && !dirty
+                    && !pick.model_benches
+                    && self.home.strategy(&pool.key) != crate::pool::strategy::Strategy::Headroom
                     && matches!(&outcome, Outcome::Answered { headroom, .. }
                         if headroom.as_ref().and_then(|h| h.exhausted_until(self.home.now())).is_none());
                 if later {
@@ -579,19 +585,30 @@ impl Runtime {
     fn mark_after_reply(&self, pool: &PoolRef, pick: &Pick, outcome: Outcome, report: &mut RequestLog) {
         let Some(d) = &self.deferred else { return };
         report.trail.push(format!("{} {} answered; recorded with the next batch", pool.key, pick.id));
+        // The entry had no model bench when picked, so the answer has none to lift; one set
+        // since (by another request) must survive this late record.
+        let outcome = match outcome {
+            Outcome::Answered { headroom, usage, bench, clear, .. } => {
+                Outcome::Answered { headroom, usage, bench, clear, model: None }
+            }
+            other => other,
+        };
         let mark = ops::Mark {
             pool: pool.key.clone(),
             id: pick.id.clone(),
-            fingerprint: Some(pick.fingerprint.clone()),
+            // An OAuth login's token may be refreshed before the batch: its answers still count
+            // for it. A key is bound to the key that served.
+            fingerprint: (pick.auth_type == AuthType::ApiKey).then(|| pick.fingerprint.clone()),
             outcome,
+            at: self.home.now(),
             request: Some(report.id.clone()),
         };
         let full = {
             let mut q = d.queue.lock().unwrap_or_else(|p| p.into_inner());
             if q.len() >= MAX_DEFERRED {
-                q.remove(0);
+                q.pop_front();
             }
-            q.push(mark);
+            q.push_back(mark);
             q.len() == BATCH_AT
         };
         if full {
@@ -787,15 +804,15 @@ impl Runtime {
 
 /// Record the answers `d` holds as one transaction (see [`Runtime::record_answers`]).
 fn record_deferred(home: &Home, d: &Deferred) -> Result<usize> {
-    let marks = std::mem::take(&mut *d.queue.lock().unwrap_or_else(|p| p.into_inner()));
+    let marks: Vec<ops::Mark> = std::mem::take(&mut *d.queue.lock().unwrap_or_else(|p| p.into_inner())).into();
     if marks.is_empty() {
         return Ok(0);
     }
     match ops::mark_many(home, &marks) {
-        Ok(_) => Ok(marks.len()),
+        Ok(applied) => Ok(applied),
         Err(e) => {
             let mut q = d.queue.lock().unwrap_or_else(|p| p.into_inner());
-            let newer = std::mem::replace(&mut *q, marks);
+            let newer = std::mem::replace(&mut *q, marks.into());
             q.extend(newer);
             let excess = q.len().saturating_sub(MAX_DEFERRED);
             q.drain(..excess);

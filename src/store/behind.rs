@@ -187,6 +187,36 @@ impl WriteBehind {
     }
 }
 
+/// Make `doc` equal to `shadow` again, copying only what differs: a transaction that keeps no
+/// edits has usually touched one pool (taken out of the document and not put back), and copying
+/// the whole document for it would cost more than the transaction.
+fn roll_back(doc: &mut AuthDoc, shadow: &AuthDoc) {
+    const POOLS: &str = "credential_pool";
+    let same_keys = |a: &Map<String, Value>, b: &Map<String, Value>| a.len() == b.len() && a.keys().eq(b.keys());
+    if !same_keys(doc.root(), shadow.root()) {
+        *doc = shadow.clone();
+        return;
+    }
+    for (k, v) in shadow.root() {
+        if doc.root().get(k) == Some(v) {
+            continue;
+        }
+        match (doc.root_mut().get_mut(k).and_then(Value::as_object_mut), v.as_object()) {
+            // The pools: only those that differ (with the same keys in the same order).
+            (Some(mine), Some(theirs)) if k == POOLS && same_keys(mine, theirs) => {
+                for (key, pool) in theirs {
+                    if mine.get(key) != Some(pool) {
+                        mine.insert(key.clone(), pool.clone());
+                    }
+                }
+            }
+            _ => {
+                doc.root_mut().insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
 fn file_version(store: &Store) -> Seen {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(store.path()).ok()?;
@@ -370,7 +400,7 @@ impl PoolState for WriteBehind {
             // The closure edits the document in place; `shadow` is the state before it.
             let inner = &mut *guard;
             if !f(&mut inner.doc) {
-                inner.doc = inner.shadow.clone();
+                roll_back(&mut inner.doc, &inner.shadow);
                 return Ok(Committed { wrote: false });
             }
             inner.doc.prune_new_empties(&inner.shadow);
@@ -530,6 +560,33 @@ mod tests {
         assert_eq!(store.read().unwrap().pool("p")[1]["request_count"], 6);
         // A transaction that changes nothing afterwards writes nothing.
         assert!(!wb.transact(2.0, &mut |_| true).unwrap().wrote);
+    }
+
+    #[test]
+    fn a_transaction_that_keeps_nothing_leaves_nothing_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = store_with(tmp.path(), json!([{"id": "a", "request_count": 1}, {"id": "b"}]));
+        let wb = WriteBehind::new(store).unwrap();
+        let before = wb.read().unwrap();
+        let edits: [&dyn Fn(&mut AuthDoc); 4] = [
+            // A pool taken out (a mark that changed nothing).
+            &|doc| drop(doc.take_pool("p")),
+            &|doc| entry_mut(doc, "p", "b").unwrap().insert("label".into(), "x".into()).map_or((), drop),
+            // Another pool, another top-level key: the shape changed.
+            &|doc| doc.pool_mut("q").push(json!({"id": "c"})),
+            &|doc| drop(doc.root_mut().insert("version".into(), 9.into())),
+        ];
+        for (n, edit) in edits.iter().enumerate() {
+            let c = wb
+                .transact(1.0, &mut |doc| {
+                    edit(doc);
+                    false
+                })
+                .unwrap();
+            assert!(!c.wrote, "edit {n}");
+            assert_eq!(wb.read().unwrap(), before, "edit {n}");
+            assert_eq!(wb.pending(), 0, "edit {n}");
+        }
     }
 
     #[test]

@@ -542,3 +542,61 @@ async fn a_long_queue_of_answers_is_recorded_without_waiting_for_the_interval() 
     assert_eq!(rt.record_answers().unwrap(), waiting);
     assert_eq!(requests(&e.home), 300);
 }
+
+on_both_backends! {
+    #[tokio::test]
+    async fn a_late_record_keeps_a_newer_model_bench_and_newer_figures(backend: Backend) {
+        use hermes::pool::cooldown::Outcome;
+        use hermes::pool::headroom::Headroom;
+        let e = env(backend, &custom_config("http://mock.invalid/v1", ""), None);
+        let ids = add_keys(&e.home, "custom:mock", &["sk-late-key-0001"]);
+        let transport = Arc::new(ScriptedTransport::new(|t: &Target| {
+            Ok(HttpResponse::reply(t.wire, "ok")
+                .with_header("x-ratelimit-limit-requests", "10")
+                .with_header("x-ratelimit-remaining-requests", "5"))
+        }));
+        let rt = Runtime::with_transport(e.home.clone(), transport).record_answers_after_reply();
+        let chain = rt.chain(Some("mock"), Some("m")).unwrap();
+        rt.complete(&chain, &ChatRequest::user("hi")).await.unwrap();
+        assert_eq!(rt.answers_waiting(), 1);
+        // Before the batch, other requests on the same key: model m is benched, and a newer
+        // answer says 2 requests are left.
+        e._clock.advance(1.0);
+        let pool = e.home.pool("custom:mock").unwrap();
+        let bench = Outcome::ModelBench { model: "m".into(), code: 429, reason: None, until: T0 + 60.0 };
+        ops::mark(&e.home, &pool, &ids[0], None, &bench).unwrap();
+        let newer = Headroom { requests_limit: Some(10), requests_remaining: Some(2), ..Headroom::default() };
+        let answered = Outcome::Answered { headroom: Some(newer), usage: None, bench: true, clear: false, model: None };
+        ops::mark(&e.home, &pool, &ids[0], None, &answered).unwrap();
+        assert_eq!(rt.record_answers().unwrap(), 1);
+        let entry = by_id(&stored(&e.home, "custom:mock"), &ids[0]).clone();
+        assert!(entry["model_benches"]["m"].is_object(), "the later bench stays: {entry}");
+        assert_eq!(entry["headroom"]["requests_remaining"], 2, "the later figures stay: {entry}");
+        let days = entry["usage"].as_object().unwrap();
+        assert_eq!(days.values().map(|d| d["requests"].as_i64().unwrap()).sum::<i64>(), 2, "{entry}");
+    }
+}
+
+on_both_backends! {
+    #[tokio::test]
+    async fn a_login_refreshed_before_the_batch_still_counts_its_answers(backend: Backend) {
+        let e = env(backend, "", Some(anthropic_auth(vec![oauth_entry("aaaaaa", "sk-ant-oat01-old-token", 0)])));
+        let transport = Arc::new(ScriptedTransport::new(|t: &Target| Ok(HttpResponse::reply(t.wire, "ok"))));
+        let rt = Runtime::with_transport(e.home.clone(), transport).record_answers_after_reply();
+        let chain = rt.chain(Some("anthropic"), Some("claude")).unwrap();
+        rt.complete(&chain, &ChatRequest::user("hi")).await.unwrap();
+        assert_eq!(rt.answers_waiting(), 1);
+        // The login's tokens rotate before the batch.
+        e.home
+            .state()
+            .update(T0, |doc| {
+                doc.pool_mut("anthropic")[0]["access_token"] = json!("sk-ant-oat01-new-token");
+                Ok::<_, hermes::store::StoreError>(())
+            })
+            .unwrap();
+        assert_eq!(rt.record_answers().unwrap(), 1);
+        let entry = by_id(&stored(&e.home, "anthropic"), "aaaaaa").clone();
+        let days = entry["usage"].as_object().unwrap();
+        assert_eq!(days.values().map(|d| d["requests"].as_i64().unwrap()).sum::<i64>(), 1, "{entry}");
+    }
+}
