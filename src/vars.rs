@@ -36,3 +36,6 @@ pub const STATE_PASSWORD: &str = "HERMES_STATE_PASSWORD";
 pub const TEST_EVENTS_CAP: &str = "HERMES_TEST_EVENTS_CAP";
 /// Hidden test hook: the gateway's header and idle timeout in seconds (default 30).
 pub const TEST_HEADER_TIMEOUT: &str = "HERMES_TEST_HEADER_TIMEOUT";
+/// Hidden test hook: how often the gateway writes back and records answers, in seconds
+/// (default 0.25).
+pub const TEST_FLUSH_EVERY: &str = "HERMES_TEST_FLUSH_EVERY";

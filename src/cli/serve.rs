@@ -121,12 +121,18 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
             .map_err(|e| Error::System { what: "cannot listen", detail: format!("{addr}: {e}") })?;
         let local =
             listener.local_addr().map_err(|e| Error::System { what: "cannot listen", detail: e.to_string() })?;
+        let every = home
+            .ctx()
+            .var(crate::vars::TEST_FLUSH_EVERY)
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map_or(FLUSH_EVERY, std::time::Duration::from_secs_f64);
         let flusher = {
             let (behind, home, gateway) = (behind.clone(), home.clone(), gateway.clone());
             tokio::spawn(async move {
                 let mut failing = false;
                 loop {
-                    tokio::time::sleep(FLUSH_EVERY).await;
+                    tokio::time::sleep(every).await;
                     let (b, g, now) = (behind.clone(), gateway.clone(), home.now());
                     let flushed = tokio::task::spawn_blocking(move || {
                         g.check_returns();

@@ -86,3 +86,36 @@ async fn whole_and_streamed_answers_add_up_exactly() {
     let later = s.run(&["auth", "usage", "--since", "2026-07-02", "--json"]).json();
     assert_eq!(later["entries"][0]["requests"], 0);
 }
+
+#[tokio::test]
+async fn the_gateway_records_every_answer_it_gave_before_it_stops() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "x", "choices": [{"message": {"role": "assistant", "content": "ok"}}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 7}
+        })))
+        .mount(&server)
+        .await;
+    let mut s = home(&server);
+    // No write-back or batch during the run: only the stop can record these answers.
+    s.var("HERMES_TEST_FLUSH_EVERY", "3600");
+    let g = crate::serve::Gateway::start(&s);
+    let c = reqwest::Client::new();
+    for _ in 0..5 {
+        let r = c
+            .post(format!("{}/v1/chat/completions", g.base))
+            .bearer_auth("hsk-usage-client-0001")
+            .json(&json!({"model": "custom:mock:m1", "messages": []}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    assert_eq!(s.pool("custom:mock")[0]["request_count"], json!(0), "nothing written during the run");
+    let (code, lines) = g.stop();
+    assert_eq!(code, 0, "{lines:?}");
+    let t = totals(&s);
+    assert_eq!((t["requests"].clone(), t["input_tokens"].clone()), (json!(5), json!(55)), "{t}");
+    assert_eq!(s.pool("custom:mock")[0]["request_count"], json!(5));
+}
