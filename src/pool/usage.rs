@@ -31,9 +31,28 @@ pub fn of_value(v: &Value) -> Option<Usage> {
     (input.is_some() || output.is_some()).then(|| Usage { input: input.unwrap_or(0), output: output.unwrap_or(0) })
 }
 
-/// The usage a whole (non-streamed) answer body reports.
+/// The usage a whole (non-streamed) answer body reports. Only the `usage` (and `response`) keys
+/// are built; the rest of the body (the answer itself, often most of it) is skipped unparsed.
 pub fn of_body(body: &str) -> Option<Usage> {
-    serde_json::from_str::<Value>(body).ok().as_ref().and_then(of_value)
+    #[derive(serde::Deserialize)]
+    struct Skim {
+        usage: Option<Value>,
+        response: Option<Value>,
+    }
+    match serde_json::from_str::<Skim>(body) {
+        Ok(Skim { usage, response }) => {
+            let mut m = Map::new();
+            if let Some(u) = usage {
+                m.insert("usage".into(), u);
+            }
+            if let Some(r) = response {
+                m.insert("response".into(), r);
+            }
+            of_value(&Value::Object(m))
+        }
+        // Not an object, or a key given twice (the whole parse keeps the last): as a whole.
+        Err(_) => serde_json::from_str::<Value>(body).ok().as_ref().and_then(of_value),
+    }
 }
 
 /// What a streamed answer reports, gathered from its events as they pass: OpenAI's last chunk
@@ -128,6 +147,27 @@ mod tests {
             Some(Usage { input: 3, output: 4 })
         );
         assert_eq!(of_body("not json"), None);
+        // The answer around it is skipped, whatever it holds; a nested Responses body is read.
+        let big = format!(
+            r#"{{"id":"x","choices":[{{"message":{{"content":"{}","tool_calls":[{{"a":[1,2,{{"b":null}}]}}]}}}}],"usage":{{"prompt_tokens":2,"completion_tokens":1}},"extra":"\"usage\""}}"#,
+            "y".repeat(10_000)
+        );
+        assert_eq!(of_body(&big), Some(Usage { input: 2, output: 1 }));
+        assert_eq!(
+            of_body(r#"{"response": {"usage": {"input_tokens": 8, "output_tokens": 9}}}"#),
+            Some(Usage { input: 8, output: 9 })
+        );
+        assert_eq!(
+            of_body(r#"{"response": "text", "usage": {"input_tokens": 1}}"#),
+            Some(Usage { input: 1, output: 0 })
+        );
+        // A key given twice counts as the whole parse reads it (the last one).
+        assert_eq!(
+            of_body(r#"{"usage": {"input_tokens": 1}, "usage": {"input_tokens": 6}}"#),
+            Some(Usage { input: 6, output: 0 })
+        );
+        assert_eq!(of_body("[1, 2]"), None);
+        assert_eq!(of_body(r#"{"choices": []}"#), None);
         let mut s = StreamUsage::default();
         s.feed(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\n\n");
         s.feed(b"data: {\"type\":\"content_block_delta\"}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_");
