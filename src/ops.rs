@@ -600,7 +600,9 @@ pub fn mark_many(home: &Home, marks: &[Mark]) -> Result<usize> {
                 if apply_outcome(&mut view, i, &m.outcome, m.at, &known) {
                     changed = true;
                     applied += 1;
-                    if let Some(mut e) = transition_event(key, &before, &view.entries[i], m.at) {
+                    // Applied as of its time; its status is compared as of now, like `before`.
+                    view.entries[i].reparse(key, now);
+                    if let Some(mut e) = transition_event(key, &before, &view.entries[i], now) {
                         if let Some(r) = &m.request {
                             e["request"] = r.as_str().into();
                         }

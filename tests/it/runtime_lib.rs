@@ -600,3 +600,29 @@ on_both_backends! {
         assert_eq!(days.values().map(|d| d["requests"].as_i64().unwrap()).sum::<i64>(), 1, "{entry}");
     }
 }
+
+on_both_backends! {
+    #[tokio::test]
+    async fn a_late_record_causes_no_event_of_its_own(backend: Backend) {
+        use hermes::pool::cooldown::Outcome;
+        let e = env(backend, &custom_config("http://mock.invalid/v1", ""), None);
+        let ids = add_keys(&e.home, "custom:mock", &["sk-event-key-0001", "sk-event-key-0002"]);
+        let transport = Arc::new(ScriptedTransport::new(|t: &Target| Ok(HttpResponse::reply(t.wire, "ok"))));
+        let rt = Runtime::with_transport(e.home.clone(), transport).record_answers_after_reply();
+        let chain = rt.chain(Some("mock"), Some("m")).unwrap();
+        let reply = rt.complete(&chain, &ChatRequest::user("hi")).await.unwrap();
+        let served = reply.entry_id.clone().unwrap();
+        // After the answer, another request's 429 benches the key for a second, and the batch
+        // runs once that bench is over: nothing about the key changed as of now.
+        e._clock.advance(0.5);
+        let pool = e.home.pool("custom:mock").unwrap();
+        let limited = Outcome::Http { code: 429, reason: None, message: None, hint: Some(T0 + 1.5) };
+        ops::mark(&e.home, &pool, &served, None, &limited).unwrap();
+        e._clock.advance(30.0);
+        assert_eq!(rt.record_answers().unwrap(), 1);
+        let log = std::fs::read_to_string(e.home.dir.join("hermes-events.jsonl")).unwrap_or_default();
+        let from_batch: Vec<&str> = log.lines().filter(|l| l.contains(&reply.report.id)).collect();
+        assert!(from_batch.is_empty(), "{from_batch:?}");
+        assert!(ids.contains(&served));
+    }
+}
