@@ -600,8 +600,14 @@ pub fn mark_many(home: &Home, marks: &[Mark]) -> Result<usize> {
                 if apply_outcome(&mut view, i, &m.outcome, m.at, &known) {
                     changed = true;
                     applied += 1;
-                    // Applied as of its time; its status is compared as of now, like `before`.
-                    view.entries[i].reparse(key, now);
+                    // Applied as of its time (to the entry and every entry holding its key);
+                    // their statuses are read as of now again, like `before` and the next mark's.
+                    let fp = view.entries[i].fingerprint();
+                    for (j, v) in view.entries.iter_mut().enumerate() {
+                        if j == i || (fp.is_some() && v.fingerprint() == fp) {
+                            v.reparse(key, now);
+                        }
+                    }
                     if let Some(mut e) = transition_event(key, &before, &view.entries[i], now) {
                         if let Some(r) = &m.request {
                             e["request"] = r.as_str().into();

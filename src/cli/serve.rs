@@ -13,8 +13,10 @@ use std::sync::Arc;
 
 /// How often the gateway writes its picks and marks back to auth.json.
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-/// How long the stop waits for store work still running on the blocking pool.
-const DRAIN_BLOCKING: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long the stop waits for store work still running on the blocking pool: longer than a
+/// wait for auth.json's lock ([`crate::store::DEFAULT_LOCK_TIMEOUT`]), so a flush or batch that
+/// is waiting for another process ends before the last one starts.
+const DRAIN_BLOCKING: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Serve the pools to local programs over HTTP (OpenAI, Anthropic and Responses wires).
 ///

@@ -620,7 +620,8 @@ on_both_backends! {
         ops::mark(&e.home, &pool, &served, None, &limited).unwrap();
         e._clock.advance(30.0);
         assert_eq!(rt.record_answers().unwrap(), 1);
-        let log = std::fs::read_to_string(e.home.dir.join("hermes-events.jsonl")).unwrap_or_default();
+        let log = std::fs::read_to_string(e.home.dir.join("hermes-events.jsonl")).unwrap();
+        assert!(log.lines().any(|l| l.contains("\"benched\"")), "the 429's own event: {log}");
         let from_batch: Vec<&str> = log.lines().filter(|l| l.contains(&reply.report.id)).collect();
         assert!(from_batch.is_empty(), "{from_batch:?}");
         assert!(ids.contains(&served));
