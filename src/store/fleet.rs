@@ -261,9 +261,9 @@ pub struct FleetState {
     /// The pools as the server last answered: a transaction starts from it and its commit
     /// checks the versions, so an uncontended pick is one round trip.
     snapshot: Mutex<Option<Snapshot>>,
-    /// Held by each transaction: the threads of one process take turns instead of committing
-    /// against each other's versions (they share one connection anyway), so version conflicts
-    /// come only from other processes.
+    /// Held by each transaction: the threads sharing this state (one home) take turns instead
+    /// of committing against each other's versions (they share one connection anyway), so
+    /// version conflicts come only from other processes or homes.
     serial: Mutex<()>,
 }
 
