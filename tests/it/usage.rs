@@ -28,6 +28,30 @@ fn totals(s: &Sealed) -> Value {
     o.json()["entries"][0].clone()
 }
 
+/// The stand-in's whole answer: 11 tokens in, 7 out.
+async fn mount_whole_answer(server: &MockServer) {
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "x", "choices": [{"message": {"role": "assistant", "content": "ok"}}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 7}
+        })))
+        .mount(server)
+        .await;
+}
+
+/// One chat request through the gateway, which must answer 200; the body.
+async fn ask(g: &crate::serve::Gateway, stream: bool) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", g.base))
+        .bearer_auth("hsk-usage-client-0001")
+        .json(&json!({"model": "custom:mock:m1", "stream": stream, "messages": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    r.text().await.unwrap()
+}
+
 #[tokio::test]
 async fn whole_and_streamed_answers_add_up_exactly() {
     let server = MockServer::start().await;
@@ -41,13 +65,7 @@ async fn whole_and_streamed_answers_add_up_exactly() {
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "x", "choices": [{"message": {"role": "assistant", "content": "ok"}}],
-            "usage": {"prompt_tokens": 11, "completion_tokens": 7}
-        })))
-        .mount(&server)
-        .await;
+    mount_whole_answer(&server).await;
     let s = home(&server);
     for _ in 0..3 {
         let o = s.run(&["chat", "-q", "hi"]);
@@ -60,17 +78,8 @@ async fn whole_and_streamed_answers_add_up_exactly() {
     );
     // Two streamed answers through the gateway.
     let g = crate::serve::Gateway::start(&s);
-    let c = reqwest::Client::new();
     for _ in 0..2 {
-        let r = c
-            .post(format!("{}/v1/chat/completions", g.base))
-            .bearer_auth("hsk-usage-client-0001")
-            .json(&json!({"model": "custom:mock:m1", "stream": true, "messages": []}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        let body = r.text().await.unwrap();
+        let body = ask(&g, true).await;
         assert!(body.contains("[DONE]"), "{body}");
     }
     let (code, lines) = g.stop();
@@ -90,27 +99,13 @@ async fn whole_and_streamed_answers_add_up_exactly() {
 #[tokio::test]
 async fn the_gateway_records_every_answer_it_gave_before_it_stops() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "x", "choices": [{"message": {"role": "assistant", "content": "ok"}}],
-            "usage": {"prompt_tokens": 11, "completion_tokens": 7}
-        })))
-        .mount(&server)
-        .await;
+    mount_whole_answer(&server).await;
     let mut s = home(&server);
     // No write-back or batch during the run: only the stop can record these answers.
     s.var("HERMES_TEST_FLUSH_EVERY", "3600");
     let g = crate::serve::Gateway::start(&s);
-    let c = reqwest::Client::new();
     for _ in 0..5 {
-        let r = c
-            .post(format!("{}/v1/chat/completions", g.base))
-            .bearer_auth("hsk-usage-client-0001")
-            .json(&json!({"model": "custom:mock:m1", "messages": []}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200);
+        ask(&g, false).await;
     }
     assert_eq!(s.pool("custom:mock")[0]["request_count"], json!(0), "nothing written during the run");
     let (code, lines) = g.stop();
