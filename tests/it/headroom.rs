@@ -59,6 +59,14 @@ async fn stand_in(limits: &[u32]) -> (MockServer, Arc<Quota>) {
     (server, quota)
 }
 
+/// `n` one-shot chats, each of which must succeed.
+fn chats(s: &Sealed, n: usize) {
+    for i in 0..n {
+        let o = s.run(&["chat", "-q", "hi"]);
+        assert_eq!(o.code, 0, "request {i}: {}", o.stderr);
+    }
+}
+
 struct QuotaRef(Arc<Quota>);
 
 impl wiremock::Respond for QuotaRef {
@@ -91,10 +99,7 @@ fn served(q: &Quota) -> Vec<u32> {
 async fn fifteen_chats_on_three_keys_of_five_never_meet_a_429() {
     let (server, quota) = stand_in(&[5, 5, 5]).await;
     let s = quota_home(&server, 3, "");
-    for i in 0..15 {
-        let o = s.run(&["chat", "-q", "hi"]);
-        assert_eq!(o.code, 0, "request {i}: {}", o.stderr);
-    }
+    chats(&s, 15);
     assert_eq!(quota.refused.load(Ordering::SeqCst), 0, "no 429 at all");
     assert_eq!(served(&quota), [5, 5, 5]);
     // The benched entries show why, with the announced reset as the deadline.
@@ -153,10 +158,7 @@ async fn the_headroom_strategy_spreads_load_by_what_is_left() {
     // k2 announces half the quota of the others.
     let (server, quota) = stand_in(&[20, 20, 10]).await;
     let s = quota_home(&server, 3, "credential_pool_strategies:\n  custom:mock: headroom\n");
-    for i in 0..25 {
-        let o = s.run(&["chat", "-q", "hi"]);
-        assert_eq!(o.code, 0, "request {i}: {}", o.stderr);
-    }
+    chats(&s, 25);
     let got = served(&quota);
     assert_eq!(got.iter().sum::<u32>(), 25);
     assert_eq!(quota.refused.load(Ordering::SeqCst), 0);
@@ -217,9 +219,6 @@ async fn when_no_key_has_the_tokens_the_request_still_goes_out() {
         .await;
     let s = quota_home(&server, 1, "");
     // The estimate is a preference: with no key that can take it, the provider decides.
-    for _ in 0..3 {
-        let o = s.run(&["chat", "-q", "hi"]);
-        assert_eq!(o.code, 0, "{}", o.stderr);
-    }
+    chats(&s, 3);
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
