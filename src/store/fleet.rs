@@ -265,6 +265,29 @@ pub struct FleetState {
     /// of committing against each other's versions (they share one connection anyway), so
     /// version conflicts come only from other processes or homes.
     serial: Mutex<()>,
+    /// The document the last transaction committed, for the next one to start from.
+    overlaid: Mutex<Option<Overlaid>>,
+}
+
+/// The document a transaction committed: auth.json as `file` held it with `pools` (the server's
+/// hashes as they stand after the commit) laid over. While the file and the kept pools are the
+/// very ones it was built from, the next transaction starts from it instead of laying the
+/// server's values over the file again (most of a pick's own work on the gateway's path).
+struct Overlaid {
+    file: Arc<AuthDoc>,
+    generation: u64,
+    pools: HashMap<String, Arc<PoolSnap>>,
+    doc: AuthDoc,
+}
+
+impl Overlaid {
+    /// Whether this was built from `file` and exactly the pools of `snap`.
+    fn fits(&self, file: &Arc<AuthDoc>, snap: &Snapshot) -> bool {
+        Arc::ptr_eq(&self.file, file)
+            && self.generation == snap.generation
+            && self.pools.len() == snap.pools.len()
+            && self.pools.iter().all(|(k, a)| snap.pools.get(k).is_some_and(|b| Arc::ptr_eq(a, b)))
+    }
 }
 
 /// What identifies one version of auth.json: every write of hermes (and of hermes-agent) is a
@@ -358,6 +381,7 @@ impl FleetState {
             cache: Mutex::new(None),
             snapshot: Mutex::new(None),
             serial: Mutex::new(()),
+            overlaid: Mutex::new(None),
         })
     }
 
@@ -449,6 +473,7 @@ impl FleetState {
 
     fn forget_snapshot(&self) {
         *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.overlaid.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// The pools as last seen, if that covers every pool of `doc` (marked not fresh).
@@ -459,9 +484,10 @@ impl FleetState {
         (same_connection && doc.pool_keys().iter().all(|p| snap.pools.contains_key(p))).then(|| snap.stale_copy())
     }
 
-    /// Apply `plan` if no pool in it has moved on: `Ok(false)` on a conflict. Either way the
-    /// kept copy of the plan's pools is brought up to date from the answer.
-    fn commit(&self, plan: &Plan, base: &Snapshot) -> Result<bool, String> {
+    /// Apply `plan` if no pool in it has moved on: `Ok(None)` on a conflict, else the pools of
+    /// `base` with the writes applied (what the server now holds of them). Either way the kept
+    /// copy of the plan's pools is brought up to date from the answer.
+    fn commit(&self, plan: &Plan, base: &Snapshot) -> Result<Option<HashMap<String, Arc<PoolSnap>>>, String> {
         let mut keys: Vec<String> = plan.pools.iter().map(|(p, _)| self.pool_key(p)).collect();
         let marker = format!("{}commit:{:016x}", self.prefix, rand::random::<u64>());
         keys.push(marker.clone());
@@ -484,7 +510,8 @@ impl FleetState {
                 if why.starts_with("no answer") || why.starts_with("connection lost") {
                     let ran = self.link.with_rest(false, |c| redis::cmd("EXISTS").arg(&marker).query::<i64>(c));
                     if ran == Ok(1) {
-                        return Ok(true);
+                        // Applied, but its answer is lost: the pools are read again next time.
+                        return Ok(Some(HashMap::new()));
                     }
                 }
                 return Err(why);
@@ -510,13 +537,18 @@ impl FleetState {
                 fresh.insert(pool.clone(), Arc::new(pool_snap(&v)?));
             }
         }
+        let after = (done == 1).then(|| {
+            let mut after = base.pools.clone();
+            after.extend(fresh.iter().map(|(k, v)| (k.clone(), v.clone())));
+            after
+        });
         let mut cache = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(snap) = cache.as_mut() {
             snap.server_now = server_now;
             snap.local_now = self.clock.now();
             snap.pools.extend(fresh);
         }
-        Ok(done == 1)
+        Ok(after)
     }
 
     /// A transaction on auth.json alone (the server is out of reach): what it changes in the
@@ -556,12 +588,11 @@ impl FleetState {
                 }
                 doc.prune_new_empties(&before);
                 keep_fleet_ids(&before, &mut doc);
-                let plan =
-                    plan(&snap, &SharedBefore::of(&before, self.share_oauth), &doc, &over.force, now, self.share_oauth);
+                let plan = plan(&snap, &before, &doc, &over.force, now, self.share_oauth);
                 if !plan.pools.is_empty() {
                     match self.commit(&plan, &snap) {
-                        Ok(true) => {}
-                        Ok(false) => {
+                        Ok(Some(_)) => {}
+                        Ok(None) => {
                             backoff(attempt);
                             continue;
                         }
@@ -725,23 +756,31 @@ impl PoolState for FleetState {
                     }
                 },
             };
-            let mut doc = (*file_doc).clone();
-            let over = overlay(&mut doc, &snap, self.share_oauth);
-            if over.file_dirty {
-                return self.transact_locked(now, f);
-            }
-            // Without a file change the overlay only touched shared fields: the file's document
-            // stands in for "before" in every comparison but the shared fields themselves.
-            let before = SharedBefore::of(&doc, self.share_oauth);
+            // What the last commit left, if it was made from this file and these pools (it then
+            // holds nothing to merge); else the server's values laid over the file.
+            let kept_doc = self.overlaid.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let (before, force) = match kept_doc {
+                Some(o) if o.fits(&file_doc, &snap) => (o.doc, HashSet::new()),
+                _ => {
+                    let mut before = (*file_doc).clone();
+                    let over = overlay(&mut before, &snap, self.share_oauth);
+                    if over.file_dirty {
+                        return self.transact_locked(now, f);
+                    }
+                    (before, over.force)
+                }
+            };
+            let mut doc = before.clone();
             let kept = f(&mut doc);
             if kept {
                 doc.prune_new_empties(&file_doc);
+                // Without a file change the overlay only touched shared fields: the file's
+                // document stands in for "before" in every comparison but those.
                 if local_changed(&file_doc, &doc) {
                     return self.transact_locked(now, f);
                 }
             }
-            let plan =
-                if kept { plan(&snap, &before, &doc, &over.force, now, self.share_oauth) } else { Plan::default() };
+            let plan = if kept { plan(&snap, &before, &doc, &force, now, self.share_oauth) } else { Plan::default() };
             if plan.pools.is_empty() {
                 if snap.fresh {
                     return Ok(Committed { wrote: false });
@@ -751,8 +790,15 @@ impl PoolState for FleetState {
                 continue;
             }
             match self.commit(&plan, &snap) {
-                Ok(true) => return Ok(Committed { wrote: true }),
-                Ok(false) => backoff(attempt),
+                Ok(Some(pools)) => {
+                    if !pools.is_empty() {
+                        let generation = snap.generation;
+                        let next = Overlaid { file: file_doc, generation, pools, doc };
+                        *self.overlaid.lock().unwrap_or_else(|p| p.into_inner()) = Some(next);
+                    }
+                    return Ok(Committed { wrote: true });
+                }
+                Ok(None) => backoff(attempt),
                 Err(why) => {
                     self.forget_snapshot();
                     self.unreachable(why)?;
@@ -1184,42 +1230,22 @@ struct Plan {
 /// What to send the server: for every entry whose shared fields the closure changed (or that
 /// must be merged), all of its shared fields. Entries the closure created are left to the
 /// fleet's values (adding a key on one machine does not reset it for the others).
-/// The shared fields of every entry before the closure ran: pool → entry id → fields.
-struct SharedBefore(HashMap<String, HashMap<String, Map<String, Value>>>);
-
-impl SharedBefore {
-    fn of(doc: &AuthDoc, share_oauth: bool) -> SharedBefore {
-        let mut pools = HashMap::new();
-        for pool in doc.pool_keys() {
-            let entries = doc
-                .pool(&pool)
-                .iter()
-                .filter_map(|v| v.as_object())
-                .filter_map(|m| {
-                    let id = m.get(entry::ID)?.as_str()?.to_string();
-                    let shared =
-                        m.iter().filter(|(k, _)| is_shared(m, k, share_oauth)).map(|(k, v)| (k.clone(), v.clone()));
-                    Some((id, shared.collect()))
-                })
-                .collect();
-            pools.insert(pool, entries);
-        }
-        SharedBefore(pools)
-    }
-}
-
 fn plan(
     snap: &Snapshot,
-    before: &SharedBefore,
+    before: &AuthDoc,
     after: &AuthDoc,
     force: &HashSet<(String, String)>,
     now: Epoch,
     share_oauth: bool,
 ) -> Plan {
     let mut pools = Vec::new();
-    let none = HashMap::new();
     for pool in after.pool_keys() {
-        let old = before.0.get(&pool).unwrap_or(&none);
+        let old: HashMap<&str, &Map<String, Value>> = before
+            .pool(&pool)
+            .iter()
+            .filter_map(|v| v.as_object())
+            .filter_map(|m| Some((m.get(entry::ID)?.as_str()?, m)))
+            .collect();
         let stamp = snap.pools.get(&pool).map_or_else(|| ":0".to_string(), |p| p.stamp());
         let mut w = PoolWrite { stamp, ..PoolWrite::default() };
         let mut touched = false;
@@ -1227,8 +1253,13 @@ fn plan(
             let Some(m) = item.as_object() else { continue };
             let Some(fid) = fleet_id(m) else { continue };
             let Some(prev) = m.get(entry::ID).and_then(Value::as_str).and_then(|id| old.get(id)) else { continue };
-            let fields: HashSet<&str> =
-                m.keys().chain(prev.keys()).map(String::as_str).filter(|f| is_shared(m, f, share_oauth)).collect();
+            let fields: Vec<&str> = if share_oauth && is_oauth(m) {
+                let all: HashSet<&str> =
+                    m.keys().chain(prev.keys()).map(String::as_str).filter(|f| is_shared(m, f, share_oauth)).collect();
+                all.into_iter().collect()
+            } else {
+                SHARED.into_iter().filter(|f| m.contains_key(*f) || prev.contains_key(*f)).collect()
+            };
             let changed = fields.iter().any(|f| prev.get(*f) != m.get(*f));
             let forced = force.contains(&(pool.clone(), fid.clone()));
             if !changed && !forced {

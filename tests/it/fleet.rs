@@ -678,3 +678,35 @@ async fn usage_served_while_the_server_was_away_is_added_back() {
     let e = &o.json()["entries"][0];
     assert_eq!((e["requests"].clone(), e["input_tokens"].clone()), (json!(4), json!(44)), "{}", o.stdout);
 }
+
+#[test]
+fn a_long_lived_home_sees_what_others_change_between_its_picks() {
+    // A program on the library starts each transaction from the document its last commit left;
+    // a change to auth.json or to the server in between must still reach its next pick.
+    let Some(redis) = Redis::start("a_long_lived_home_sees_what_others_change_between_its_picks") else { return };
+    let s = fleet_home(&redis, "  on_unavailable: fail\ncredential_pool_strategies:\n  openrouter: least_used\n");
+    with_keys(&s);
+    let home = hermes::home::Home::open(s.context().0).unwrap();
+    let pool = home.pool("openrouter").unwrap();
+    let pick = || hermes::ops::pick(&home, &pool, &[]).unwrap().label;
+    let picked: Vec<String> = (0..4).map(|_| pick()).collect();
+    assert_eq!(picked.iter().filter(|l| *l == "one").count(), 2, "{picked:?}");
+    // Another process benches "one" on the server, and this process reads the pools (as the
+    // gateway's /hermes/pools does) before it picks again: every pick goes to "two".
+    assert_eq!(s.run(&["auth", "report", "openrouter", "one", "--status", "402"]).code, 0);
+    home.state().read().unwrap();
+    assert!((0..3).all(|_| pick() == "two"));
+    // Another process adds a key to auth.json: least_used sends the next picks to it.
+    s.add_key("openrouter", K3, Some("three"));
+    let picked: Vec<String> = (0..5).map(|_| pick()).collect();
+    assert!(picked.iter().take(5).all(|l| l == "three"), "{picked:?}");
+    // A reset from another home on the same server brings "one" back (it has the fewest).
+    let other = fleet_home(&redis, "  on_unavailable: fail\n");
+    with_keys(&other);
+    assert_eq!(other.run(&["auth", "reset", "openrouter"]).code, 0);
+    assert_eq!(pick(), "one");
+    let list = s.run(&["auth", "list", "--json"]).json();
+    let counts: Vec<i64> =
+        ["one", "two", "three"].iter().map(|l| entry(&list, l)["request_count"].as_i64().unwrap()).collect();
+    assert_eq!(counts.iter().sum::<i64>(), 13, "{counts:?}");
+}
