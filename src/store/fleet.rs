@@ -88,19 +88,21 @@ end
 return out
 "#;
 
-// KEYS: the pools' hashes, then a marker key for this commit. ARGV[1]: one object per pool, in
-// KEYS order: {"s": expected stamp, "set": {field: JSON
-// text}, "rel": {field: seconds from the server's now}, "del": [field, ...]}. Answers
-// {1, TIME, each key's epoch} when applied (the caller applies the same writes to its copy), or
-// {0, TIME, the keys' hashes} on a conflict, so that the caller's copy is fresh either way.
+// KEYS: the pools' hashes, then a marker key for this commit. ARGV: the stamp each pool is
+// expected to have (one per pool, in KEYS order), then per pool: the number of fields to set and
+// as many `field, JSON text` pairs, the number of times and as many `field, seconds from the
+// server's now` pairs, the number of fields to delete and those fields. Flat arguments instead
+// of one JSON document: no decoding and no tables to build in the script, which is most of its
+// time on the server every machine of the fleet shares.
+// Answers {1, TIME, each key's epoch} when applied (the caller applies the same writes to its
+// copy), or {0, TIME, the keys' hashes} on a conflict, so that the caller's copy is fresh
+// either way.
 const COMMIT_SCRIPT: &str = r#"
-local req = cjson.decode(ARGV[1])
 local t = redis.call('TIME')
 local n = #KEYS - 1
 for i = 1, n do
-  local k = KEYS[i]
-  local ev = redis.call('HMGET', k, 'e', 'v')
-  if ((ev[1] or '') .. ':' .. (ev[2] or '0')) ~= req[i].s then
+  local ev = redis.call('HMGET', KEYS[i], 'e', 'v')
+  if ((ev[1] or '') .. ':' .. (ev[2] or '0')) ~= ARGV[i] then
     local out = {0, t[1], t[2]}
     for j = 1, n do
       local h = redis.call('HGETALL', KEYS[j])
@@ -110,25 +112,28 @@ for i = 1, n do
   end
 end
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local p = n + 1
 for i = 1, n do
   local k = KEYS[i]
-  local r = req[i]
-  local args = {}
-  local function flush()
-    if #args > 0 then redis.call('HSET', k, unpack(args)) end
-    args = {}
-  end
   -- In slices: unpack has a limit on how many values it spreads.
-  for f, val in pairs(r.set) do
-    args[#args + 1] = f; args[#args + 1] = val
-    if #args >= 1000 then flush() end
+  local ns = tonumber(ARGV[p])
+  p = p + 1
+  for j = 0, ns - 1, 500 do
+    redis.call('HSET', k, unpack(ARGV, p + 2 * j, p + 2 * math.min(j + 500, ns) - 1))
   end
-  for f, rel in pairs(r.rel) do
-    args[#args + 1] = f; args[#args + 1] = string.format('%.6f', now + rel)
-    if #args >= 1000 then flush() end
+  p = p + 2 * ns
+  local nr = tonumber(ARGV[p])
+  p = p + 1
+  for j = 0, nr - 1 do
+    redis.call('HSET', k, ARGV[p + 2 * j], string.format('%.6f', now + tonumber(ARGV[p + 2 * j + 1])))
   end
-  flush()
-  for j = 1, #r.del, 500 do redis.call('HDEL', k, unpack(r.del, j, math.min(j + 499, #r.del))) end
+  p = p + 2 * nr
+  local nd = tonumber(ARGV[p])
+  p = p + 1
+  for j = 0, nd - 1, 500 do
+    redis.call('HDEL', k, unpack(ARGV, p + j, p + math.min(j + 500, nd) - 1))
+  end
+  p = p + nd
   redis.call('HSETNX', k, 'e', t[1] .. '.' .. t[2])
   redis.call('HINCRBY', k, 'v', 1)
 end
@@ -491,14 +496,17 @@ impl FleetState {
         let mut keys: Vec<String> = plan.pools.iter().map(|(p, _)| self.pool_key(p)).collect();
         let marker = format!("{}commit:{:016x}", self.prefix, rand::random::<u64>());
         keys.push(marker.clone());
-        let body: Vec<Value> = plan.pools.iter().map(|(_, w)| w.to_json()).collect();
-        let arg = Value::Array(body).to_string();
         let raw = self.link.with(|c| {
             let mut inv = self.commit_script.prepare_invoke();
             for k in &keys {
                 inv.key(k);
             }
-            inv.arg(&arg);
+            for (_, w) in &plan.pools {
+                inv.arg(&w.stamp);
+            }
+            for (_, w) in &plan.pools {
+                w.args(&mut inv);
+            }
             inv.invoke::<Vec<redis::Value>>(c)
         });
         let raw = match raw {
@@ -1212,13 +1220,20 @@ impl PoolWrite {
         }
     }
 
-    fn to_json(&self) -> Value {
-        serde_json::json!({
-            "s": self.stamp,
-            "set": Value::Object(self.set.clone()),
-            "rel": Value::Object(self.rel.clone()),
-            "del": self.del,
-        })
+    /// The pool's part of the commit script's arguments (after the stamps).
+    fn args(&self, inv: &mut redis::ScriptInvocation<'_>) {
+        inv.arg(self.set.len());
+        for (k, v) in &self.set {
+            inv.arg(k).arg(v.as_str().unwrap_or_default());
+        }
+        inv.arg(self.rel.len());
+        for (k, rel) in &self.rel {
+            inv.arg(k).arg(rel.as_f64().unwrap_or(0.0));
+        }
+        inv.arg(self.del.len());
+        for k in &self.del {
+            inv.arg(k);
+        }
     }
 }
 
@@ -1278,6 +1293,8 @@ fn plan(
                 }
                 let key = format!("{fid}|{f}");
                 match m.get(f) {
+                    // The server holds nothing of an entry it has not seen.
+                    None if !known => {}
                     None => w.del.push(key),
                     Some(v) if TIMES.contains(&f) && v.is_number() => {
                         w.rel.insert(key, Value::from(v.as_f64().unwrap_or(now) - now));

@@ -710,3 +710,66 @@ fn a_long_lived_home_sees_what_others_change_between_its_picks() {
         ["one", "two", "three"].iter().map(|l| entry(&list, l)["request_count"].as_i64().unwrap()).collect();
     assert_eq!(counts.iter().sum::<i64>(), 13, "{counts:?}");
 }
+
+/// A pool of `n` API keys as another tool may have written it: counts of 5 and every second key
+/// benched after a 429 until far in the future when `benched`.
+fn big_pool(n: usize, benched: bool) -> String {
+    let entries: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut e = serde_json::json!({
+                "id": format!("e{i:04}"), "label": format!("k{i:04}"), "auth_type": "api_key",
+                "priority": i, "source": "manual", "access_token": format!("sk-or-v1-big-{i:04}-0123456789abcdef"),
+                "request_count": if benched { 5 } else { 0 },
+            });
+            if benched && i % 2 == 1 {
+                let m = e.as_object_mut().unwrap();
+                m.insert("last_status".into(), "exhausted".into());
+                m.insert("last_status_at".into(), 1_700_000_000.0.into());
+                m.insert("last_error_code".into(), 429.into());
+                m.insert("last_error_reason".into(), "rate_limit".into());
+                m.insert("last_error_message".into(), "slow down".into());
+                m.insert("last_error_reset_at".into(), 4_000_000_000.0.into());
+                m.insert("rate_limit_streak".into(), 2.into());
+            }
+            e
+        })
+        .collect();
+    serde_json::json!({"version": 1, "credential_pool": {"openrouter": entries}}).to_string()
+}
+
+#[test]
+fn a_pool_of_hundreds_of_keys_goes_to_the_server_and_back_whole() {
+    // 1,100 keys on round_robin: the first pick moves every key's place, so its commit sets
+    // thousands of fields, and the reset deletes 550 streaks: more than one call of the commit
+    // script spreads at once.
+    let Some(redis) = Redis::start("a_pool_of_hundreds_of_keys_goes_to_the_server_and_back_whole") else { return };
+    let a = fleet_home(&redis, "  on_unavailable: fail\ncredential_pool_strategies:\n  openrouter: round_robin\n");
+    a.write_home_file("auth.json", &big_pool(1100, true));
+    let o = a.run(&["auth", "token", "openrouter"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // Another machine with the same keys and nothing of their history sees the fleet's.
+    let b = fleet_home(&redis, "  on_unavailable: fail\n");
+    b.write_home_file("auth.json", &big_pool(1100, false));
+    let list = b.run(&["auth", "list", "--json"]).json();
+    let entries = list["providers"][0]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1100);
+    let total: i64 = entries.iter().map(|e| e["request_count"].as_i64().unwrap()).sum();
+    assert_eq!(total, 1100 * 5 + 1, "every count and the pick");
+    let cooling: Vec<&Value> = entries.iter().filter(|e| e["status"] == "cooling").collect();
+    assert_eq!(cooling.len(), 550);
+    // The deadline crossed as seconds from the server's now: the same to within a second.
+    let until = |e: &Value| e["until"].as_str().unwrap_or_default().to_string();
+    assert!(
+        cooling.iter().all(|e| e["code"] == 429 && until(e).starts_with("2096-10-02T07:06:")),
+        "{:?}",
+        until(cooling[0])
+    );
+    assert_eq!(b.run(&["auth", "reset", "openrouter"]).code, 0);
+    let list = a.run(&["auth", "list", "--json"]).json();
+    let entries = list["providers"][0]["entries"].as_array().unwrap();
+    let left = entries.iter().filter(|e| e["status"] == "cooling" || !e["code"].is_null()).count();
+    assert_eq!(left, 0, "entries still benched after the reset");
+    // The streaks went by deletion, all of them.
+    let fields = redis.cmd(&["HKEYS", "hermes:pool:openrouter"]);
+    assert_eq!(fields.lines().filter(|l| l.ends_with("|rate_limit_streak")).count(), 0);
+}
