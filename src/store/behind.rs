@@ -246,7 +246,7 @@ fn entry_mut<'a>(doc: &'a mut AuthDoc, pool: &str, id: &str) -> Option<&'a mut M
 }
 
 /// Replay `d` on `doc`. On the file (`merge`), a mark does not shorten a later deadline another
-/// process wrote.
+/// process wrote; announced figures older than the ones there are dropped.
 fn apply(doc: &mut AuthDoc, d: &Delta, merge: bool) {
     match d {
         Delta::Count { pool, id, by } => {
@@ -262,6 +262,12 @@ fn apply(doc: &mut AuthDoc, d: &Delta, merge: bool) {
         }
         Delta::Headroom { pool, id, value } => {
             if let Some(m) = entry_mut(doc, pool, id) {
+                // Each figure says what was left when it was announced: one another process
+                // took later stands.
+                let at = |v: Option<&Value>| v.and_then(|v| v.get("at")).and_then(Value::as_f64);
+                if matches!((at(m.get(HEADROOM)), at(Some(value))), (Some(theirs), Some(ours)) if theirs > ours) {
+                    return;
+                }
                 m.insert(HEADROOM.into(), value.clone());
             }
         }
@@ -544,6 +550,34 @@ mod tests {
         let on_disk = &doc.pool("p")[0];
         assert_eq!(on_disk["last_error_reset_at"].as_f64(), Some(5000.0));
         assert_eq!(on_disk["last_error_code"], 402);
+    }
+
+    #[test]
+    fn later_figures_on_disk_win() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = store_with(tmp.path(), json!([{"id": "a"}, {"id": "b"}]));
+        let wb = WriteBehind::new(store.clone()).unwrap();
+        let figures = |left: i64, at: f64| json!({"requests_remaining": left, "at": at});
+        wb.transact(1.0, &mut |doc| {
+            entry_mut(doc, "p", "a").unwrap().insert("headroom".into(), figures(7, 100.0));
+            entry_mut(doc, "p", "b").unwrap().insert("headroom".into(), figures(7, 100.0));
+            true
+        })
+        .unwrap();
+        assert_eq!(wb.pending(), 2);
+        // Another process heard from the provider later about "a", earlier about "b".
+        store
+            .update(2.0, |doc| {
+                entry_mut(doc, "p", "a").unwrap().insert("headroom".into(), figures(3, 150.0));
+                entry_mut(doc, "p", "b").unwrap().insert("headroom".into(), figures(9, 50.0));
+                Ok::<(), StoreError>(())
+            })
+            .unwrap();
+        wb.flush(3.0).unwrap();
+        let doc = store.read().unwrap();
+        assert_eq!(doc.pool("p")[0]["headroom"], figures(3, 150.0), "theirs is newer");
+        assert_eq!(doc.pool("p")[1]["headroom"], figures(7, 100.0), "ours is newer");
+        assert_eq!(wb.read().unwrap().pool("p")[0]["headroom"], figures(3, 150.0));
     }
 
     #[test]
