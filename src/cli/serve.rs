@@ -13,9 +13,11 @@ use std::sync::Arc;
 
 /// How often the gateway writes its picks and marks back to auth.json.
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-/// How long the stop waits for store work still running on the blocking pool: longer than a
-/// wait for auth.json's lock ([`crate::store::DEFAULT_LOCK_TIMEOUT`]), so a flush or batch that
-/// is waiting for another process ends before the last one starts.
+/// How long the stop waits for work still running on the blocking pool: longer than a wait for
+/// auth.json's lock ([`crate::store::DEFAULT_LOCK_TIMEOUT`]), so a flush or batch that is waiting
+/// for another process has usually ended before the last one starts. The last record and flush
+/// also wait for a batch or flush still under way (they take turns), so nothing it took is lost
+/// at the exit even past this wait.
 const DRAIN_BLOCKING: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Serve the pools to local programs over HTTP (OpenAI, Anthropic and Responses wires).
@@ -176,7 +178,7 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
         served
     });
     // Work still running on the blocking pool (a batch of answers, a flush) ends before the last
-    // batch and flush below, so none of it lands after them.
+    // batch and flush below (which wait for it in any case), so none of it lands after them.
     rt.shutdown_timeout(DRAIN_BLOCKING);
     // Whatever the last interval gathered goes to the state and auth.json before the exit.
     if let Err(e) = gateway.runtime.record_answers() {

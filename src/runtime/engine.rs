@@ -104,6 +104,9 @@ pub struct Runtime {
 #[derive(Debug, Default)]
 struct Deferred {
     queue: std::sync::Mutex<std::collections::VecDeque<ops::Mark>>,
+    /// Held by a batch from taking the queue to its record: a record waits for the batch still
+    /// recording, so when the last one returns no earlier batch is still on its way.
+    recording: std::sync::Mutex<()>,
 }
 
 /// At most this many good answers wait for a record; past it (the state out of reach for a
@@ -804,6 +807,7 @@ impl Runtime {
 
 /// Record the answers `d` holds as one transaction (see [`Runtime::record_answers`]).
 fn record_deferred(home: &Home, d: &Deferred) -> Result<usize> {
+    let _turn = d.recording.lock().unwrap_or_else(|p| p.into_inner());
     let marks: Vec<ops::Mark> = std::mem::take(&mut *d.queue.lock().unwrap_or_else(|p| p.into_inner())).into();
     if marks.is_empty() {
         return Ok(0);

@@ -74,6 +74,9 @@ const ADOPT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 pub struct WriteBehind {
     store: Store,
     inner: Mutex<Inner>,
+    /// Held by a flush from taking the deltas to writing them: a flush waits for the one still
+    /// writing, so when the last flush returns nothing taken earlier is still on its way.
+    flushing: Mutex<()>,
 }
 
 const HEADROOM: &str = crate::pool::headroom::FIELD;
@@ -105,7 +108,8 @@ impl WriteBehind {
         let seen = file_version(&store);
         let doc = store.read()?;
         let shadow = doc.clone();
-        Ok(WriteBehind { store, inner: Mutex::new(Inner { doc, shadow, pending: Vec::new(), seen, checked: None }) })
+        let inner = Mutex::new(Inner { doc, shadow, pending: Vec::new(), seen, checked: None });
+        Ok(WriteBehind { store, inner, flushing: Mutex::new(()) })
     }
 
     /// Changes not yet on disk.
@@ -127,6 +131,7 @@ impl WriteBehind {
     /// Write the pending changes to auth.json in one transaction on a fresh read, merged with
     /// what other processes wrote meanwhile. On failure they stay pending.
     pub fn flush(&self, now: Epoch) -> Result<usize, StoreError> {
+        let _turn = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
         let deltas = std::mem::take(&mut self.lock().pending);
         if deltas.is_empty() {
             return Ok(0);
@@ -550,6 +555,50 @@ mod tests {
         let on_disk = &doc.pool("p")[0];
         assert_eq!(on_disk["last_error_reset_at"].as_f64(), Some(5000.0));
         assert_eq!(on_disk["last_error_code"], 402);
+    }
+
+    #[test]
+    fn a_flush_waits_for_the_one_still_writing() {
+        // The gateway's stop flushes once more; a flush of the flusher may still be waiting for
+        // auth.json's lock with changes it took. The last flush must not return before them.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = store_with(tmp.path(), json!([{"id": "a", "request_count": 0}]));
+        let wb = std::sync::Arc::new(WriteBehind::new(store.clone()).unwrap());
+        let bump = |wb: &WriteBehind| {
+            wb.transact(1.0, &mut |doc| {
+                let m = entry_mut(doc, "p", "a").unwrap();
+                let n = m["request_count"].as_i64().unwrap() + 1;
+                m.insert("request_count".into(), n.into());
+                true
+            })
+            .unwrap();
+        };
+        bump(&wb);
+        // Another process holds the lock for a while.
+        let (held, wait) = std::sync::mpsc::channel();
+        let holder = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.update(1.5, |_| {
+                    held.send(()).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(400));
+                    Ok::<(), StoreError>(())
+                })
+            })
+        };
+        wait.recv().unwrap();
+        let first = {
+            let wb = wb.clone();
+            std::thread::spawn(move || wb.flush(2.0))
+        };
+        while wb.pending() > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        bump(&wb);
+        assert_eq!(wb.flush(3.0).unwrap(), 1);
+        assert_eq!(count(&store.read().unwrap(), "a"), 2, "the first flush's change is on disk too");
+        assert_eq!(first.join().unwrap().unwrap(), 1);
+        holder.join().unwrap().unwrap();
     }
 
     #[test]
