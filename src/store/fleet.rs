@@ -799,7 +799,7 @@ impl PoolState for FleetState {
             }
             match self.commit(&plan, &snap) {
                 Ok(Some(pools)) => {
-                    if !pools.is_empty() {
+                    if !pools.is_empty() && !plan.shared_ids {
                         let generation = snap.generation;
                         let next = Overlaid { file: file_doc, generation, pools, doc };
                         *self.overlaid.lock().unwrap_or_else(|p| p.into_inner()) = Some(next);
@@ -1240,6 +1240,10 @@ impl PoolWrite {
 #[derive(Default)]
 struct Plan {
     pools: Vec<(String, PoolWrite)>,
+    /// Two entries of one pool share a fleet id (the same key added twice): what the server
+    /// holds for one is the other's too, so the document after the commit is not what laying
+    /// the server's values over the file would give, and is not kept for the next transaction.
+    shared_ids: bool,
 }
 
 /// What to send the server: for every entry whose shared fields the closure changed (or that
@@ -1254,7 +1258,9 @@ fn plan(
     share_oauth: bool,
 ) -> Plan {
     let mut pools = Vec::new();
+    let mut shared_ids = false;
     for pool in after.pool_keys() {
+        let mut ids: HashSet<String> = HashSet::new();
         let old: HashMap<&str, &Map<String, Value>> = before
             .pool(&pool)
             .iter()
@@ -1264,9 +1270,13 @@ fn plan(
         let stamp = snap.pools.get(&pool).map_or_else(|| ":0".to_string(), |p| p.stamp());
         let mut w = PoolWrite { stamp, ..PoolWrite::default() };
         let mut touched = false;
+        // Each field written so far, and whether its entry changed it: of two entries holding
+        // one key (one fleet id), the one whose field changed wins over its sibling's old value.
+        let mut written: HashMap<String, bool> = HashMap::new();
         for item in after.pool(&pool) {
             let Some(m) = item.as_object() else { continue };
             let Some(fid) = fleet_id(m) else { continue };
+            shared_ids |= !ids.insert(fid.clone());
             let Some(prev) = m.get(entry::ID).and_then(Value::as_str).and_then(|id| old.get(id)) else { continue };
             let fields: Vec<&str> = if share_oauth && is_oauth(m) {
                 let all: HashSet<&str> =
@@ -1288,10 +1298,21 @@ fn plan(
                 w.set.insert(format!("{fid}|seen"), Value::String("1".into()));
             }
             for f in fields.into_iter().chain(if full { SHARED.as_slice() } else { &[] }.iter().copied()) {
-                if !full && prev.get(f) == m.get(f) {
+                let changed = prev.get(f) != m.get(f);
+                if !full && !changed {
                     continue;
                 }
                 let key = format!("{fid}|{f}");
+                match written.get(&key) {
+                    Some(_) if !changed => continue,
+                    Some(_) => {
+                        w.set.shift_remove(&key);
+                        w.rel.shift_remove(&key);
+                        w.del.retain(|k| *k != key);
+                    }
+                    None => {}
+                }
+                written.insert(key.clone(), changed);
                 match m.get(f) {
                     // The server holds nothing of an entry it has not seen.
                     None if !known => {}
@@ -1311,5 +1332,5 @@ fn plan(
             pools.push((pool, w));
         }
     }
-    Plan { pools }
+    Plan { pools, shared_ids }
 }

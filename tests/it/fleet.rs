@@ -773,3 +773,34 @@ fn a_pool_of_hundreds_of_keys_goes_to_the_server_and_back_whole() {
     let fields = redis.cmd(&["HKEYS", "hermes:pool:openrouter"]);
     assert_eq!(fields.lines().filter(|l| l.ends_with("|rate_limit_streak")).count(), 0);
 }
+
+#[test]
+fn a_key_added_twice_counts_every_pick_of_either_entry() {
+    // Two entries holding one key share a fleet id: the server has one count for both, and a
+    // long-lived process picking them in turn must add to it every time (also in the first
+    // commit, which writes both entries whole).
+    let Some(redis) = Redis::start("a_key_added_twice_counts_every_pick_of_either_entry") else { return };
+    let s = fleet_home(&redis, "  on_unavailable: fail\ncredential_pool_strategies:\n  openrouter: round_robin\n");
+    let row = |id: &str, key: &str, priority: i64| {
+        serde_json::json!({"id": id, "label": id, "auth_type": "api_key", "priority": priority,
+            "source": "manual", "access_token": key, "request_count": 0})
+    };
+    let pool = vec![row("twin-a", K1, 0), row("twin-b", K1, 1), row("other", K2, 2)];
+    s.write_home_file(
+        "auth.json",
+        &serde_json::json!({"version": 1, "credential_pool": {"openrouter": pool}}).to_string(),
+    );
+    let home = hermes::home::Home::open(s.context().0).unwrap();
+    let pool = home.pool("openrouter").unwrap();
+    let mut twins = 0;
+    for _ in 0..30 {
+        if hermes::ops::pick(&home, &pool, &[]).unwrap().label != "other" {
+            twins += 1;
+        }
+    }
+    assert!(twins >= 10, "round_robin goes through both twins: {twins}");
+    let list = s.run(&["auth", "list", "--json"]).json();
+    let count = |l: &str| entry(&list, l)["request_count"].as_i64().unwrap();
+    assert_eq!((count("twin-a"), count("twin-b")), (twins, twins), "one count on the server for the key");
+    assert_eq!(count("other"), 30 - twins);
+}
