@@ -790,6 +790,12 @@ impl PoolState for FleetState {
             }
             let plan = if kept { plan(&snap, &before, &doc, &force, now, self.share_oauth) } else { Plan::default() };
             if plan.pools.is_empty() {
+                // Nothing to commit: the document before the closure still is the file with
+                // these pools laid over, for the next transaction (or the next turn of this one,
+                // if the read finds the pools unchanged).
+                let generation = snap.generation;
+                let kept = Overlaid { file: file_doc, generation, pools: snap.pools.clone(), doc: before };
+                *self.overlaid.lock().unwrap_or_else(|p| p.into_inner()) = Some(kept);
                 if snap.fresh {
                     return Ok(Committed { wrote: false });
                 }

@@ -705,10 +705,18 @@ fn a_long_lived_home_sees_what_others_change_between_its_picks() {
     with_keys(&other);
     assert_eq!(other.run(&["auth", "reset", "openrouter"]).code, 0);
     assert_eq!(pick(), "one");
+    // An outcome that changes nothing (a good answer on an entry without a status), then a bench
+    // from the other home: the next pick still sees it.
+    let ok = hermes::pool::cooldown::Outcome::Success;
+    let one = hermes::ops::pick(&home, &pool, &[]).unwrap();
+    assert_eq!(one.label, "one");
+    hermes::ops::report(&home, &pool, &one.id, &ok).unwrap();
+    assert_eq!(other.run(&["auth", "report", "openrouter", "one", "--status", "429"]).code, 0);
+    assert_ne!(pick(), "one");
     let list = s.run(&["auth", "list", "--json"]).json();
     let counts: Vec<i64> =
         ["one", "two", "three"].iter().map(|l| entry(&list, l)["request_count"].as_i64().unwrap()).collect();
-    assert_eq!(counts.iter().sum::<i64>(), 13, "{counts:?}");
+    assert_eq!(counts.iter().sum::<i64>(), 15, "{counts:?}");
 }
 
 /// A pool of `n` API keys as another tool may have written it: counts of 5 and every second key
