@@ -276,22 +276,33 @@ pub struct FleetState {
 
 /// The document a transaction committed: auth.json as `file` held it with `pools` (the server's
 /// hashes as they stand after the commit) laid over. While the file and the kept pools are the
-/// very ones it was built from, the next transaction starts from it instead of laying the
-/// server's values over the file again (most of a pick's own work on the gateway's path).
+/// very ones it was built from and the two clocks stand as they did, the next transaction starts
+/// from it instead of laying the server's values over the file again (most of a pick's own work
+/// on the gateway's path).
 struct Overlaid {
     file: Arc<AuthDoc>,
     generation: u64,
     pools: HashMap<String, Arc<PoolSnap>>,
+    /// This machine's clock minus the server's when the server's times in `doc` were moved onto
+    /// this machine's clock.
+    offset: f64,
     doc: AuthDoc,
 }
 
+/// How far the two clocks may have moved apart since a kept document's times were moved onto
+/// this machine's clock (more than an answer's jitter): past it, this machine's clock was set
+/// or stepped, and the server's times are moved again.
+const OFFSET_DRIFT: f64 = 0.25;
+
 impl Overlaid {
-    /// Whether this was built from `file` and exactly the pools of `snap`.
+    /// Whether this was built from `file` and exactly the pools of `snap`, with the server's
+    /// times moved by the clocks' offset `snap` has.
     fn fits(&self, file: &Arc<AuthDoc>, snap: &Snapshot) -> bool {
         Arc::ptr_eq(&self.file, file)
             && self.generation == snap.generation
             && self.pools.len() == snap.pools.len()
             && self.pools.iter().all(|(k, a)| snap.pools.get(k).is_some_and(|b| Arc::ptr_eq(a, b)))
+            && (snap.offset() - self.offset).abs() <= OFFSET_DRIFT
     }
 }
 
@@ -767,15 +778,15 @@ impl PoolState for FleetState {
             // What the last commit left, if it was made from this file and these pools (it then
             // holds nothing to merge); else the server's values laid over the file.
             let kept_doc = self.overlaid.lock().unwrap_or_else(|p| p.into_inner()).take();
-            let (before, force) = match kept_doc {
-                Some(o) if o.fits(&file_doc, &snap) => (o.doc, HashSet::new()),
+            let (before, force, offset) = match kept_doc {
+                Some(o) if o.fits(&file_doc, &snap) => (o.doc, HashSet::new(), o.offset),
                 _ => {
                     let mut before = (*file_doc).clone();
                     let over = overlay(&mut before, &snap, self.share_oauth);
                     if over.file_dirty {
                         return self.transact_locked(now, f);
                     }
-                    (before, over.force)
+                    (before, over.force, snap.offset())
                 }
             };
             let mut doc = before.clone();
@@ -794,7 +805,7 @@ impl PoolState for FleetState {
                 // these pools laid over, for the next transaction (or the next turn of this one,
                 // if the read finds the pools unchanged).
                 let generation = snap.generation;
-                let kept = Overlaid { file: file_doc, generation, pools: snap.pools.clone(), doc: before };
+                let kept = Overlaid { file: file_doc, generation, pools: snap.pools.clone(), offset, doc: before };
                 *self.overlaid.lock().unwrap_or_else(|p| p.into_inner()) = Some(kept);
                 if snap.fresh {
                     return Ok(Committed { wrote: false });
@@ -807,7 +818,7 @@ impl PoolState for FleetState {
                 Ok(Some(pools)) => {
                     if !pools.is_empty() && !plan.shared_ids {
                         let generation = snap.generation;
-                        let next = Overlaid { file: file_doc, generation, pools, doc };
+                        let next = Overlaid { file: file_doc, generation, pools, offset, doc };
                         *self.overlaid.lock().unwrap_or_else(|p| p.into_inner()) = Some(next);
                     }
                     return Ok(Committed { wrote: true });
@@ -903,6 +914,11 @@ impl PoolSnap {
 }
 
 impl Snapshot {
+    /// This machine's clock minus the server's, as of the answer this was taken from.
+    fn offset(&self) -> f64 {
+        self.local_now - self.server_now
+    }
+
     fn stale_copy(&self) -> Snapshot {
         Snapshot {
             server_now: self.server_now,

@@ -812,3 +812,28 @@ fn a_key_added_twice_counts_every_pick_of_either_entry() {
     assert_eq!((count("twin-a"), count("twin-b")), (twins, twins), "one count on the server for the key");
     assert_eq!(count("other"), 30 - twins);
 }
+
+#[test]
+fn a_step_of_this_machines_clock_does_not_end_a_bench_early() {
+    // The server keeps deadlines on its own clock; a long-lived process moves them onto its
+    // clock. When that clock is set forward, a bench the server still holds must not look over.
+    let Some(redis) = Redis::start("a_step_of_this_machines_clock_does_not_end_a_bench_early") else { return };
+    let s = fleet_home(&redis, "  on_unavailable: fail\n");
+    with_keys(&s);
+    let (ctx, clock, _) = s.context();
+    let home = hermes::home::Home::open(ctx).unwrap();
+    let pool = home.pool("openrouter").unwrap();
+    assert_eq!(s.run(&["auth", "report", "openrouter", "one", "--status", "429"]).code, 0);
+    let list = s.run(&["auth", "list", "--json"]).json();
+    let left = entry(&list, "one")["seconds_left"].as_f64().unwrap();
+    assert!(left > 0.0);
+    let two = hermes::ops::pick(&home, &pool, &[]).unwrap();
+    assert_eq!(two.label, "two");
+    // This machine's clock jumps past the deadline; the server's does not move.
+    clock.advance(left + 60.0);
+    // A transaction that reads the server again (a good answer changes nothing here), then picks.
+    hermes::ops::report(&home, &pool, &two.id, &hermes::pool::cooldown::Outcome::Success).unwrap();
+    for _ in 0..3 {
+        assert_eq!(hermes::ops::pick(&home, &pool, &[]).unwrap().label, "two", "one is still benched on the server");
+    }
+}
