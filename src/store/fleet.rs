@@ -270,12 +270,12 @@ pub struct FleetState {
     /// of committing against each other's versions (they share one connection anyway), so
     /// version conflicts come only from other processes or homes.
     serial: Mutex<()>,
-    /// The document the last transaction committed, for the next one to start from.
+    /// The document the last transaction ended with, for the next one to start from.
     overlaid: Mutex<Option<Overlaid>>,
 }
 
-/// The document a transaction committed: auth.json as `file` held it with `pools` (the server's
-/// hashes as they stand after the commit) laid over. While the file and the kept pools are the
+/// The document a transaction ended with: auth.json as `file` held it with `pools` (the server's
+/// hashes as they stand after its commit, if any) laid over. While the file and the kept pools are the
 /// very ones it was built from and the two clocks stand as they did, the next transaction starts
 /// from it instead of laying the server's values over the file again (most of a pick's own work
 /// on the gateway's path).
@@ -1292,9 +1292,9 @@ fn plan(
         let stamp = snap.pools.get(&pool).map_or_else(|| ":0".to_string(), |p| p.stamp());
         let mut w = PoolWrite { stamp, ..PoolWrite::default() };
         let mut touched = false;
-        // Each field written so far, and whether its entry changed it: of two entries holding
-        // one key (one fleet id), the one whose field changed wins over its sibling's old value.
-        let mut written: HashMap<String, bool> = HashMap::new();
+        // The fields written so far: of two entries holding one key (one fleet id), the one whose
+        // field changed wins over its sibling's old value.
+        let mut written: HashSet<String> = HashSet::new();
         for item in after.pool(&pool) {
             let Some(m) = item.as_object() else { continue };
             let Some(fid) = fleet_id(m) else { continue };
@@ -1325,16 +1325,14 @@ fn plan(
                     continue;
                 }
                 let key = format!("{fid}|{f}");
-                match written.get(&key) {
-                    Some(_) if !changed => continue,
-                    Some(_) => {
-                        w.set.shift_remove(&key);
-                        w.rel.shift_remove(&key);
-                        w.del.retain(|k| *k != key);
+                if !written.insert(key.clone()) {
+                    if !changed {
+                        continue;
                     }
-                    None => {}
+                    w.set.shift_remove(&key);
+                    w.rel.shift_remove(&key);
+                    w.del.retain(|k| *k != key);
                 }
-                written.insert(key.clone(), changed);
                 match m.get(f) {
                     // The server holds nothing of an entry it has not seen.
                     None if !known => {}
