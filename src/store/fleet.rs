@@ -988,6 +988,7 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
     let mut out = Overlay { force: HashSet::new(), file_dirty: false };
     for pool in doc.pool_keys() {
         let ps = snap.pools.get(&pool);
+        let twins = twins_pending(doc.pool(&pool));
         for item in doc.pool_mut(&pool).iter_mut() {
             let Value::Object(m) = item else { continue };
             let Some(fid) = fleet_id(m) else { continue };
@@ -1040,7 +1041,10 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
                     out.file_dirty = true;
                 }
             }
-            match pending {
+            // Twins (entries holding one key) share one count and one usage on the server: each
+            // adds what all of them served while the server was away.
+            let mine = pending.is_some();
+            match twins.get(&fid).cloned().or(pending) {
                 None => {
                     for (field, v) in theirs {
                         if !SHARED.contains(&field.as_str()) && m.get(&field) != Some(&v) {
@@ -1059,12 +1063,13 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
                     // evidence); otherwise the later status.
                     let mine_until = as_epoch(m.get(entry::LAST_ERROR_RESET_AT));
                     let theirs_until = as_epoch(get(entry::LAST_ERROR_RESET_AT).as_ref());
-                    let keep_mine = match (mine_until, theirs_until, mine_at, theirs_at) {
-                        (Some(a), Some(b), _, _) => a > b,
-                        (_, _, Some(a), Some(b)) => a > b,
-                        (_, _, Some(_), None) => true,
-                        _ => false,
-                    };
+                    let keep_mine = mine
+                        && match (mine_until, theirs_until, mine_at, theirs_at) {
+                            (Some(a), Some(b), _, _) => a > b,
+                            (_, _, Some(a), Some(b)) => a > b,
+                            (_, _, Some(_), None) => true,
+                            _ => false,
+                        };
                     let fleet_count = get(entry::REQUEST_COUNT).and_then(|v| v.as_i64()).unwrap_or(0);
                     for (field, v) in theirs {
                         let status =
@@ -1097,6 +1102,32 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
         }
     }
     out
+}
+
+/// For each fleet id two or more entries of a pool hold (the same key added twice), one of which
+/// at least has changes made while the server was out of reach: what they served meanwhile,
+/// added up (`{"requests": n, "usage": {day: {requests, input, output}}}`, as `fleet_pending`).
+fn twins_pending(items: &[Value]) -> HashMap<String, Value> {
+    let mut held: HashMap<String, (usize, Option<Value>)> = HashMap::new();
+    for m in items.iter().filter_map(Value::as_object) {
+        let Some(fid) = fleet_id(m) else { continue };
+        let (n, sum) = held.entry(fid).or_default();
+        *n += 1;
+        let Some(p) = m.get(FLEET_PENDING) else { continue };
+        let sum = sum.get_or_insert_with(|| serde_json::json!({"requests": 0, "usage": {}}));
+        let requests = p.get("requests").and_then(Value::as_i64).unwrap_or(0);
+        sum["requests"] = Value::from(sum["requests"].as_i64().unwrap_or(0).saturating_add(requests));
+        for (d, by) in p.get("usage").and_then(Value::as_object).into_iter().flatten() {
+            for k in ["requests", "input", "output"] {
+                let add = by.get(k).and_then(Value::as_i64).unwrap_or(0);
+                if add > 0 {
+                    let slot = &mut sum["usage"][d.as_str()][k];
+                    *slot = Value::from(slot.as_i64().unwrap_or(0).saturating_add(add));
+                }
+            }
+        }
+    }
+    held.into_iter().filter_map(|(fid, (n, sum))| Some((fid, sum.filter(|_| n > 1)?))).collect()
 }
 
 /// An OAuth login whose refresh token changed keeps the fleet id it had, so the fleet still

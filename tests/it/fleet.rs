@@ -782,6 +782,16 @@ fn a_pool_of_hundreds_of_keys_goes_to_the_server_and_back_whole() {
     assert_eq!(fields.lines().filter(|l| l.ends_with("|rate_limit_streak")).count(), 0);
 }
 
+/// auth.json with two entries holding one key ("twin-a", "twin-b") and a third ("other").
+fn twins_pool() -> String {
+    let row = |id: &str, key: &str, priority: i64| {
+        serde_json::json!({"id": id, "label": id, "auth_type": "api_key", "priority": priority,
+            "source": "manual", "access_token": key, "request_count": 0})
+    };
+    let pool = vec![row("twin-a", K1, 0), row("twin-b", K1, 1), row("other", K2, 2)];
+    serde_json::json!({"version": 1, "credential_pool": {"openrouter": pool}}).to_string()
+}
+
 #[test]
 fn a_key_added_twice_counts_every_pick_of_either_entry() {
     // Two entries holding one key share a fleet id: the server has one count for both, and a
@@ -789,15 +799,7 @@ fn a_key_added_twice_counts_every_pick_of_either_entry() {
     // commit, which writes both entries whole).
     let Some(redis) = Redis::start("a_key_added_twice_counts_every_pick_of_either_entry") else { return };
     let s = fleet_home(&redis, "  on_unavailable: fail\ncredential_pool_strategies:\n  openrouter: round_robin\n");
-    let row = |id: &str, key: &str, priority: i64| {
-        serde_json::json!({"id": id, "label": id, "auth_type": "api_key", "priority": priority,
-            "source": "manual", "access_token": key, "request_count": 0})
-    };
-    let pool = vec![row("twin-a", K1, 0), row("twin-b", K1, 1), row("other", K2, 2)];
-    s.write_home_file(
-        "auth.json",
-        &serde_json::json!({"version": 1, "credential_pool": {"openrouter": pool}}).to_string(),
-    );
+    s.write_home_file("auth.json", &twins_pool());
     let home = hermes::home::Home::open(s.context().0).unwrap();
     let pool = home.pool("openrouter").unwrap();
     let mut twins = 0;
@@ -836,4 +838,30 @@ fn a_step_of_this_machines_clock_does_not_end_a_bench_early() {
     for _ in 0..3 {
         assert_eq!(hermes::ops::pick(&home, &pool, &[]).unwrap().label, "two", "one is still benched on the server");
     }
+}
+
+#[test]
+fn twins_used_while_the_server_was_away_add_up_when_it_is_back() {
+    let Some(mut redis) = Redis::start("twins_used_while_the_server_was_away_add_up_when_it_is_back") else {
+        return;
+    };
+    let a = fleet_home(&redis, "credential_pool_strategies:\n  openrouter: round_robin\n");
+    a.write_home_file("auth.json", &twins_pool());
+    for _ in 0..3 {
+        assert_eq!(a.run(&["auth", "token", "openrouter"]).code, 0);
+    }
+    // The server goes away with what it holds saved, and comes back with it.
+    assert!(redis.cmd(&["SAVE"]).starts_with("+OK"));
+    redis.kill();
+    for _ in 0..6 {
+        let o = a.run(&["auth", "token", "openrouter"]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    }
+    assert!(a.pool("openrouter").iter().filter(|e| e.get("fleet_pending").is_some()).count() >= 2, "{}", a.auth());
+    redis.restart();
+    let list = a.run(&["auth", "list", "--json"]).json();
+    let count = |l: &str| entry(&list, l)["request_count"].as_i64().unwrap();
+    assert_eq!(count("twin-a"), count("twin-b"), "{list}");
+    assert_eq!(count("twin-a") + count("other"), 9, "every pick, before and while away: {list}");
+    assert!(a.pool("openrouter").iter().all(|e| e.get("fleet_pending").is_none()), "{}", a.auth());
 }
