@@ -1008,7 +1008,12 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
                     out.file_dirty = true;
                 }
             }
-            let Some(known) = ps.and_then(|ps| ps.entries.get(&fid)) else { continue };
+            let Some(known) = ps.and_then(|ps| ps.entries.get(&fid)) else {
+                if let Some(t) = twins.get(&fid) {
+                    twin_totals(m, t);
+                }
+                continue;
+            };
             let mut theirs: Vec<(String, Value)> = Vec::with_capacity(known.len() + SHARED.len());
             for (field, value) in known {
                 if !is_shared(m, field, share_oauth) {
@@ -1104,30 +1109,72 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
     out
 }
 
-/// For each fleet id two or more entries of a pool hold (the same key added twice), one of which
-/// at least has changes made while the server was out of reach: what they served meanwhile,
-/// added up (`{"requests": n, "usage": {day: {requests, input, output}}}`, as `fleet_pending`).
-fn twins_pending(items: &[Value]) -> HashMap<String, Value> {
-    let mut held: HashMap<String, (usize, Option<Value>)> = HashMap::new();
-    for m in items.iter().filter_map(Value::as_object) {
-        let Some(fid) = fleet_id(m) else { continue };
-        let (n, sum) = held.entry(fid).or_default();
-        *n += 1;
-        let Some(p) = m.get(FLEET_PENDING) else { continue };
-        let sum = sum.get_or_insert_with(|| serde_json::json!({"requests": 0, "usage": {}}));
-        let requests = p.get("requests").and_then(Value::as_i64).unwrap_or(0);
-        sum["requests"] = Value::from(sum["requests"].as_i64().unwrap_or(0).saturating_add(requests));
-        for (d, by) in p.get("usage").and_then(Value::as_object).into_iter().flatten() {
-            for k in ["requests", "input", "output"] {
-                let add = by.get(k).and_then(Value::as_i64).unwrap_or(0);
-                if add > 0 {
-                    let slot = &mut sum["usage"][d.as_str()][k];
-                    *slot = Value::from(slot.as_i64().unwrap_or(0).saturating_add(add));
-                }
+/// The `[day, field, n]` of a `usage` object (`{day: {requests, input, output}}`).
+fn usage_counts(u: Option<&Value>) -> Vec<(String, &'static str, i64)> {
+    let mut out = Vec::new();
+    for (d, by) in u.and_then(Value::as_object).into_iter().flatten() {
+        for k in ["requests", "input", "output"] {
+            let n = by.get(k).and_then(Value::as_i64).unwrap_or(0);
+            if n != 0 {
+                out.push((d.clone(), k, n));
             }
         }
     }
-    held.into_iter().filter_map(|(fid, (n, sum))| Some((fid, sum.filter(|_| n > 1)?))).collect()
+    out
+}
+
+/// `f(old)` into `u[day][field]` (`u` a `usage` object, created as needed).
+fn usage_update(u: &mut Value, day: &str, field: &str, f: impl FnOnce(i64) -> i64) {
+    if !u.is_object() {
+        *u = serde_json::json!({});
+    }
+    let slot = &mut u[day][field];
+    *slot = Value::from(f(slot.as_i64().unwrap_or(0)));
+}
+
+/// For each fleet id two or more entries of a pool hold (the same key added twice), one of which
+/// at least has changes made while the server was out of reach: what they served meanwhile,
+/// added up (`{"requests": n, "usage": {day: {requests, input, output}}}`, as `fleet_pending`),
+/// and what they held before it (`base`, `base_usage`: the most any of them held without its
+/// own pending changes).
+fn twins_pending(items: &[Value]) -> HashMap<String, Value> {
+    let mut held: HashMap<String, (usize, bool, Value)> = HashMap::new();
+    for m in items.iter().filter_map(Value::as_object) {
+        let Some(fid) = fleet_id(m) else { continue };
+        let (n, any, sum) = held.entry(fid).or_insert_with(|| {
+            (0, false, serde_json::json!({"requests": 0, "usage": {}, "base": 0, "base_usage": {}}))
+        });
+        *n += 1;
+        let p = m.get(FLEET_PENDING);
+        *any |= p.is_some();
+        let requests = p.and_then(|p| p.get("requests")).and_then(Value::as_i64).unwrap_or(0);
+        let count = m.get(entry::REQUEST_COUNT).and_then(Value::as_i64).unwrap_or(0);
+        sum["requests"] = Value::from(sum["requests"].as_i64().unwrap_or(0).saturating_add(requests));
+        sum["base"] = Value::from(sum["base"].as_i64().unwrap_or(0).max(count - requests));
+        let gained = usage_counts(p.and_then(|p| p.get("usage")));
+        for (d, k, add) in gained.iter().filter(|(_, _, n)| *n > 0) {
+            usage_update(&mut sum["usage"], d, k, |was| was.saturating_add(*add));
+        }
+        for (d, k, n) in usage_counts(m.get(crate::pool::usage::FIELD)) {
+            let own = gained.iter().find(|(gd, gk, _)| *gd == d && *gk == k).map_or(0, |g| g.2);
+            usage_update(&mut sum["base_usage"], &d, k, |was| was.max(n - own));
+        }
+    }
+    held.into_iter().filter(|(_, (n, any, _))| *n > 1 && *any).map(|(fid, (_, _, sum))| (fid, sum)).collect()
+}
+
+/// Twins the server does not know (new to it, or it lost its data): each goes to it with what
+/// they held before the server went away plus what all of them served meanwhile.
+fn twin_totals(m: &mut Map<String, Value>, t: &Value) {
+    let requests = t["base"].as_i64().unwrap_or(0).saturating_add(t["requests"].as_i64().unwrap_or(0));
+    entry::set(m, entry::REQUEST_COUNT, Value::from(requests));
+    let mut usage = t["base_usage"].clone();
+    for (d, k, add) in usage_counts(t.get("usage")) {
+        usage_update(&mut usage, &d, k, |was| was.saturating_add(add));
+    }
+    if usage.as_object().is_some_and(|u| !u.is_empty()) {
+        m.insert(crate::pool::usage::FIELD.into(), usage);
+    }
 }
 
 /// An OAuth login whose refresh token changed keeps the fleet id it had, so the fleet still
@@ -1384,4 +1431,33 @@ fn plan(
         }
     }
     Plan { pools, shared_ids }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn twins_get_what_they_held_before_plus_all_they_served_while_away() {
+        let twin = |id: &str, count: i64, used: i64, served: i64| {
+            json!({"id": id, "access_token": "sk-twin-0123456789", "request_count": count,
+                "usage": {"2026-12-06": {"requests": used, "input": 10 * used}},
+                "fleet_pending": {"requests": served, "usage": {"2026-12-06": {"requests": served, "input": 10 * served}}}})
+        };
+        let lone = json!({"id": "c", "access_token": "sk-lone-0123456789", "request_count": 9,
+            "fleet_pending": {"requests": 9}});
+        // "a" held 3 before and served 2 while away, "b" held 3 and served 1.
+        let items = vec![twin("a", 5, 5, 2), twin("b", 4, 4, 1), lone];
+        let twins = twins_pending(&items);
+        assert_eq!(twins.len(), 1, "a key held once is not a twin");
+        let t = twins.values().next().unwrap();
+        assert_eq!((t["requests"].as_i64(), t["base"].as_i64()), (Some(3), Some(3)));
+        for item in &items[..2] {
+            let mut m = item.as_object().unwrap().clone();
+            twin_totals(&mut m, t);
+            assert_eq!(m["request_count"], 6);
+            assert_eq!(m["usage"]["2026-12-06"], json!({"requests": 6, "input": 60}));
+        }
+    }
 }
