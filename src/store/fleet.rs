@@ -1084,20 +1084,16 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
                         }
                         entry::set(m, &field, v);
                     }
-                    entry::set(m, entry::REQUEST_COUNT, Value::from(fleet_count + requests));
+                    entry::set(m, entry::REQUEST_COUNT, Value::from(fleet_count.saturating_add(requests)));
                     // Usage served while away is added to the fleet's, day by day.
                     if let Some(gained) = p.get("usage").and_then(Value::as_object) {
                         let all =
                             m.entry(crate::pool::usage::FIELD.to_string()).or_insert_with(|| serde_json::json!({}));
-                        if !all.is_object() {
-                            *all = serde_json::json!({});
-                        }
                         for (d, by) in gained {
                             for k in ["requests", "input", "output"] {
                                 let add = by.get(k).and_then(Value::as_i64).unwrap_or(0);
                                 if add > 0 {
-                                    let slot = &mut all[d.as_str()][k];
-                                    *slot = Value::from(slot.as_i64().unwrap_or(0).saturating_add(add));
+                                    usage_update(all, d, k, |was| was.saturating_add(add));
                                 }
                             }
                         }
@@ -1123,12 +1119,17 @@ fn usage_counts(u: Option<&Value>) -> Vec<(String, &'static str, i64)> {
     out
 }
 
-/// `f(old)` into `u[day][field]` (`u` a `usage` object, created as needed).
+/// `f(old)` into `u[day][field]` (`u` a `usage` object; what is missing or not an object, as
+/// another tool or a damaged server may leave it, is made one).
 fn usage_update(u: &mut Value, day: &str, field: &str, f: impl FnOnce(i64) -> i64) {
     if !u.is_object() {
         *u = serde_json::json!({});
     }
-    let slot = &mut u[day][field];
+    let by = &mut u[day];
+    if !by.is_object() {
+        *by = serde_json::json!({});
+    }
+    let slot = &mut by[field];
     *slot = Value::from(f(slot.as_i64().unwrap_or(0)));
 }
 
@@ -1150,14 +1151,14 @@ fn twins_pending(items: &[Value]) -> HashMap<String, Value> {
         let requests = p.and_then(|p| p.get("requests")).and_then(Value::as_i64).unwrap_or(0);
         let count = m.get(entry::REQUEST_COUNT).and_then(Value::as_i64).unwrap_or(0);
         sum["requests"] = Value::from(sum["requests"].as_i64().unwrap_or(0).saturating_add(requests));
-        sum["base"] = Value::from(sum["base"].as_i64().unwrap_or(0).max(count - requests));
+        sum["base"] = Value::from(sum["base"].as_i64().unwrap_or(0).max(count.saturating_sub(requests)));
         let gained = usage_counts(p.and_then(|p| p.get("usage")));
         for (d, k, add) in gained.iter().filter(|(_, _, n)| *n > 0) {
             usage_update(&mut sum["usage"], d, k, |was| was.saturating_add(*add));
         }
         for (d, k, n) in usage_counts(m.get(crate::pool::usage::FIELD)) {
             let own = gained.iter().find(|(gd, gk, _)| *gd == d && *gk == k).map_or(0, |g| g.2);
-            usage_update(&mut sum["base_usage"], &d, k, |was| was.max(n - own));
+            usage_update(&mut sum["base_usage"], &d, k, |was| was.max(n.saturating_sub(own)));
         }
     }
     held.into_iter().filter(|(_, (n, any, _))| *n > 1 && *any).map(|(fid, (_, _, sum))| (fid, sum)).collect()
@@ -1218,7 +1219,7 @@ fn mark_pending(before: &AuthDoc, after: &mut AuthDoc, force: &HashSet<(String, 
             let count = |x: &Map<String, Value>| x.get(entry::REQUEST_COUNT).and_then(Value::as_i64).unwrap_or(0);
             let pending = m.get(FLEET_PENDING).or_else(|| prev.get(FLEET_PENDING)).cloned().unwrap_or(Value::Null);
             let already = pending.get("requests").and_then(Value::as_i64).unwrap_or(0);
-            let served = (count(m) - count(prev)).max(0);
+            let served = count(m).saturating_sub(count(prev)).max(0);
             // What the entry's usage gained, per day, added to what is already pending.
             let mut usage =
                 pending.get("usage").cloned().filter(Value::is_object).unwrap_or_else(|| serde_json::json!({}));
@@ -1236,14 +1237,16 @@ fn mark_pending(before: &AuthDoc, after: &mut AuthDoc, force: &HashSet<(String, 
                 .unwrap_or_default();
             for d in days {
                 for k in ["requests", "input", "output"] {
-                    let gained = (day(m, &d, k) - day(prev, &d, k)).max(0);
+                    let gained = day(m, &d, k).saturating_sub(day(prev, &d, k)).max(0);
                     if gained > 0 {
-                        let slot = &mut usage[d.as_str()][k];
-                        *slot = Value::from(slot.as_i64().unwrap_or(0) + gained);
+                        usage_update(&mut usage, &d, k, |was| was.saturating_add(gained));
                     }
                 }
             }
-            m.insert(FLEET_PENDING.into(), serde_json::json!({ "requests": already + served, "usage": usage }));
+            m.insert(
+                FLEET_PENDING.into(),
+                serde_json::json!({ "requests": already.saturating_add(served), "usage": usage }),
+            );
         }
     }
 }
@@ -1437,6 +1440,23 @@ fn plan(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn damaged_usage_and_extreme_counts_merge_without_a_panic() {
+        let mut u = json!({"2026-12-06": 5, "2026-12-05": {"requests": "x"}});
+        usage_update(&mut u, "2026-12-06", "requests", |was| was + 1);
+        usage_update(&mut u, "2026-12-05", "requests", |was| was + 2);
+        assert_eq!(u, json!({"2026-12-06": {"requests": 1}, "2026-12-05": {"requests": 2}}));
+        let twin = |id: &str| {
+            json!({"id": id, "access_token": "sk-twin-0123456789", "request_count": i64::MIN,
+                "usage": {"2026-12-06": {"requests": i64::MIN}},
+                "fleet_pending": {"requests": i64::MAX, "usage": {"2026-12-06": 7}}})
+        };
+        let twins = twins_pending(&[twin("a"), twin("b")]);
+        let mut m = twin("a").as_object().unwrap().clone();
+        twin_totals(&mut m, twins.values().next().unwrap());
+        assert!(m["request_count"].is_i64());
+    }
 
     #[test]
     fn twins_get_what_they_held_before_plus_all_they_served_while_away() {
