@@ -1062,19 +1062,13 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
                     // Counts add up; the later status wins; the order is the fleet's.
                     let requests = p.get("requests").and_then(Value::as_i64).unwrap_or(0);
                     let get = |k: &str| theirs.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
-                    let mine_at = as_epoch(m.get(entry::LAST_STATUS_AT));
+                    // Twins weigh the latest status any of them set while away.
+                    let chosen = p.get("status").and_then(Value::as_object);
+                    let (mine_until, mine_at) = status_times(chosen.unwrap_or(m));
                     let theirs_at = as_epoch(get(entry::LAST_STATUS_AT).as_ref());
-                    // Both benched: the later deadline holds (a longer bench is the stronger
-                    // evidence); otherwise the later status.
-                    let mine_until = as_epoch(m.get(entry::LAST_ERROR_RESET_AT));
                     let theirs_until = as_epoch(get(entry::LAST_ERROR_RESET_AT).as_ref());
-                    let keep_mine = mine
-                        && match (mine_until, theirs_until, mine_at, theirs_at) {
-                            (Some(a), Some(b), _, _) => a > b,
-                            (_, _, Some(a), Some(b)) => a > b,
-                            (_, _, Some(_), None) => true,
-                            _ => false,
-                        };
+                    let keep_mine =
+                        (mine || chosen.is_some()) && later((mine_until, mine_at), (theirs_until, theirs_at));
                     let fleet_count = get(entry::REQUEST_COUNT).and_then(|v| v.as_i64()).unwrap_or(0);
                     for (field, v) in theirs {
                         let status =
@@ -1083,6 +1077,11 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
                             continue;
                         }
                         entry::set(m, &field, v);
+                    }
+                    if let Some(st) = chosen.filter(|_| keep_mine) {
+                        for f in entry::STATUS_FIELDS.into_iter().chain([entry::RATE_LIMIT_STREAK]) {
+                            entry::set(m, f, st.get(f).cloned().unwrap_or(Value::Null));
+                        }
                     }
                     entry::set(m, entry::REQUEST_COUNT, Value::from(fleet_count.saturating_add(requests)));
                     // Usage served while away is added to the fleet's, day by day.
@@ -1103,6 +1102,22 @@ fn overlay(doc: &mut AuthDoc, snap: &Snapshot, share_oauth: bool) -> Overlay {
         }
     }
     out
+}
+
+/// An entry's bench deadline and status time.
+fn status_times(m: &Map<String, Value>) -> (Option<f64>, Option<f64>) {
+    (as_epoch(m.get(entry::LAST_ERROR_RESET_AT)), as_epoch(m.get(entry::LAST_STATUS_AT)))
+}
+
+/// Whether status `a` (deadline, time) wins over `b` in a merge: both benched, the later
+/// deadline (a longer bench is the stronger evidence); otherwise the later status.
+fn later(a: (Option<f64>, Option<f64>), b: (Option<f64>, Option<f64>)) -> bool {
+    match (a, b) {
+        ((Some(a), _), (Some(b), _)) => a > b,
+        ((_, Some(a)), (_, Some(b))) => a > b,
+        ((_, Some(_)), (_, None)) => true,
+        _ => false,
+    }
 }
 
 /// The `[day, field, n]` of a `usage` object (`{day: {requests, input, output}}`).
@@ -1136,8 +1151,8 @@ fn usage_update(u: &mut Value, day: &str, field: &str, f: impl FnOnce(i64) -> i6
 /// For each fleet id two or more entries of a pool hold (the same key added twice), one of which
 /// at least has changes made while the server was out of reach: what they served meanwhile,
 /// added up (`{"requests": n, "usage": {day: {requests, input, output}}}`, as `fleet_pending`),
-/// and what they held before it (`base`, `base_usage`: the most any of them held without its
-/// own pending changes).
+/// the latest status one of them set meanwhile (`status`), and what they held before it
+/// (`base`, `base_usage`: the most any of them held without its own pending changes).
 fn twins_pending(items: &[Value]) -> HashMap<String, Value> {
     let mut held: HashMap<String, (usize, bool, Value)> = HashMap::new();
     for m in items.iter().filter_map(Value::as_object) {
@@ -1148,6 +1163,12 @@ fn twins_pending(items: &[Value]) -> HashMap<String, Value> {
         *n += 1;
         let p = m.get(FLEET_PENDING);
         *any |= p.is_some();
+        let held_times = sum.get("status").and_then(Value::as_object).map(status_times);
+        if p.is_some() && held_times.is_none_or(|h| later(status_times(m), h)) {
+            let fields = entry::STATUS_FIELDS.into_iter().chain([entry::RATE_LIMIT_STREAK]);
+            let st: Map<String, Value> = fields.filter_map(|f| Some((f.to_string(), m.get(f)?.clone()))).collect();
+            sum["status"] = Value::Object(st);
+        }
         let requests = p.and_then(|p| p.get("requests")).and_then(Value::as_i64).unwrap_or(0);
         let count = m.get(entry::REQUEST_COUNT).and_then(Value::as_i64).unwrap_or(0);
         sum["requests"] = Value::from(sum["requests"].as_i64().unwrap_or(0).saturating_add(requests));

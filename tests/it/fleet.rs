@@ -881,3 +881,40 @@ fn twins_used_while_the_server_was_away_add_up_when_it_comes_back_empty() {
     assert_eq!(a, b, "one count for the key");
     assert_eq!(a + other, 6, "every pick made while it was away");
 }
+
+#[test]
+fn twins_benched_while_the_server_was_away_keep_the_later_bench() {
+    // Both twins were benched while away, each from its own history (a longer streak, a longer
+    // bench): the key keeps the later deadline whichever twin comes first in auth.json.
+    let Some(redis) = Redis::start("twins_benched_while_the_server_was_away_keep_the_later_bench") else { return };
+    let a = fleet_home(&redis, "");
+    a.write_home_file("auth.json", &twins_pool());
+    assert_eq!(a.run(&["auth", "token", "openrouter"]).code, 0);
+    // What an outage leaves behind: both twins benched and marked as changed while away.
+    let mut doc: Value = a.auth();
+    for (twin, until, streak) in [(0, 3_000_000_000.0, 1), (1, 4_000_000_000.0, 3)] {
+        let m = doc["credential_pool"]["openrouter"][twin].as_object_mut().unwrap();
+        for (k, v) in [
+            ("last_status", Value::from("exhausted")),
+            ("last_status_at", Value::from(1_780_000_000.0)),
+            ("last_error_code", Value::from(429)),
+            ("last_error_reason", Value::from("rate_limit")),
+            ("last_error_reset_at", Value::from(until)),
+            ("rate_limit_streak", Value::from(streak)),
+            ("fleet_pending", serde_json::json!({"requests": 0})),
+        ] {
+            m.insert(k.to_string(), v);
+        }
+    }
+    a.write_home_file("auth.json", &doc.to_string());
+    let list = a.run(&["auth", "list", "--json"]).json();
+    for twin in ["twin-a", "twin-b"] {
+        let e = entry(&list, twin);
+        assert!(e["until"].as_str().is_some_and(|u| u.starts_with("2096-")), "{twin}: {e}");
+    }
+    // And so does another machine.
+    let b = fleet_home(&redis, "");
+    b.write_home_file("auth.json", &twins_pool());
+    let list = b.run(&["auth", "list", "--json"]).json();
+    assert!(entry(&list, "twin-a")["until"].as_str().is_some_and(|u| u.starts_with("2096-")), "{list}");
+}
