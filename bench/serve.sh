@@ -7,6 +7,7 @@
 #   bench/serve.sh                  # SEQUENTIAL=2000 CONCURRENT=8000 by default
 #   SERVE_BENCH_LITELLM=$(command -v litellm) bench/serve.sh   # the LiteLLM proxy beside it
 #   SERVE_BENCH_STATE_URL=redis://127.0.0.1:6379/0 bench/serve.sh   # on the fleet backend
+#   SERVE_BENCH_EXTRA=200 bench/serve.sh   # a larger store: a second pool of 200 benched keys
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEQUENTIAL=${SEQUENTIAL:-2000}

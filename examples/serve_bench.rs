@@ -206,7 +206,9 @@ async fn upstream() -> Result<std::net::SocketAddr> {
     Ok(addr)
 }
 
-/// `SERVE_BENCH_STATE_URL=redis://…` runs the gateway on the fleet backend (bench/fleet.sh).
+/// `SERVE_BENCH_STATE_URL=redis://…` runs the gateway on the fleet backend (bench/fleet.sh);
+/// `SERVE_BENCH_EXTRA=N` adds a second pool of N benched keys (a larger store than the 4 keys
+/// the requests go to).
 #[allow(clippy::disallowed_methods)]
 fn write_home(home: &std::path::Path, up: &std::net::SocketAddr) -> Result<()> {
     let state = std::env::var("SERVE_BENCH_STATE_URL")
@@ -222,7 +224,15 @@ fn write_home(home: &std::path::Path, up: &std::net::SocketAddr) -> Result<()> {
                 "priority": i, "source": "manual", "access_token": format!("sk-bench-key-{i}-0000000000"), "request_count": 0})
         })
         .collect();
-    let doc = serde_json::json!({"version": 1, "credential_pool": {"custom:mock": entries}});
+    let extra: usize = std::env::var("SERVE_BENCH_EXTRA").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let others: Vec<serde_json::Value> = (0..extra)
+        .map(|i| {
+            serde_json::json!({"id": format!("other{i}"), "label": format!("o{i}"), "auth_type": "api_key",
+                "priority": i, "source": "manual", "access_token": format!("sk-or-v1-other-{i}-0000000000"), "request_count": 7,
+                "last_status": "exhausted", "last_error_code": 429, "last_error_reset_at": 4000000000.0, "last_status_at": 1780000000.0})
+        })
+        .collect();
+    let doc = serde_json::json!({"version": 1, "credential_pool": {"custom:mock": entries, "openrouter": others}});
     std::fs::write(home.join("auth.json"), serde_json::to_string_pretty(&doc)?)?;
     Ok(())
 }

@@ -32,16 +32,35 @@ pub const SYSTEMS: &str = "systems";
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The whole auth.json document, as an ordered JSON object.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct AuthDoc {
     root: Map<String, Value>,
+    /// The pools a caller may have changed since [`AuthDoc::watch_pools`]. Not part of the
+    /// document: equality ignores it.
+    touched: Touched,
+}
+
+/// What [`AuthDoc::touched_pools`] knows: a change detector compares only these pools.
+#[derive(Debug, Clone, Default)]
+enum Touched {
+    /// Not watched, or handed out whole ([`AuthDoc::root_mut`]): any pool may have changed.
+    #[default]
+    All,
+    /// Only these pools were handed out mutably.
+    Pools(Vec<String>),
+}
+
+impl PartialEq for AuthDoc {
+    fn eq(&self, other: &AuthDoc) -> bool {
+        self.root == other.root
+    }
 }
 
 impl AuthDoc {
     /// A document with no keys at all: what [`crate::store::Store::read`] returns when auth.json
     /// does not exist.
     pub fn empty() -> AuthDoc {
-        AuthDoc { root: Map::new() }
+        AuthDoc { root: Map::new(), touched: Touched::All }
     }
 
     /// The document a first write starts from: `{"version": 1, "providers": {}, "credential_pool": {}}`.
@@ -50,7 +69,7 @@ impl AuthDoc {
         root.insert(VERSION.into(), Value::from(1));
         root.insert(PROVIDERS.into(), Value::Object(Map::new()));
         root.insert(CREDENTIAL_POOL.into(), Value::Object(Map::new()));
-        AuthDoc { root }
+        AuthDoc { root, touched: Touched::All }
     }
 
     /// The raw tree, for keys that have no accessor.
@@ -60,7 +79,31 @@ impl AuthDoc {
 
     /// The raw tree, mutable. Remove keys with `shift_remove` so the others keep their order.
     pub fn root_mut(&mut self) -> &mut Map<String, Value> {
+        self.touched = Touched::All;
         &mut self.root
+    }
+
+    /// Start noting which pools are handed out mutably from here on (see
+    /// [`AuthDoc::touched_pools`]).
+    pub(crate) fn watch_pools(&mut self) {
+        self.touched = Touched::Pools(Vec::new());
+    }
+
+    /// The pools that may have changed since [`AuthDoc::watch_pools`]; `None` when any may have
+    /// (not watched, or the whole tree was handed out). Every other pool is as it was.
+    pub(crate) fn touched_pools(&self) -> Option<&[String]> {
+        match &self.touched {
+            Touched::All => None,
+            Touched::Pools(p) => Some(p),
+        }
+    }
+
+    fn touch(&mut self, key: &str) {
+        if let Touched::Pools(p) = &mut self.touched {
+            if !p.iter().any(|k| k == key) {
+                p.push(key.to_string());
+            }
+        }
     }
 
     /// Parse and validate auth.json bytes, then migrate the legacy forms (docs/design.md#store-format, docs/design.md#validation).
@@ -91,7 +134,7 @@ impl AuthDoc {
             Value::Object(root) => root,
             other => return Err(format!("top level: expected an object, found {}", kind(&other))),
         };
-        let mut doc = AuthDoc { root };
+        let mut doc = AuthDoc { root, touched: Touched::All };
         doc.migrate_legacy();
         doc.validate()?;
         Ok(doc)
@@ -189,6 +232,7 @@ impl AuthDoc {
     /// The stored entry objects of a pool, mutable; creates `credential_pool` and the pool.
     /// A pool created here and left empty is not written (see [`crate::store::Store::update`]).
     pub fn pool_mut(&mut self, key: &str) -> &mut Vec<Value> {
+        self.touch(key);
         let pools = force_object(self.root.entry(CREDENTIAL_POOL).or_insert(Value::Null));
         force_array(pools.entry(key).or_insert(Value::Null))
     }
@@ -196,6 +240,7 @@ impl AuthDoc {
     /// Move a pool's entries out, leaving the pool empty (for a reader that is done with the
     /// document; never written back). Empty if the pool does not exist.
     pub fn take_pool(&mut self, key: &str) -> Vec<Value> {
+        self.touch(key);
         match self.root.get_mut(CREDENTIAL_POOL).and_then(|p| p.get_mut(key)) {
             Some(Value::Array(items)) => std::mem::take(items),
             _ => Vec::new(),
@@ -358,6 +403,7 @@ impl AuthDoc {
     /// What every write does to the document (docs/design.md#serialisation, docs/design.md#write-protocol): run each borrowed entry through the
     /// disk filter, set `version` to 1 and stamp `updated_at`. Existing keys keep their place.
     pub(crate) fn prepare_write(&mut self, now: Epoch) {
+        self.touched = Touched::All;
         if let Some(Value::Object(pools)) = self.root.get_mut(CREDENTIAL_POOL) {
             for (key, pool) in pools.iter_mut() {
                 let Value::Array(items) = pool else { continue };
@@ -839,6 +885,23 @@ mod tests {
         // A document without version gets it appended; updated_at too.
         let keys: Vec<&String> = doc.root().keys().collect();
         assert_eq!(keys, ["credential_pool", "version", "updated_at"]);
+    }
+
+    #[test]
+    fn watched_pools_are_the_ones_handed_out_mutably() {
+        let mut doc = AuthDoc::parse(br#"{"credential_pool": {"a": [], "b": [], "c": []}}"#).unwrap();
+        assert!(doc.touched_pools().is_none(), "not watched: any pool may have changed");
+        doc.watch_pools();
+        assert_eq!(doc.touched_pools(), Some(&[][..]));
+        doc.pool_mut("a");
+        doc.take_pool("b");
+        doc.pool_mut("a");
+        let _ = doc.pool("c");
+        assert_eq!(doc.touched_pools(), Some(&["a".to_string(), "b".to_string()][..]));
+        let copy = doc.clone();
+        assert_eq!(copy, AuthDoc::parse(br#"{"credential_pool": {"a": [], "b": [], "c": []}}"#).unwrap());
+        doc.root_mut();
+        assert!(doc.touched_pools().is_none(), "the whole tree was handed out");
     }
 
     #[test]

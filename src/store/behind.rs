@@ -313,7 +313,8 @@ fn apply(doc: &mut AuthDoc, d: &Delta, merge: bool) {
 }
 
 /// The deltas that turn `before` into `after`, or `None` when the change is more than counts,
-/// priorities and marks (then it is written through).
+/// priorities and marks (then it is written through). Pools `after` says were not handed out
+/// since it was watched ([`AuthDoc::touched_pools`]) are not compared.
 fn deltas(before: &AuthDoc, after: &AuthDoc) -> Option<Vec<Delta>> {
     // Everything outside the pools must be the same (compared in place, not copied).
     const POOLS: &str = "credential_pool";
@@ -328,7 +329,11 @@ fn deltas(before: &AuthDoc, after: &AuthDoc) -> Option<Vec<Delta>> {
         return None;
     }
     let mut out = Vec::new();
+    let touched = after.touched_pools();
     for key in keys {
+        if touched.is_some_and(|t| !t.contains(&key)) {
+            continue;
+        }
         let (b, a) = (before.pool(&key), after.pool(&key));
         if a.len() != b.len() {
             return None;
@@ -408,8 +413,10 @@ impl PoolState for WriteBehind {
         {
             let mut guard = self.lock();
             self.adopt(&mut guard, false)?;
-            // The closure edits the document in place; `shadow` is the state before it.
+            // The closure edits the document in place; `shadow` is the state before it. Only
+            // the pools it was handed are compared with it afterwards.
             let inner = &mut *guard;
+            inner.doc.watch_pools();
             if !f(&mut inner.doc) {
                 roll_back(&mut inner.doc, &inner.shadow);
                 return Ok(Committed { wrote: false });
@@ -599,6 +606,42 @@ mod tests {
         assert_eq!(count(&store.read().unwrap(), "a"), 2, "the first flush's change is on disk too");
         assert_eq!(first.join().unwrap().unwrap(), 1);
         holder.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn only_the_pools_a_transaction_was_handed_are_compared_and_none_is_missed() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("auth.json"),
+            json!({"version": 1, "credential_pool": {
+                "p": [{"id": "a", "request_count": 1}],
+                "q": [{"id": "b", "request_count": 1}],
+            }})
+            .to_string(),
+        )
+        .unwrap();
+        let store = Store::new(tmp.path());
+        let wb = WriteBehind::new(store.clone()).unwrap();
+        // Through the pool accessor: only "q" is compared, and its change is kept.
+        wb.transact(1.0, &mut |doc| {
+            entry_mut(doc, "q", "b").unwrap().insert("request_count".into(), 2.into());
+            true
+        })
+        .unwrap();
+        // Through the raw tree: every pool is compared.
+        wb.transact(1.0, &mut |doc| {
+            doc.root_mut()["credential_pool"]["p"][0]["request_count"] = 5.into();
+            true
+        })
+        .unwrap();
+        assert_eq!(wb.pending(), 2);
+        wb.flush(2.0).unwrap();
+        let on_disk = store.read().unwrap();
+        assert_eq!((count_in(&on_disk, "p", "a"), count_in(&on_disk, "q", "b")), (5, 2));
+    }
+
+    fn count_in(doc: &AuthDoc, pool: &str, id: &str) -> i64 {
+        doc.pool(pool).iter().find(|e| e["id"] == id).unwrap()["request_count"].as_i64().unwrap_or(0)
     }
 
     #[test]

@@ -790,6 +790,8 @@ impl PoolState for FleetState {
                 }
             };
             let mut doc = before.clone();
+            // Pools the closure is not handed are left out of the comparisons below.
+            doc.watch_pools();
             let kept = f(&mut doc);
             if kept {
                 doc.prune_new_empties(&file_doc);
@@ -1280,7 +1282,8 @@ fn by_id(items: &[Value]) -> HashMap<String, Map<String, Value>> {
         .collect()
 }
 
-/// Whether anything besides the shared fields changed (then auth.json must be written).
+/// Whether anything besides the shared fields changed (then auth.json must be written). Only
+/// the pools `after` was handed out since it was watched are compared.
 fn local_changed(before: &AuthDoc, after: &AuthDoc) -> bool {
     let (a, b) = (before.root(), after.root());
     let pools = crate::model::doc::CREDENTIAL_POOL;
@@ -1291,7 +1294,8 @@ fn local_changed(before: &AuthDoc, after: &AuthDoc) -> bool {
     if ka != kb {
         return true;
     }
-    ka.iter().any(|p| {
+    let touched = after.touched_pools();
+    ka.iter().filter(|p| touched.is_none_or(|t| t.contains(p))).any(|p| {
         let (x, y) = (before.pool(p), after.pool(p));
         x.len() != y.len() || x.iter().zip(y).any(|(x, y)| !same_but_shared(x, y))
     })
@@ -1383,7 +1387,12 @@ fn plan(
 ) -> Plan {
     let mut pools = Vec::new();
     let mut shared_ids = false;
+    // Pools the closure was not handed (if `after` was watched) hold what `before` holds.
+    let touched = after.touched_pools();
     for pool in after.pool_keys() {
+        if touched.is_some_and(|t| !t.contains(&pool)) {
+            continue;
+        }
         let mut ids: HashSet<String> = HashSet::new();
         let old: HashMap<&str, &Map<String, Value>> = before
             .pool(&pool)
