@@ -46,8 +46,9 @@ enum Touched {
     /// Not watched, or handed out whole ([`AuthDoc::root_mut`]): any pool may have changed.
     #[default]
     All,
-    /// Only these pools were handed out mutably.
-    Pools(Vec<String>),
+    /// Only these pools were handed out mutably; with `saved`, each one as it was before its
+    /// first hand-out (`None`: it did not exist), for [`AuthDoc::restore_saved`].
+    Pools { keys: Vec<String>, saved: Option<Vec<(String, Option<Value>)>> },
 }
 
 impl PartialEq for AuthDoc {
@@ -86,7 +87,47 @@ impl AuthDoc {
     /// Start noting which pools are handed out mutably from here on (see
     /// [`AuthDoc::touched_pools`]).
     pub(crate) fn watch_pools(&mut self) {
-        self.touched = Touched::Pools(Vec::new());
+        self.touched = Touched::Pools { keys: Vec::new(), saved: None };
+    }
+
+    /// [`AuthDoc::watch_pools`], also keeping each pool as it was before its first hand-out,
+    /// so that a caller can diff against or go back to the document as it is now without a
+    /// copy of the whole of it.
+    pub(crate) fn watch_pools_saving(&mut self) {
+        self.touched = Touched::Pools { keys: Vec::new(), saved: Some(Vec::new()) };
+    }
+
+    /// A pool as it was before [`AuthDoc::watch_pools_saving`]: the saved copy if it was handed
+    /// out since, else the pool as it is. `None` when the document was handed out whole (then
+    /// nothing is known).
+    pub(crate) fn pool_before(&self, key: &str) -> Option<&[Value]> {
+        match &self.touched {
+            Touched::Pools { saved: Some(saved), .. } => match saved.iter().find(|(k, _)| k == key) {
+                Some((_, Some(Value::Array(items)))) => Some(items),
+                Some(_) => Some(&[]),
+                None => Some(self.pool(key)),
+            },
+            _ => None,
+        }
+    }
+
+    /// Put back the pools saved since [`AuthDoc::watch_pools_saving`]: the document is again as
+    /// it was then, in its pools (what a caller changed elsewhere stays). `false`, changing
+    /// nothing, when the document was handed out whole or not watched with saving.
+    pub(crate) fn restore_saved(&mut self) -> bool {
+        let Touched::Pools { saved: Some(saved), .. } = std::mem::take(&mut self.touched) else { return false };
+        for (key, was) in saved {
+            let pools = force_object(self.root.entry(CREDENTIAL_POOL).or_insert(Value::Null));
+            match was {
+                Some(v) => {
+                    pools.insert(key, v);
+                }
+                None => {
+                    pools.shift_remove(&key);
+                }
+            }
+        }
+        true
     }
 
     /// The pools that may have changed since [`AuthDoc::watch_pools`]; `None` when any may have
@@ -94,14 +135,20 @@ impl AuthDoc {
     pub(crate) fn touched_pools(&self) -> Option<&[String]> {
         match &self.touched {
             Touched::All => None,
-            Touched::Pools(p) => Some(p),
+            Touched::Pools { keys, .. } => Some(keys),
         }
     }
 
     fn touch(&mut self, key: &str) {
-        if let Touched::Pools(p) = &mut self.touched {
-            if !p.iter().any(|k| k == key) {
-                p.push(key.to_string());
+        let Touched::Pools { keys, saved } = &self.touched else { return };
+        if keys.iter().any(|k| k == key) {
+            return;
+        }
+        let was = saved.is_some().then(|| self.root.get(CREDENTIAL_POOL).and_then(|p| p.get(key)).cloned());
+        if let Touched::Pools { keys, saved } = &mut self.touched {
+            keys.push(key.to_string());
+            if let (Some(saved), Some(was)) = (saved.as_mut(), was) {
+                saved.push((key.to_string(), was));
             }
         }
     }
@@ -902,6 +949,29 @@ mod tests {
         assert_eq!(copy, AuthDoc::parse(br#"{"credential_pool": {"a": [], "b": [], "c": []}}"#).unwrap());
         doc.root_mut();
         assert!(doc.touched_pools().is_none(), "the whole tree was handed out");
+    }
+
+    #[test]
+    fn saved_pools_give_the_document_before_and_put_it_back() {
+        let text = br#"{"credential_pool": {"a": [{"id": "1"}], "b": [{"id": "2"}], "c": [{"id": "3"}]}}"#;
+        let original = AuthDoc::parse(text).unwrap();
+        let mut doc = original.clone();
+        doc.watch_pools_saving();
+        doc.pool_mut("a").push(serde_json::json!({"id": "4"}));
+        doc.pool_mut("a")[0]["id"] = "9".into();
+        let taken = doc.take_pool("b");
+        doc.pool_mut("new").push(serde_json::json!({"id": "5"}));
+        assert_eq!(taken, original.pool("b"));
+        assert_eq!(doc.pool_before("a"), Some(original.pool("a")));
+        assert_eq!(doc.pool_before("b"), Some(original.pool("b")));
+        assert_eq!(doc.pool_before("c"), Some(original.pool("c")), "not handed out: as it is");
+        assert_eq!(doc.pool_before("new"), Some(&[][..]));
+        assert!(doc.restore_saved());
+        assert_eq!(doc, original);
+        doc.watch_pools_saving();
+        doc.root_mut();
+        assert_eq!(doc.pool_before("a"), None, "handed out whole: nothing known");
+        assert!(!doc.restore_saved());
     }
 
     #[test]

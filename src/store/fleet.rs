@@ -607,7 +607,7 @@ impl FleetState {
                 }
                 doc.prune_new_empties(&before);
                 keep_fleet_ids(&before, &mut doc);
-                let plan = plan(&snap, &before, &doc, &over.force, now, self.share_oauth);
+                let plan = plan(&snap, &|p: &str| before.pool(p), &doc, &over.force, now, self.share_oauth);
                 if !plan.pools.is_empty() {
                     match self.commit(&plan, &snap) {
                         Ok(Some(_)) => {}
@@ -778,21 +778,26 @@ impl PoolState for FleetState {
             // What the last commit left, if it was made from this file and these pools (it then
             // holds nothing to merge); else the server's values laid over the file.
             let kept_doc = self.overlaid.lock().unwrap_or_else(|p| p.into_inner()).take();
-            let (before, force, offset) = match kept_doc {
+            let (mut doc, force, offset) = match kept_doc {
                 Some(o) if o.fits(&file_doc, &snap) => (o.doc, HashSet::new(), o.offset),
                 _ => {
-                    let mut before = (*file_doc).clone();
-                    let over = overlay(&mut before, &snap, self.share_oauth);
+                    let mut doc = (*file_doc).clone();
+                    let over = overlay(&mut doc, &snap, self.share_oauth);
                     if over.file_dirty {
                         return self.transact_locked(now, f);
                     }
-                    (before, over.force, snap.offset())
+                    (doc, over.force, snap.offset())
                 }
             };
-            let mut doc = before.clone();
-            // Pools the closure is not handed are left out of the comparisons below.
-            doc.watch_pools();
+            // The closure edits the document in place. Each pool it is handed is saved first:
+            // that is all the comparisons below need of the state before it, and what puts the
+            // document back if nothing is committed (no copy of the whole store per pick).
+            doc.watch_pools_saving();
             let kept = f(&mut doc);
+            if doc.touched_pools().is_none() {
+                // Handed out whole: nothing saved to compare with; again under the file's lock.
+                return self.transact_locked(now, f);
+            }
             if kept {
                 doc.prune_new_empties(&file_doc);
                 // Without a file change the overlay only touched shared fields: the file's
@@ -801,13 +806,20 @@ impl PoolState for FleetState {
                     return self.transact_locked(now, f);
                 }
             }
-            let plan = if kept { plan(&snap, &before, &doc, &force, now, self.share_oauth) } else { Plan::default() };
+            let plan = if kept {
+                let before = |p: &str| doc.pool_before(p).unwrap_or_default();
+                plan(&snap, &before, &doc, &force, now, self.share_oauth)
+            } else {
+                Plan::default()
+            };
             if plan.pools.is_empty() {
-                // Nothing to commit: the document before the closure still is the file with
+                // Nothing to commit: the document as it was before the closure is the file with
                 // these pools laid over, for the next transaction (or the next turn of this one,
                 // if the read finds the pools unchanged).
+                doc.restore_saved();
+                doc.prune_new_empties(&file_doc);
                 let generation = snap.generation;
-                let kept = Overlaid { file: file_doc, generation, pools: snap.pools.clone(), offset, doc: before };
+                let kept = Overlaid { file: file_doc, generation, pools: snap.pools.clone(), offset, doc };
                 *self.overlaid.lock().unwrap_or_else(|p| p.into_inner()) = Some(kept);
                 if snap.fresh {
                     return Ok(Committed { wrote: false });
@@ -819,6 +831,7 @@ impl PoolState for FleetState {
             match self.commit(&plan, &snap) {
                 Ok(Some(pools)) => {
                     if !pools.is_empty() && !plan.shared_ids {
+                        doc.watch_pools();
                         let generation = snap.generation;
                         let next = Overlaid { file: file_doc, generation, pools, offset, doc };
                         *self.overlaid.lock().unwrap_or_else(|p| p.into_inner()) = Some(next);
@@ -1377,9 +1390,9 @@ struct Plan {
 /// What to send the server: for every entry whose shared fields the closure changed (or that
 /// must be merged), all of its shared fields. Entries the closure created are left to the
 /// fleet's values (adding a key on one machine does not reset it for the others).
-fn plan(
+fn plan<'d>(
     snap: &Snapshot,
-    before: &AuthDoc,
+    before: &dyn Fn(&str) -> &'d [Value],
     after: &AuthDoc,
     force: &HashSet<(String, String)>,
     now: Epoch,
@@ -1394,8 +1407,7 @@ fn plan(
             continue;
         }
         let mut ids: HashSet<String> = HashSet::new();
-        let old: HashMap<&str, &Map<String, Value>> = before
-            .pool(&pool)
+        let old: HashMap<&str, &Map<String, Value>> = before(&pool)
             .iter()
             .filter_map(|v| v.as_object())
             .filter_map(|m| Some((m.get(entry::ID)?.as_str()?, m)))
