@@ -816,11 +816,15 @@ impl PoolState for FleetState {
                 // Nothing to commit: the document as it was before the closure is the file with
                 // these pools laid over, for the next transaction (or the next turn of this one,
                 // if the read finds the pools unchanged).
+                // A closure that gave up may have left edits outside the pools (those are not
+                // saved): then the document is not kept.
                 doc.restore_saved();
                 doc.prune_new_empties(&file_doc);
-                let generation = snap.generation;
-                let kept = Overlaid { file: file_doc, generation, pools: snap.pools.clone(), offset, doc };
-                *self.overlaid.lock().unwrap_or_else(|p| p.into_inner()) = Some(kept);
+                if !outside_pools_differ(&file_doc, &doc) {
+                    let generation = snap.generation;
+                    let kept = Overlaid { file: file_doc, generation, pools: snap.pools.clone(), offset, doc };
+                    *self.overlaid.lock().unwrap_or_else(|p| p.into_inner()) = Some(kept);
+                }
                 if snap.fresh {
                     return Ok(Committed { wrote: false });
                 }
@@ -1298,9 +1302,7 @@ fn by_id(items: &[Value]) -> HashMap<String, Map<String, Value>> {
 /// Whether anything besides the shared fields changed (then auth.json must be written). Only
 /// the pools `after` was handed out since it was watched are compared.
 fn local_changed(before: &AuthDoc, after: &AuthDoc) -> bool {
-    let (a, b) = (before.root(), after.root());
-    let pools = crate::model::doc::CREDENTIAL_POOL;
-    if a.len() != b.len() || a.iter().any(|(k, v)| k != pools && b.get(k) != Some(v)) {
+    if outside_pools_differ(before, after) {
         return true;
     }
     let (ka, kb) = (before.pool_keys(), after.pool_keys());
@@ -1312,6 +1314,13 @@ fn local_changed(before: &AuthDoc, after: &AuthDoc) -> bool {
         let (x, y) = (before.pool(p), after.pool(p));
         x.len() != y.len() || x.iter().zip(y).any(|(x, y)| !same_but_shared(x, y))
     })
+}
+
+/// Whether anything outside `credential_pool` differs.
+fn outside_pools_differ(before: &AuthDoc, after: &AuthDoc) -> bool {
+    let (a, b) = (before.root(), after.root());
+    let pools = crate::model::doc::CREDENTIAL_POOL;
+    a.len() != b.len() || a.iter().any(|(k, v)| k != pools && b.get(k) != Some(v))
 }
 
 /// Two entries equal in every field but the shared ones (key order included, as written).

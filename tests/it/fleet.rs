@@ -918,3 +918,30 @@ fn twins_benched_while_the_server_was_away_keep_the_later_bench() {
     let list = b.run(&["auth", "list", "--json"]).json();
     assert!(entry(&list, "twin-a")["until"].as_str().is_some_and(|u| u.starts_with("2096-")), "{list}");
 }
+
+#[test]
+fn an_abandoned_transaction_leaves_nothing_for_the_next() {
+    // A closure that edits outside the pools and then gives up (an `auth add` that finds the key
+    // already there) must leave the next transaction the document as auth.json has it.
+    let Some(redis) = Redis::start("an_abandoned_transaction_leaves_nothing_for_the_next") else { return };
+    let s = fleet_home(&redis, "  on_unavailable: fail\n");
+    with_keys(&s);
+    let home = hermes::home::Home::open(s.context().0).unwrap();
+    let pool = home.pool("openrouter").unwrap();
+    hermes::ops::pick(&home, &pool, &[]).unwrap();
+    let state = home.state();
+    state
+        .transact(1.0, &mut |doc| {
+            doc.set_suppressed("openrouter", vec!["env:GIVEN_UP".into()]);
+            false
+        })
+        .unwrap();
+    let mut seen = Vec::new();
+    state
+        .transact(1.0, &mut |doc| {
+            seen = doc.suppressed("openrouter");
+            false
+        })
+        .unwrap();
+    assert!(seen.is_empty(), "{seen:?}");
+}
