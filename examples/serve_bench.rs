@@ -57,15 +57,20 @@ async fn main() -> Result<()> {
     sequential(&client, &direct_url, 200).await?;
     sequential(&client, &url, 200).await?;
     let (mut direct, mut via) = (Vec::new(), Vec::new());
+    let mut seq_cpu = Duration::ZERO;
     for _ in 0..4 {
         direct.extend(sequential(&client, &direct_url, sequential_n / 4).await?);
+        let before = cpu_time(child.id())?;
         via.extend(sequential(&client, &url, sequential_n / 4).await?);
+        seq_cpu += cpu_time(child.id())?.saturating_sub(before);
     }
     let (d50, d99) = percentiles(&mut direct);
     let (v50, v99) = percentiles(&mut via);
 
     let direct_rps = concurrent(&client, &direct_url, concurrent_n).await?;
+    let before = cpu_time(child.id())?;
     let via_rps = concurrent(&client, &url, concurrent_n).await?;
+    let conc_cpu = cpu_time(child.id())?.saturating_sub(before);
     let rss_after = peak_rss(child.id())?;
 
     let streams = open_streams(&client, &base, 256).await?;
@@ -76,6 +81,11 @@ async fn main() -> Result<()> {
     println!("sequential, direct             median {:>6.3} ms  p99 {:>6.3} ms  ({} requests)", d50, d99, direct.len());
     println!("sequential, through hermes     median {:>6.3} ms  p99 {:>6.3} ms", v50, v99);
     println!("added by hermes                median {:>6.3} ms  p99 {:>6.3} ms", v50 - d50, v99 - d99);
+    println!(
+        "gateway CPU per request        sequential {:>5.1} us  64 connections {:>5.1} us",
+        seq_cpu.as_secs_f64() * 1e6 / via.len() as f64,
+        conc_cpu.as_secs_f64() * 1e6 / concurrent_n as f64
+    );
     println!("64 connections, direct         {:>8.0} req/s  ({concurrent_n} requests)", direct_rps);
     println!(
         "64 connections, through hermes {:>8.0} req/s  ({:.0} % of direct)",
@@ -346,6 +356,17 @@ fn status_kib(pid: u32, field: &str) -> Result<f64> {
 
 fn peak_rss(pid: u32) -> Result<f64> {
     status_kib(pid, "VmHWM:")
+}
+
+/// CPU time (user and system) spent so far by every thread of `pid`, from the scheduler's
+/// nanosecond account (`/proc/PID/task/*/schedstat`), finer than the 10 ms ticks of `stat`.
+fn cpu_time(pid: u32) -> Result<Duration> {
+    let mut ns: u64 = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let Ok(text) = std::fs::read_to_string(task?.path().join("schedstat")) else { continue };
+        ns += text.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Ok(Duration::from_nanos(ns))
 }
 
 fn current_rss(pid: u32) -> Result<f64> {
