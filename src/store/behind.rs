@@ -16,6 +16,7 @@ use crate::context::Epoch;
 use crate::model::entry::{PRIORITY, RATE_LIMIT_STREAK, REQUEST_COUNT, STATUS_FIELDS};
 use crate::model::AuthDoc;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// One change a transaction made in memory, to replay on the file.
@@ -59,10 +60,45 @@ struct Inner {
     shadow: AuthDoc,
     /// Not yet on disk, oldest first.
     pending: Vec<Delta>,
+    /// Where in `pending` each entry's count and priority deltas are (pool → id → [count,
+    /// priority]), so the next of each folds into it.
+    folded: HashMap<String, HashMap<String, [Option<usize>; 2]>>,
     /// The file as last read.
     seen: Seen,
     /// When the file's version was last looked at.
     checked: Option<std::time::Instant>,
+}
+
+impl Inner {
+    /// Add `d` to the pending deltas. A count or a priority for an entry that already has one
+    /// pending is folded into it (counts add up, the later priority stands: neither depends on
+    /// the order of the other kinds), so a busy interval keeps one of each per entry instead of
+    /// one per pick.
+    fn queue(&mut self, d: Delta) {
+        let slot = match d {
+            Delta::Count { .. } => 0,
+            Delta::Priority { .. } => 1,
+            _ => return self.pending.push(d),
+        };
+        let (pool, id) = d.entry();
+        let at = self.folded.get(pool).and_then(|m| m.get(id)).and_then(|s| s[slot]);
+        if let Some(at) = at {
+            match (&mut self.pending[at], &d) {
+                (Delta::Count { by, .. }, Delta::Count { by: more, .. }) => return *by = by.saturating_add(*more),
+                (Delta::Priority { priority, .. }, Delta::Priority { priority: p, .. }) => return *priority = *p,
+                _ => {}
+            }
+        }
+        let at = self.pending.len();
+        self.folded.entry(pool.to_string()).or_default().entry(id.to_string()).or_default()[slot] = Some(at);
+        self.pending.push(d);
+    }
+
+    /// Every pending delta, leaving none.
+    fn take_pending(&mut self) -> Vec<Delta> {
+        self.folded.clear();
+        std::mem::take(&mut self.pending)
+    }
 }
 
 /// How often a transaction looks whether another process changed auth.json (a `stat`):
@@ -108,7 +144,7 @@ impl WriteBehind {
         let seen = file_version(&store);
         let doc = store.read()?;
         let shadow = doc.clone();
-        let inner = Mutex::new(Inner { doc, shadow, pending: Vec::new(), seen, checked: None });
+        let inner = Mutex::new(Inner { doc, shadow, pending: Vec::new(), folded: HashMap::new(), seen, checked: None });
         Ok(WriteBehind { store, inner, flushing: Mutex::new(()) })
     }
 
@@ -129,10 +165,11 @@ impl WriteBehind {
     }
 
     /// Write the pending changes to auth.json in one transaction on a fresh read, merged with
-    /// what other processes wrote meanwhile. On failure they stay pending.
+    /// what other processes wrote meanwhile; returns how many deltas (after folding) went. On
+    /// failure they stay pending.
     pub fn flush(&self, now: Epoch) -> Result<usize, StoreError> {
         let _turn = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
-        let deltas = std::mem::take(&mut self.lock().pending);
+        let deltas = self.lock().take_pending();
         if deltas.is_empty() {
             return Ok(0);
         }
@@ -162,7 +199,7 @@ impl WriteBehind {
                 Ok(deltas.len())
             }
             Err(e) => {
-                let newer = std::mem::take(&mut inner.pending);
+                let newer = inner.take_pending();
                 inner.pending = deltas;
                 inner.pending.extend(newer);
                 Err(e)
@@ -238,11 +275,6 @@ fn off_the_scheduler<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// The stored value of entry `id` in `pool`.
-fn entry_slot<'a>(doc: &'a mut AuthDoc, pool: &str, id: &str) -> Option<&'a mut Value> {
-    doc.pool_mut(pool).iter_mut().find(|v| v.get("id").and_then(Value::as_str) == Some(id))
-}
-
 fn entry_mut<'a>(doc: &'a mut AuthDoc, pool: &str, id: &str) -> Option<&'a mut Map<String, Value>> {
     doc.pool_mut(pool)
         .iter_mut()
@@ -312,10 +344,26 @@ fn apply(doc: &mut AuthDoc, d: &Delta, merge: bool) {
     }
 }
 
+/// An entry a transaction changed: where it is, and which of its fields to copy to the shadow
+/// (`set`, borrowed from the document) or to drop from it (`removed`).
+struct Changed<'a> {
+    pool: &'a str,
+    index: usize,
+    set: Vec<&'a str>,
+    removed: Vec<String>,
+}
+
+/// What a transaction changed: the deltas to replay on the file, and the entries to bring the
+/// shadow level with.
+struct Diff<'a> {
+    deltas: Vec<Delta>,
+    changed: Vec<Changed<'a>>,
+}
+
 /// The deltas that turn `before` into `after`, or `None` when the change is more than counts,
 /// priorities and marks (then it is written through). Pools `after` says were not handed out
 /// since it was watched ([`AuthDoc::touched_pools`]) are not compared.
-fn deltas(before: &AuthDoc, after: &AuthDoc) -> Option<Vec<Delta>> {
+fn deltas<'a>(before: &AuthDoc, after: &'a AuthDoc) -> Option<Diff<'a>> {
     // Everything outside the pools must be the same (compared in place, not copied).
     const POOLS: &str = "credential_pool";
     let (rb, ra) = (before.root(), after.root());
@@ -324,17 +372,17 @@ fn deltas(before: &AuthDoc, after: &AuthDoc) -> Option<Vec<Delta>> {
     if !same_outside {
         return None;
     }
-    let keys = after.pool_keys();
-    if keys != before.pool_keys() {
+    let keys = |r: &'a Map<String, Value>| r.get(POOLS).and_then(Value::as_object).into_iter().flat_map(|m| m.keys());
+    if !rb.get(POOLS).and_then(Value::as_object).into_iter().flat_map(|m| m.keys()).eq(keys(ra)) {
         return None;
     }
-    let mut out = Vec::new();
+    let mut diff = Diff { deltas: Vec::new(), changed: Vec::new() };
     let touched = after.touched_pools();
-    for key in keys {
-        if touched.is_some_and(|t| !t.contains(&key)) {
+    for key in keys(ra) {
+        if touched.is_some_and(|t| !t.iter().any(|k| k == key)) {
             continue;
         }
-        let (b, a) = (before.pool(&key), after.pool(&key));
+        let (b, a) = (before.pool(key), after.pool(key));
         if a.len() != b.len() {
             return None;
         }
@@ -344,7 +392,7 @@ fn deltas(before: &AuthDoc, after: &AuthDoc) -> Option<Vec<Delta>> {
         if !a.iter().all(|e| ids.insert(e.get("id").and_then(Value::as_str))) {
             return None;
         }
-        for (eb, ea) in b.iter().zip(a) {
+        for (index, (eb, ea)) in b.iter().zip(a).enumerate() {
             if eb == ea {
                 continue;
             }
@@ -352,54 +400,69 @@ fn deltas(before: &AuthDoc, after: &AuthDoc) -> Option<Vec<Delta>> {
             if mb.get("id") != ma.get("id") {
                 return None;
             }
-            let id = ma.get("id").and_then(Value::as_str)?.to_string();
-            let keys: std::collections::BTreeSet<&String> = mb.keys().chain(ma.keys()).collect();
-            let mut mark = Map::new();
-            for k in keys {
-                let (vb, va) = (mb.get(k.as_str()), ma.get(k.as_str()));
-                if vb == va {
-                    continue;
+            let id = ma.get("id").and_then(Value::as_str)?;
+            let mut changed = Changed { pool: key, index, set: Vec::new(), removed: Vec::new() };
+            let mut marked = false;
+            // Fields now there (changed or new), then fields gone.
+            let fields = ma
+                .iter()
+                .filter(|(k, v)| mb.get(k.as_str()) != Some(*v))
+                .map(|(k, v)| (k.as_str(), Some((k.as_str(), v))))
+                .chain(mb.keys().filter(|k| !ma.contains_key(k.as_str())).map(|k| (k.as_str(), None)));
+            for (k, now) in fields {
+                let (vb, va) = (mb.get(k), now.map(|(_, v)| v));
+                match now {
+                    Some((kept, _)) => changed.set.push(kept),
+                    None => changed.removed.push(k.to_string()),
                 }
-                if k == HEADROOM {
-                    out.push(Delta::Headroom {
-                        pool: key.clone(),
-                        id: id.clone(),
-                        value: va.cloned().unwrap_or(Value::Null),
-                    });
-                    continue;
-                }
-                if k == USAGE {
-                    out.push(Delta::Usage { pool: key.clone(), id: id.clone(), days: usage_diff(vb, va) });
-                    continue;
-                }
-                if !tracked(k) {
-                    return None;
-                }
-                match k.as_str() {
+                let (pool, id) = (key.clone(), id.to_string());
+                match k {
+                    HEADROOM => {
+                        diff.deltas.push(Delta::Headroom { pool, id, value: va.cloned().unwrap_or(Value::Null) })
+                    }
+                    USAGE => diff.deltas.push(Delta::Usage { pool, id, days: usage_diff(vb, va) }),
                     REQUEST_COUNT => {
                         let n = |v: Option<&Value>| v.and_then(Value::as_i64).unwrap_or(0);
-                        out.push(Delta::Count { pool: key.clone(), id: id.clone(), by: n(va) - n(vb) });
+                        diff.deltas.push(Delta::Count { pool, id, by: n(va) - n(vb) });
                     }
-                    PRIORITY => out.push(Delta::Priority {
-                        pool: key.clone(),
-                        id: id.clone(),
+                    PRIORITY => diff.deltas.push(Delta::Priority {
+                        pool,
+                        id,
                         priority: va.and_then(Value::as_i64).unwrap_or(0),
                     }),
-                    _ => {
-                        mark.insert(k.clone(), va.cloned().unwrap_or(Value::Null));
-                    }
+                    _ if tracked(k) => marked = true,
+                    _ => return None,
                 }
             }
-            if !mark.is_empty() {
+            if marked {
                 // A mark carries all its fields, so replaying it sets the whole mark.
-                for f in STATUS_FIELDS.iter().chain([&RATE_LIMIT_STREAK]) {
-                    mark.entry(f.to_string()).or_insert_with(|| ma.get(*f).cloned().unwrap_or(Value::Null));
-                }
-                out.push(Delta::Mark { pool: key.clone(), id, fields: mark });
+                let fields = STATUS_FIELDS
+                    .iter()
+                    .chain([&RATE_LIMIT_STREAK])
+                    .map(|f| (f.to_string(), ma.get(*f).cloned().unwrap_or(Value::Null)))
+                    .collect();
+                diff.deltas.push(Delta::Mark { pool: key.clone(), id: id.to_string(), fields });
             }
+            diff.changed.push(changed);
         }
     }
-    Some(out)
+    Some(diff)
+}
+
+/// Bring `shadow` level with `doc` for the entries `changed` names, field by field.
+fn level(shadow: &mut AuthDoc, doc: &AuthDoc, changed: &[Changed<'_>]) {
+    for c in changed {
+        let Some(from) = doc.pool(c.pool).get(c.index).and_then(Value::as_object) else { continue };
+        let Some(to) = shadow.pool_mut(c.pool).get_mut(c.index).and_then(Value::as_object_mut) else { continue };
+        for k in &c.set {
+            if let Some(v) = from.get(*k) {
+                to.insert((*k).to_string(), v.clone());
+            }
+        }
+        for k in &c.removed {
+            to.shift_remove(k);
+        }
+    }
 }
 
 impl PoolState for WriteBehind {
@@ -423,28 +486,12 @@ impl PoolState for WriteBehind {
             }
             inner.doc.prune_new_empties(&inner.shadow);
             match deltas(&inner.shadow, &inner.doc) {
-                Some(ds) if ds.is_empty() => return Ok(Committed { wrote: false }),
-                Some(ds) => {
-                    // Bring the shadow level with the document, entry by entry (each changed
-                    // entry once, however many deltas it has).
-                    let mut done: Vec<(&str, &str)> = Vec::with_capacity(ds.len());
-                    for d in &ds {
-                        let (pool, id) = d.entry();
-                        if done.contains(&(pool, id)) {
-                            continue;
-                        }
-                        done.push((pool, id));
-                        let edited = inner
-                            .doc
-                            .pool(pool)
-                            .iter()
-                            .find(|e| e.get("id").and_then(Value::as_str) == Some(id))
-                            .cloned();
-                        if let (Some(e), Some(slot)) = (edited, entry_slot(&mut inner.shadow, pool, id)) {
-                            *slot = e;
-                        }
+                Some(d) if d.deltas.is_empty() => return Ok(Committed { wrote: false }),
+                Some(d) => {
+                    level(&mut inner.shadow, &inner.doc, &d.changed);
+                    for delta in d.deltas {
+                        inner.queue(delta);
                     }
-                    inner.pending.extend(ds);
                     return Ok(Committed { wrote: true });
                 }
                 // More than counts, priorities and marks: undone here, written through below.
@@ -516,7 +563,8 @@ mod tests {
             })
             .unwrap();
         assert_eq!(count(&wb.read().unwrap(), "a"), 14, "their change adopted, ours kept");
-        assert_eq!(wb.flush(3.0).unwrap(), 3);
+        // The three counts went as one (folded), adding 3.
+        assert_eq!(wb.flush(3.0).unwrap(), 1);
         assert_eq!(count(&store.read().unwrap(), "a"), 14);
         assert_eq!(count(&wb.read().unwrap(), "a"), 14);
     }
@@ -738,5 +786,83 @@ mod tests {
             .wrote
         );
         assert_eq!(wb.pending(), 1);
+    }
+
+    #[test]
+    fn counts_and_priorities_of_one_entry_fold_into_one_delta_each() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = store_with(tmp.path(), json!([{"id": "a", "request_count": 3, "priority": 0}, {"id": "b"}]));
+        let wb = WriteBehind::new(store.clone()).unwrap();
+        for n in 1..=50 {
+            wb.transact(1.0, &mut |doc| {
+                let m = entry_mut(doc, "p", "a").unwrap();
+                m.insert("request_count".into(), (3 + n).into());
+                m.insert("priority".into(), (n % 7).into());
+                true
+            })
+            .unwrap();
+        }
+        // A mark between them keeps its place; the folded count still adds up.
+        wb.transact(1.0, &mut |doc| {
+            entry_mut(doc, "p", "b").unwrap().insert("last_status".into(), "exhausted".into());
+            true
+        })
+        .unwrap();
+        assert_eq!(wb.pending(), 3, "one count, one priority, one mark");
+        // Another process counted meanwhile: ours add to theirs.
+        store
+            .update(2.0, |doc| {
+                entry_mut(doc, "p", "a").unwrap().insert("request_count".into(), 10.into());
+                Ok::<(), StoreError>(())
+            })
+            .unwrap();
+        wb.flush(3.0).unwrap();
+        let doc = store.read().unwrap();
+        assert_eq!(count(&doc, "a"), 60);
+        assert_eq!(doc.pool("p")[0]["priority"], 50 % 7);
+        assert_eq!(doc.pool("p")[1]["last_status"], "exhausted");
+        // Folding starts afresh after a flush.
+        wb.transact(4.0, &mut |doc| {
+            entry_mut(doc, "p", "a").unwrap().insert("request_count".into(), 61.into());
+            true
+        })
+        .unwrap();
+        assert_eq!(wb.pending(), 1);
+        wb.flush(5.0).unwrap();
+        assert_eq!(count(&store.read().unwrap(), "a"), 61);
+    }
+
+    #[test]
+    fn the_shadow_follows_added_changed_and_removed_fields() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = store_with(tmp.path(), json!([{"id": "a", "request_count": 1, "rate_limit_streak": 2}]));
+        let wb = WriteBehind::new(store).unwrap();
+        wb.transact(1.0, &mut |doc| {
+            let m = entry_mut(doc, "p", "a").unwrap();
+            m.shift_remove("rate_limit_streak");
+            m.insert("request_count".into(), 2.into());
+            m.insert("last_status".into(), "ok".into());
+            true
+        })
+        .unwrap();
+        let after = wb.read().unwrap();
+        // A transaction that gives up goes back to exactly that state (the shadow is level), and
+        // one that changes nothing has nothing to write.
+        let c = wb
+            .transact(2.0, &mut |doc| {
+                let m = entry_mut(doc, "p", "a").unwrap();
+                m.insert("rate_limit_streak".into(), 5.into());
+                m.shift_remove("last_status");
+                false
+            })
+            .unwrap();
+        assert!(!c.wrote);
+        assert_eq!(wb.read().unwrap(), after);
+        let touch = |doc: &mut AuthDoc| {
+            doc.pool_mut("p");
+            true
+        };
+        assert!(!wb.transact(3.0, &mut |doc| touch(doc)).unwrap().wrote);
+        assert_eq!(wb.pending(), 2, "one count, one mark");
     }
 }
