@@ -6,13 +6,22 @@
 use sha2::{Digest, Sha256};
 use std::fmt;
 
-/// A secret string. `Debug` prints `[redacted]`; there is no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A secret string. `Debug` prints `[redacted]`; there is no `Display`. Its fingerprint is
+/// worked out once, when first asked for (a pick and each mark compare fingerprints).
+#[derive(Clone)]
+pub struct Secret(String, std::sync::OnceLock<String>);
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Secret {}
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        Secret(value.into(), std::sync::OnceLock::new())
     }
 
     /// The raw secret. Call only where the bytes go on the wire, into auth.json, or to stdout
@@ -27,7 +36,7 @@ impl Secret {
 
     /// `sha256:` + the first 16 hex digits of SHA-256 over the UTF-8 secret.
     pub fn fingerprint(&self) -> String {
-        fingerprint(&self.0)
+        self.1.get_or_init(|| fingerprint(&self.0)).clone()
     }
 
     /// The display form: first 4 + `…` + last 4 for 12+ chars, `…` + last 4 for 8–11, else `****`.

@@ -102,11 +102,10 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
     let runtime = Runtime::with_transport(home.clone(), Arc::new(transport)).record_answers_after_reply();
     let json = args.log_format == "json";
     let log: Box<dyn Fn(&serve::LogRecord) + Send + Sync> = Box::new(move |r: &serve::LogRecord| {
-        if json {
-            eprintln!("{}", r.json());
-        } else {
-            eprintln!("hermes: {}", crate::text::safe(&r.text()));
-        }
+        // One write per line: stderr is unbuffered, and `eprintln!` writes each piece of its
+        // format on its own (three system calls a request).
+        let line = if json { format!("{}\n", r.json()) } else { format!("hermes: {}\n", crate::text::safe(&r.text())) };
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     });
     let gateway = Arc::new(Gateway::new(home.clone(), runtime, keys, log));
     // Store work on the write-behind state runs on the workers; the blocking pool only carries

@@ -47,6 +47,9 @@ pub struct Home {
     warnings: Mutex<Vec<String>>,
     /// The home's event log (docs/guide.md#history).
     events: crate::store::events::EventLog,
+    /// The pool key each `credential_pool_strategies` entry resolves to, in file order: worked
+    /// out once (config.yaml is read once per home), not on every pick.
+    strategy_keys: std::sync::OnceLock<Vec<String>>,
 }
 
 fn ctx_cap(ctx: &Context) -> Option<u64> {
@@ -104,7 +107,7 @@ impl Home {
         if let Some(cap) = ctx_cap(&sources.ctx) {
             events = events.with_cap(cap);
         }
-        Ok(Home { dir, state, sources, warnings: Mutex::new(warnings), events })
+        Ok(Home { dir, state, sources, warnings: Mutex::new(warnings), events, strategy_keys: Default::default() })
     }
 
     /// Open the home of `ctx` (config.yaml, `.env`, the seeding sources) with its pools in
@@ -215,25 +218,32 @@ impl Home {
     /// The `credential_pool_strategies` entry (key as written, value) that applies to pool `key`:
     /// the last one whose key resolves to it.
     pub fn strategy_entry(&self, key: &str) -> Option<&(String, String)> {
-        let customs = self.sources.customs();
-        self.config().strategies.iter().rev().find(|pair| self.strategy_key(&pair.0, &customs) == key)
+        let resolved = self.resolved_strategy_keys();
+        self.config().strategies.iter().zip(resolved).rev().find(|(_, k)| *k == key).map(|(pair, _)| pair)
     }
 
     /// The pool keys `credential_pool_strategies` names, in file order, without repeats.
     pub fn strategy_keys(&self) -> Vec<String> {
-        let customs = self.sources.customs();
         let mut keys: Vec<String> = Vec::new();
-        for (k, _) in &self.config().strategies {
-            let k = self.strategy_key(k, &customs);
-            if !keys.contains(&k) {
-                keys.push(k);
+        for k in self.resolved_strategy_keys() {
+            if !keys.contains(k) {
+                keys.push(k.clone());
             }
         }
         keys
     }
 
-    fn strategy_key(&self, written: &str, customs: &[providers::CustomRef]) -> String {
-        providers::resolve(written, customs).map_or_else(|_| written.trim().to_lowercase(), |r| r.key())
+    fn resolved_strategy_keys(&self) -> &[String] {
+        self.strategy_keys.get_or_init(|| {
+            let customs = self.sources.customs();
+            self.config()
+                .strategies
+                .iter()
+                .map(|(written, _)| {
+                    providers::resolve(written, &customs).map_or_else(|_| written.trim().to_lowercase(), |r| r.key())
+                })
+                .collect()
+        })
     }
 
     pub fn candidates(&self, doc: &AuthDoc, key: &str) -> Vec<Candidate> {

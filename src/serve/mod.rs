@@ -468,9 +468,10 @@ impl LogRecord {
 
     /// `event k=v k=v`.
     pub fn text(&self) -> String {
-        let mut out = self.event.to_string();
+        let mut out = String::with_capacity(160);
+        out.push_str(self.event);
         for (k, v) in &self.fields {
-            out.push_str(&format!(" {k}={v}"));
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!(" {k}={v}"));
         }
         out
     }
