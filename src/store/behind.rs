@@ -19,32 +19,26 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// One change a transaction made in memory, to replay on the file.
+/// One change a transaction made in memory, to replay on the file: what changed on which entry.
 #[derive(Debug, Clone)]
-enum Delta {
-    /// `request_count` went up by this much.
-    Count { pool: String, id: String, by: i64 },
-    /// The status fields (and streak) became these.
-    Mark { pool: String, id: String, fields: Map<String, Value> },
-    /// `priority` became this (round_robin's reordering).
-    Priority { pool: String, id: String, priority: i64 },
-    /// `headroom` (what the provider last announced) became this.
-    Headroom { pool: String, id: String, value: Value },
-    /// `usage` went up by these (day → requests, input, output).
-    Usage { pool: String, id: String, days: Vec<(String, [i64; 3])> },
+struct Delta {
+    pool: String,
+    id: String,
+    change: Change,
 }
 
-impl Delta {
-    /// The entry the change is about.
-    fn entry(&self) -> (&str, &str) {
-        match self {
-            Delta::Count { pool, id, .. }
-            | Delta::Mark { pool, id, .. }
-            | Delta::Priority { pool, id, .. }
-            | Delta::Headroom { pool, id, .. }
-            | Delta::Usage { pool, id, .. } => (pool, id),
-        }
-    }
+#[derive(Debug, Clone)]
+enum Change {
+    /// `request_count` went up by this much.
+    Count(i64),
+    /// The status fields (and streak) became these.
+    Mark(Map<String, Value>),
+    /// `priority` became this (round_robin's reordering).
+    Priority(i64),
+    /// `headroom` (what the provider last announced) became this.
+    Headroom(Value),
+    /// `usage` went up by these (day → requests, input, output).
+    Usage(Vec<(String, [i64; 3])>),
 }
 
 /// What identifies a version of the file: modification time, size and inode.
@@ -58,46 +52,59 @@ struct Inner {
     /// transactions): what a transaction is diffed against and rolled back to, kept up to date
     /// entry by entry so that no transaction clones the whole document.
     shadow: AuthDoc,
-    /// Not yet on disk, oldest first.
-    pending: Vec<Delta>,
-    /// Where in `pending` each entry's count and priority deltas are (pool → id → [count,
-    /// priority]), so the next of each folds into it.
-    folded: HashMap<String, HashMap<String, [Option<usize>; 2]>>,
+    /// Not yet on disk.
+    pending: Queue,
     /// The file as last read.
     seen: Seen,
     /// When the file's version was last looked at.
     checked: Option<std::time::Instant>,
 }
 
-impl Inner {
-    /// Add `d` to the pending deltas. A count or a priority for an entry that already has one
-    /// pending is folded into it (counts add up, the later priority stands: neither depends on
-    /// the order of the other kinds), so a busy interval keeps one of each per entry instead of
-    /// one per pick.
-    fn queue(&mut self, d: Delta) {
-        let slot = match d {
-            Delta::Count { .. } => 0,
-            Delta::Priority { .. } => 1,
-            _ => return self.pending.push(d),
+/// The deltas not yet on disk, oldest first.
+#[derive(Debug, Default)]
+struct Queue {
+    list: Vec<Delta>,
+    /// Where in `list` each entry's count and priority deltas are (pool → id → [count,
+    /// priority]), so the next of each folds into it.
+    folded: HashMap<String, HashMap<String, [Option<usize>; 2]>>,
+}
+
+impl Queue {
+    /// Add a change of entry `id` in `pool`. A count or a priority for an entry that already
+    /// has one pending is folded into it (counts add up, the later priority stands: neither
+    /// depends on the order of the other kinds), so a busy interval keeps one of each per entry
+    /// instead of one per pick.
+    fn push(&mut self, pool: &str, id: &str, change: Change) {
+        let slot = match change {
+            Change::Count(_) => Some(0),
+            Change::Priority(_) => Some(1),
+            _ => None,
         };
-        let (pool, id) = d.entry();
-        let at = self.folded.get(pool).and_then(|m| m.get(id)).and_then(|s| s[slot]);
-        if let Some(at) = at {
-            match (&mut self.pending[at], &d) {
-                (Delta::Count { by, .. }, Delta::Count { by: more, .. }) => return *by = by.saturating_add(*more),
-                (Delta::Priority { priority, .. }, Delta::Priority { priority: p, .. }) => return *priority = *p,
-                _ => {}
+        if let Some(slot) = slot {
+            if let Some(at) = self.folded.get(pool).and_then(|m| m.get(id)).and_then(|s| s[slot]) {
+                match (&mut self.list[at].change, &change) {
+                    (Change::Count(by), Change::Count(more)) => return *by = by.saturating_add(*more),
+                    (Change::Priority(p), Change::Priority(later)) => return *p = *later,
+                    _ => {}
+                }
             }
+            let at = self.list.len();
+            self.folded.entry(pool.to_string()).or_default().entry(id.to_string()).or_default()[slot] = Some(at);
         }
-        let at = self.pending.len();
-        self.folded.entry(pool.to_string()).or_default().entry(id.to_string()).or_default()[slot] = Some(at);
-        self.pending.push(d);
+        self.list.push(Delta { pool: pool.to_string(), id: id.to_string(), change });
     }
 
     /// Every pending delta, leaving none.
-    fn take_pending(&mut self) -> Vec<Delta> {
+    fn take(&mut self) -> Vec<Delta> {
         self.folded.clear();
-        std::mem::take(&mut self.pending)
+        std::mem::take(&mut self.list)
+    }
+
+    /// `earlier` (taken before and not written) back in front of what came since.
+    fn put_back(&mut self, earlier: Vec<Delta>) {
+        let newer = self.take();
+        self.list = earlier;
+        self.list.extend(newer);
     }
 }
 
@@ -144,13 +151,13 @@ impl WriteBehind {
         let seen = file_version(&store);
         let doc = store.read()?;
         let shadow = doc.clone();
-        let inner = Mutex::new(Inner { doc, shadow, pending: Vec::new(), folded: HashMap::new(), seen, checked: None });
+        let inner = Mutex::new(Inner { doc, shadow, pending: Queue::default(), seen, checked: None });
         Ok(WriteBehind { store, inner, flushing: Mutex::new(()) })
     }
 
     /// Changes not yet on disk.
     pub fn pending(&self) -> usize {
-        self.lock().pending.len()
+        self.lock().pending.list.len()
     }
 
     /// The state, exclusive. A transaction that panicked half-way (its closure edits the
@@ -169,7 +176,7 @@ impl WriteBehind {
     /// failure they stay pending.
     pub fn flush(&self, now: Epoch) -> Result<usize, StoreError> {
         let _turn = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
-        let deltas = self.lock().take_pending();
+        let deltas = self.lock().pending.take();
         if deltas.is_empty() {
             return Ok(0);
         }
@@ -186,7 +193,7 @@ impl WriteBehind {
             Ok(()) => {
                 // Memory becomes the file as written, plus what arrived during the flush.
                 if let Some(mut doc) = written {
-                    for d in &inner.pending {
+                    for d in &inner.pending.list {
                         apply(&mut doc, d, false);
                     }
                     inner.shadow = doc.clone();
@@ -199,9 +206,7 @@ impl WriteBehind {
                 Ok(deltas.len())
             }
             Err(e) => {
-                let newer = inner.take_pending();
-                inner.pending = deltas;
-                inner.pending.extend(newer);
+                inner.pending.put_back(deltas);
                 Err(e)
             }
         }
@@ -219,7 +224,7 @@ impl WriteBehind {
             return Ok(());
         }
         let mut doc = self.store.read()?;
-        for d in &inner.pending {
+        for d in &inner.pending.list {
             apply(&mut doc, d, false);
         }
         inner.shadow = doc.clone();
@@ -285,85 +290,96 @@ fn entry_mut<'a>(doc: &'a mut AuthDoc, pool: &str, id: &str) -> Option<&'a mut M
 /// Replay `d` on `doc`. On the file (`merge`), a mark does not shorten a later deadline another
 /// process wrote; announced figures older than the ones there are dropped.
 fn apply(doc: &mut AuthDoc, d: &Delta, merge: bool) {
-    match d {
-        Delta::Count { pool, id, by } => {
-            if let Some(m) = entry_mut(doc, pool, id) {
-                let n = m.get(REQUEST_COUNT).and_then(Value::as_i64).unwrap_or(0).max(0).saturating_add(*by);
-                m.insert(REQUEST_COUNT.into(), n.into());
-            }
+    let Some(m) = entry_mut(doc, &d.pool, &d.id) else { return };
+    match &d.change {
+        Change::Count(by) => {
+            let n = m.get(REQUEST_COUNT).and_then(Value::as_i64).unwrap_or(0).max(0).saturating_add(*by);
+            m.insert(REQUEST_COUNT.into(), n.into());
         }
-        Delta::Priority { pool, id, priority } => {
-            if let Some(m) = entry_mut(doc, pool, id) {
-                m.insert(PRIORITY.into(), (*priority).into());
-            }
+        Change::Priority(priority) => {
+            m.insert(PRIORITY.into(), (*priority).into());
         }
-        Delta::Headroom { pool, id, value } => {
-            if let Some(m) = entry_mut(doc, pool, id) {
-                // Each figure says what was left when it was announced: one another process
-                // took later stands.
-                let at = |v: Option<&Value>| v.and_then(|v| v.get("at")).and_then(Value::as_f64);
-                if matches!((at(m.get(HEADROOM)), at(Some(value))), (Some(theirs), Some(ours)) if theirs > ours) {
-                    return;
-                }
-                m.insert(HEADROOM.into(), value.clone());
+        Change::Headroom(value) => {
+            // Each figure says what was left when it was announced: one another process took
+            // later stands.
+            let at = |v: Option<&Value>| v.and_then(|v| v.get("at")).and_then(Value::as_f64);
+            if matches!((at(m.get(HEADROOM)), at(Some(value))), (Some(theirs), Some(ours)) if theirs > ours) {
+                return;
             }
+            m.insert(HEADROOM.into(), value.clone());
         }
-        Delta::Usage { pool, id, days } => {
-            if let Some(m) = entry_mut(doc, pool, id) {
-                let slot = m.entry(USAGE.to_string()).or_insert_with(|| Value::Object(Map::new()));
-                if !slot.is_object() {
-                    *slot = Value::Object(Map::new());
-                }
-                if let Some(all) = slot.as_object_mut() {
-                    for (day, by) in days {
-                        let d = all.entry(day.clone()).or_insert_with(|| serde_json::json!({}));
-                        for (k, n) in ["requests", "input", "output"].iter().zip(by) {
-                            let was = d.get(*k).and_then(Value::as_i64).unwrap_or(0);
-                            d[*k] = Value::from(was.saturating_add(*n).max(0));
-                        }
+        Change::Usage(days) => {
+            let slot = m.entry(USAGE.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            if !slot.is_object() {
+                *slot = Value::Object(Map::new());
+            }
+            if let Some(all) = slot.as_object_mut() {
+                for (day, by) in days {
+                    let d = all.entry(day.clone()).or_insert_with(|| serde_json::json!({}));
+                    for (k, n) in ["requests", "input", "output"].iter().zip(by) {
+                        let was = d.get(*k).and_then(Value::as_i64).unwrap_or(0);
+                        d[*k] = Value::from(was.saturating_add(*n).max(0));
                     }
                 }
             }
         }
-        Delta::Mark { pool, id, fields } => {
-            if let Some(m) = entry_mut(doc, pool, id) {
-                let deadline = |m: &Map<String, Value>| m.get("last_error_reset_at").and_then(Value::as_f64);
-                let ours = deadline(fields);
-                if merge && matches!((deadline(m), ours), (Some(theirs), Some(ours)) if theirs > ours) {
-                    return;
-                }
-                for (k, v) in fields {
-                    if v.is_null() && k == RATE_LIMIT_STREAK {
-                        m.shift_remove(k);
-                    } else {
-                        m.insert(k.clone(), v.clone());
-                    }
+        Change::Mark(fields) => {
+            let deadline = |m: &Map<String, Value>| m.get("last_error_reset_at").and_then(Value::as_f64);
+            if merge && matches!((deadline(m), deadline(fields)), (Some(theirs), Some(ours)) if theirs > ours) {
+                return;
+            }
+            for (k, v) in fields {
+                if v.is_null() && k == RATE_LIMIT_STREAK {
+                    m.shift_remove(k);
+                } else {
+                    m.insert(k.clone(), v.clone());
                 }
             }
         }
     }
 }
 
-/// An entry a transaction changed: where it is, and which of its fields to copy to the shadow
-/// (`set`, borrowed from the document) or to drop from it (`removed`).
+/// An entry a transaction changed: where it is, what to replay on the file, and which of its
+/// fields to copy to the shadow (`set`, borrowed from the document) or to drop from it
+/// (`removed`).
 struct Changed<'a> {
     pool: &'a str,
     index: usize,
+    id: &'a str,
+    changes: Vec<Change>,
     set: Vec<&'a str>,
     removed: Vec<String>,
 }
 
-/// What a transaction changed: the deltas to replay on the file, and the entries to bring the
-/// shadow level with.
-struct Diff<'a> {
-    deltas: Vec<Delta>,
-    changed: Vec<Changed<'a>>,
+/// A field that differs between two versions of an entry.
+enum Field<'a, 'b> {
+    /// Changed or added: its name and new value.
+    Set(&'a str, &'a Value),
+    /// Removed.
+    Removed(&'b str),
 }
 
-/// The deltas that turn `before` into `after`, or `None` when the change is more than counts,
-/// priorities and marks (then it is written through). Pools `after` says were not handed out
-/// since it was watched ([`AuthDoc::touched_pools`]) are not compared.
-fn deltas<'a>(before: &AuthDoc, after: &'a AuthDoc) -> Option<Diff<'a>> {
+/// The fields that differ from `before` to `after`. Maps whose keys are in the same order (the
+/// usual case: the shadow follows the document field by field) are compared position by
+/// position, without hashing a key.
+fn changed_fields<'a, 'b>(before: &'b Map<String, Value>, after: &'a Map<String, Value>) -> Vec<Field<'a, 'b>> {
+    if before.len() == after.len() && before.keys().zip(after.keys()).all(|(a, b)| a == b) {
+        return before
+            .values()
+            .zip(after)
+            .filter(|(vb, (_, va))| vb != va)
+            .map(|(_, (k, v))| Field::Set(k, v))
+            .collect();
+    }
+    let set = after.iter().filter(|(k, v)| before.get(k.as_str()) != Some(*v)).map(|(k, v)| Field::Set(k, v));
+    let removed = before.keys().filter(|k| !after.contains_key(k.as_str())).map(|k| Field::Removed(k));
+    set.chain(removed).collect()
+}
+
+/// The entries of `before` that `after` changed, or `None` when the change is more than
+/// counts, priorities, marks, figures and usage (then it is written through). Pools `after`
+/// says were not handed out since it was watched ([`AuthDoc::touched_pools`]) are not compared.
+fn deltas<'a>(before: &AuthDoc, after: &'a AuthDoc) -> Option<Vec<Changed<'a>>> {
     // Everything outside the pools must be the same (compared in place, not copied).
     const POOLS: &str = "credential_pool";
     let (rb, ra) = (before.root(), after.root());
@@ -376,7 +392,7 @@ fn deltas<'a>(before: &AuthDoc, after: &'a AuthDoc) -> Option<Diff<'a>> {
     if !rb.get(POOLS).and_then(Value::as_object).into_iter().flat_map(|m| m.keys()).eq(keys(ra)) {
         return None;
     }
-    let mut diff = Diff { deltas: Vec::new(), changed: Vec::new() };
+    let mut out = Vec::new();
     let touched = after.touched_pools();
     for key in keys(ra) {
         if touched.is_some_and(|t| !t.iter().any(|k| k == key)) {
@@ -393,43 +409,42 @@ fn deltas<'a>(before: &AuthDoc, after: &'a AuthDoc) -> Option<Diff<'a>> {
             return None;
         }
         for (index, (eb, ea)) in b.iter().zip(a).enumerate() {
-            if eb == ea {
+            let (Some(mb), Some(ma)) = (eb.as_object(), ea.as_object()) else {
+                if eb == ea {
+                    continue;
+                }
+                return None;
+            };
+            let fields = changed_fields(mb, ma);
+            if fields.is_empty() {
                 continue;
             }
-            let (Some(mb), Some(ma)) = (eb.as_object(), ea.as_object()) else { return None };
-            if mb.get("id") != ma.get("id") {
+            let id = ma.get("id").and_then(Value::as_str)?;
+            if mb.get("id").and_then(Value::as_str) != Some(id) {
                 return None;
             }
-            let id = ma.get("id").and_then(Value::as_str)?;
-            let mut changed = Changed { pool: key, index, set: Vec::new(), removed: Vec::new() };
+            let mut c = Changed { pool: key, index, id, changes: Vec::new(), set: Vec::new(), removed: Vec::new() };
             let mut marked = false;
-            // Fields now there (changed or new), then fields gone.
-            let fields = ma
-                .iter()
-                .filter(|(k, v)| mb.get(k.as_str()) != Some(*v))
-                .map(|(k, v)| (k.as_str(), Some((k.as_str(), v))))
-                .chain(mb.keys().filter(|k| !ma.contains_key(k.as_str())).map(|k| (k.as_str(), None)));
-            for (k, now) in fields {
-                let (vb, va) = (mb.get(k), now.map(|(_, v)| v));
-                match now {
-                    Some((kept, _)) => changed.set.push(kept),
-                    None => changed.removed.push(k.to_string()),
-                }
-                let (pool, id) = (key.clone(), id.to_string());
-                match k {
-                    HEADROOM => {
-                        diff.deltas.push(Delta::Headroom { pool, id, value: va.cloned().unwrap_or(Value::Null) })
+            for field in fields {
+                let (k, va) = match field {
+                    Field::Set(k, v) => {
+                        c.set.push(k);
+                        (k, Some(v))
                     }
-                    USAGE => diff.deltas.push(Delta::Usage { pool, id, days: usage_diff(vb, va) }),
+                    Field::Removed(k) => {
+                        c.removed.push(k.to_string());
+                        (k, None)
+                    }
+                };
+                let vb = mb.get(k);
+                match k {
+                    HEADROOM => c.changes.push(Change::Headroom(va.cloned().unwrap_or(Value::Null))),
+                    USAGE => c.changes.push(Change::Usage(usage_diff(vb, va))),
                     REQUEST_COUNT => {
                         let n = |v: Option<&Value>| v.and_then(Value::as_i64).unwrap_or(0);
-                        diff.deltas.push(Delta::Count { pool, id, by: n(va) - n(vb) });
+                        c.changes.push(Change::Count(n(va) - n(vb)));
                     }
-                    PRIORITY => diff.deltas.push(Delta::Priority {
-                        pool,
-                        id,
-                        priority: va.and_then(Value::as_i64).unwrap_or(0),
-                    }),
+                    PRIORITY => c.changes.push(Change::Priority(va.and_then(Value::as_i64).unwrap_or(0))),
                     _ if tracked(k) => marked = true,
                     _ => return None,
                 }
@@ -441,12 +456,12 @@ fn deltas<'a>(before: &AuthDoc, after: &'a AuthDoc) -> Option<Diff<'a>> {
                     .chain([&RATE_LIMIT_STREAK])
                     .map(|f| (f.to_string(), ma.get(*f).cloned().unwrap_or(Value::Null)))
                     .collect();
-                diff.deltas.push(Delta::Mark { pool: key.clone(), id: id.to_string(), fields });
+                c.changes.push(Change::Mark(fields));
             }
-            diff.changed.push(changed);
+            out.push(c);
         }
     }
-    Some(diff)
+    Some(out)
 }
 
 /// Bring `shadow` level with `doc` for the entries `changed` names, field by field.
@@ -486,11 +501,13 @@ impl PoolState for WriteBehind {
             }
             inner.doc.prune_new_empties(&inner.shadow);
             match deltas(&inner.shadow, &inner.doc) {
-                Some(d) if d.deltas.is_empty() => return Ok(Committed { wrote: false }),
-                Some(d) => {
-                    level(&mut inner.shadow, &inner.doc, &d.changed);
-                    for delta in d.deltas {
-                        inner.queue(delta);
+                Some(changed) if changed.is_empty() => return Ok(Committed { wrote: false }),
+                Some(mut changed) => {
+                    level(&mut inner.shadow, &inner.doc, &changed);
+                    for c in &mut changed {
+                        for change in std::mem::take(&mut c.changes) {
+                            inner.pending.push(c.pool, c.id, change);
+                        }
                     }
                     return Ok(Committed { wrote: true });
                 }
@@ -864,5 +881,30 @@ mod tests {
         };
         assert!(!wb.transact(3.0, &mut |doc| touch(doc)).unwrap().wrote);
         assert_eq!(wb.pending(), 2, "one count, one mark");
+    }
+
+    #[test]
+    fn changed_fields_in_the_same_order_and_in_another() {
+        let map = |v: Value| v.as_object().unwrap().clone();
+        let names = |before: &Map<String, Value>, after: &Map<String, Value>| -> Vec<String> {
+            changed_fields(before, after)
+                .into_iter()
+                .map(|f| match f {
+                    Field::Set(k, v) => format!("{k}={v}"),
+                    Field::Removed(k) => format!("-{k}"),
+                })
+                .collect()
+        };
+        let before = map(json!({"id": "a", "priority": 1, "request_count": 5}));
+        // Same keys, same order: position by position.
+        assert_eq!(names(&before, &map(json!({"id": "a", "priority": 2, "request_count": 5}))), ["priority=2"]);
+        assert!(names(&before, &before).is_empty());
+        // Same keys in another order: by name, so nothing differs but the value.
+        assert_eq!(names(&before, &map(json!({"request_count": 6, "id": "a", "priority": 1}))), ["request_count=6"]);
+        // Added and removed.
+        assert_eq!(
+            names(&before, &map(json!({"id": "a", "request_count": 5, "last_status": "ok"}))),
+            ["last_status=\"ok\"", "-priority"]
+        );
     }
 }
