@@ -120,31 +120,100 @@ fn type_err(field: &str, expected: &str, found: &Value) -> FieldError {
     FieldError { field: field.to_string(), problem: format!("expected {expected}, found {}", describe(found)) }
 }
 
-fn opt_str(m: &Map<String, Value>, k: &str) -> Result<Option<String>, FieldError> {
-    match m.get(k) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(v) => Err(type_err(k, "a string", v)),
+/// The fields [`Entry::parse`] reads, gathered in one pass over the entry object: each is then
+/// taken by its place, instead of a hashed lookup of its name per read (a pick parses every
+/// entry of its pool).
+struct Fields<'a>([Option<&'a Value>; NAMES.len()]);
+
+/// The names [`Fields`] gathers; `F_*` are their places.
+const NAMES: [&str; 22] = [
+    ID,
+    SOURCE,
+    LABEL,
+    AUTH_TYPE,
+    PRIORITY,
+    LAST_STATUS,
+    REFRESH_TOKEN,
+    ACCESS_TOKEN,
+    AGENT_KEY,
+    "api_key",
+    LAST_STATUS_AT,
+    LAST_ERROR_CODE,
+    LAST_ERROR_REASON,
+    LAST_ERROR_MESSAGE,
+    LAST_ERROR_RESET_AT,
+    BASE_URL,
+    EXPIRES_AT,
+    EXPIRES_AT_MS,
+    LAST_REFRESH,
+    REQUEST_COUNT,
+    SECRET_FINGERPRINT,
+    RATE_LIMIT_STREAK,
+];
+const F_ID: usize = 0;
+const F_SOURCE: usize = 1;
+const F_LABEL: usize = 2;
+const F_AUTH_TYPE: usize = 3;
+const F_PRIORITY: usize = 4;
+const F_LAST_STATUS: usize = 5;
+const F_REFRESH_TOKEN: usize = 6;
+const F_ACCESS_TOKEN: usize = 7;
+const F_AGENT_KEY: usize = 8;
+const F_API_KEY: usize = 9;
+const F_LAST_STATUS_AT: usize = 10;
+const F_LAST_ERROR_CODE: usize = 11;
+const F_LAST_ERROR_REASON: usize = 12;
+const F_LAST_ERROR_MESSAGE: usize = 13;
+const F_LAST_ERROR_RESET_AT: usize = 14;
+const F_BASE_URL: usize = 15;
+const F_EXPIRES_AT: usize = 16;
+const F_EXPIRES_AT_MS: usize = 17;
+const F_LAST_REFRESH: usize = 18;
+const F_REQUEST_COUNT: usize = 19;
+const F_SECRET_FINGERPRINT: usize = 20;
+const F_RATE_LIMIT_STREAK: usize = 21;
+
+impl<'a> Fields<'a> {
+    fn gather(m: &'a Map<String, Value>) -> Fields<'a> {
+        let mut f = Fields([None; NAMES.len()]);
+        for (k, v) in m {
+            if let Some(i) = NAMES.iter().position(|n| *n == k) {
+                f.0[i] = Some(v);
+            }
+        }
+        f
+    }
+
+    fn get(&self, i: usize) -> Option<&'a Value> {
+        self.0[i]
     }
 }
 
-fn opt_int(m: &Map<String, Value>, k: &str) -> Result<Option<i64>, FieldError> {
-    match m.get(k) {
+fn opt_str(f: &Fields<'_>, i: usize) -> Result<Option<String>, FieldError> {
+    match f.get(i) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| type_err(k, "an integer", &m[k])),
-        Some(v) => Err(type_err(k, "an integer", v)),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(v) => Err(type_err(NAMES[i], "a string", v)),
+    }
+}
+
+fn opt_int(f: &Fields<'_>, i: usize) -> Result<Option<i64>, FieldError> {
+    match f.get(i) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| type_err(NAMES[i], "an integer", v)),
+        Some(v) => Err(type_err(NAMES[i], "an integer", v)),
     }
 }
 
 /// An epoch field: a number, or a string holding a number or an ISO timestamp. Numbers above
 /// 1e12 are milliseconds. An unparseable string is treated as absent (hermes-agent writes a few
 /// shapes; none of them should make the file invalid).
-fn opt_epoch(m: &Map<String, Value>, k: &str) -> Result<Option<Epoch>, FieldError> {
-    match m.get(k) {
+fn opt_epoch(f: &Fields<'_>, i: usize) -> Result<Option<Epoch>, FieldError> {
+    match f.get(i) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64().map(normalise_epoch)),
         Some(Value::String(s)) => Ok(parse_epoch_str(s)),
-        Some(v) => Err(type_err(k, "a number or a timestamp string", v)),
+        Some(v) => Err(type_err(NAMES[i], "a number or a timestamp string", v)),
     }
 }
 
@@ -166,14 +235,15 @@ pub fn parse_epoch_str(s: &str) -> Option<Epoch> {
     crate::time::parse_iso(t)
 }
 
-fn opt_secret(m: &Map<String, Value>, k: &str) -> Result<Option<Secret>, FieldError> {
-    opt_str(m, k).map(|o| o.map(Secret::new))
+fn opt_secret(f: &Fields<'_>, i: usize) -> Result<Option<Secret>, FieldError> {
+    opt_str(f, i).map(|o| o.map(Secret::new))
 }
 
 impl Entry {
     /// Read and validate an entry object. Errors name the field relative to the entry.
     pub fn parse(m: &Map<String, Value>) -> Result<Entry, FieldError> {
-        let id = match m.get(ID) {
+        let f = Fields::gather(m);
+        let id = match f.get(F_ID) {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             Some(Value::String(_)) | None | Some(Value::Null) => {
                 return Err(FieldError {
@@ -183,42 +253,44 @@ impl Entry {
             }
             Some(v) => return Err(type_err(ID, "a string", v)),
         };
-        let source = opt_str(m, SOURCE)?.unwrap_or_else(|| "manual".to_string());
-        let label = opt_str(m, LABEL)?.unwrap_or_else(|| source.clone());
-        let auth_type = match opt_str(m, AUTH_TYPE)?.as_deref() {
-            None | Some("api_key") | Some("api-key") | Some("") => AuthType::ApiKey,
-            Some("oauth") => AuthType::OAuth,
-            // Another tool's type word: treat as an API key rather than reject the store.
-            Some(_) => AuthType::ApiKey,
+        let source = opt_str(&f, F_SOURCE)?.unwrap_or_else(|| "manual".to_string());
+        let label = opt_str(&f, F_LABEL)?.unwrap_or_else(|| source.clone());
+        let auth_type = match f.get(F_AUTH_TYPE) {
+            None | Some(Value::Null) => AuthType::ApiKey,
+            Some(Value::String(s)) => match s.as_str() {
+                "oauth" => AuthType::OAuth,
+                // "api_key", "api-key", "", or another tool's type word: treat as an API key
+                // rather than reject the store.
+                _ => AuthType::ApiKey,
+            },
+            Some(v) => return Err(type_err(AUTH_TYPE, "a string", v)),
         };
         // A negative priority or count (a hand edit, another tool) counts as 0: it must not sort
         // before every real entry or win least_used forever (docs/design.md).
-        let priority = opt_int(m, PRIORITY)?.unwrap_or(0).max(0);
-        let last_status = match m.get(LAST_STATUS) {
+        let priority = opt_int(&f, F_PRIORITY)?.unwrap_or(0).max(0);
+        let last_status = match f.get(F_LAST_STATUS) {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => match s.as_str() {
+            Some(v @ Value::String(s)) => match s.as_str() {
                 "ok" => Some(LastStatus::Ok),
                 "exhausted" => Some(LastStatus::Exhausted),
                 "dead" => Some(LastStatus::Dead),
                 _ => {
                     return Err(FieldError {
                         field: LAST_STATUS.into(),
-                        problem: format!(
-                            "expected null, \"ok\", \"exhausted\" or \"dead\", found {}",
-                            describe(&m[LAST_STATUS])
-                        ),
+                        problem: format!("expected null, \"ok\", \"exhausted\" or \"dead\", found {}", describe(v)),
                     })
                 }
             },
             Some(v) => return Err(type_err(LAST_STATUS, "null, \"ok\", \"exhausted\" or \"dead\"", v)),
         };
-        for k in [REFRESH_TOKEN, ACCESS_TOKEN] {
-            opt_str(m, k)?;
-        }
-        for k in [AGENT_KEY, "api_key"] {
-            if let Some(v) = m.get(k) {
+        // The tokens are checked before the other fields are read (an error names the first
+        // bad one in this order).
+        let refresh_token = opt_secret(&f, F_REFRESH_TOKEN)?;
+        let access_token = opt_secret(&f, F_ACCESS_TOKEN)?;
+        for i in [F_AGENT_KEY, F_API_KEY] {
+            if let Some(v) = f.get(i) {
                 if !v.is_null() && !v.is_string() {
-                    return Err(type_err(k, "a string", v));
+                    return Err(type_err(NAMES[i], "a string", v));
                 }
             }
         }
@@ -228,21 +300,21 @@ impl Entry {
             auth_type,
             priority,
             source,
-            access_token: opt_secret(m, ACCESS_TOKEN)?,
-            refresh_token: opt_secret(m, REFRESH_TOKEN)?,
+            access_token,
+            refresh_token,
             last_status,
-            last_status_at: opt_epoch(m, LAST_STATUS_AT)?,
-            last_error_code: opt_int(m, LAST_ERROR_CODE)?,
-            last_error_reason: opt_str(m, LAST_ERROR_REASON)?,
-            last_error_message: opt_str(m, LAST_ERROR_MESSAGE)?,
-            last_error_reset_at: opt_epoch(m, LAST_ERROR_RESET_AT)?,
-            base_url: opt_str(m, BASE_URL)?,
-            expires_at: opt_str(m, EXPIRES_AT)?,
-            expires_at_ms: opt_int(m, EXPIRES_AT_MS)?,
-            last_refresh: opt_str(m, LAST_REFRESH)?,
-            request_count: opt_int(m, REQUEST_COUNT)?.unwrap_or(0).max(0),
-            secret_fingerprint: opt_str(m, SECRET_FINGERPRINT)?,
-            rate_limit_streak: opt_int(m, RATE_LIMIT_STREAK)?,
+            last_status_at: opt_epoch(&f, F_LAST_STATUS_AT)?,
+            last_error_code: opt_int(&f, F_LAST_ERROR_CODE)?,
+            last_error_reason: opt_str(&f, F_LAST_ERROR_REASON)?,
+            last_error_message: opt_str(&f, F_LAST_ERROR_MESSAGE)?,
+            last_error_reset_at: opt_epoch(&f, F_LAST_ERROR_RESET_AT)?,
+            base_url: opt_str(&f, F_BASE_URL)?,
+            expires_at: opt_str(&f, F_EXPIRES_AT)?,
+            expires_at_ms: opt_int(&f, F_EXPIRES_AT_MS)?,
+            last_refresh: opt_str(&f, F_LAST_REFRESH)?,
+            request_count: opt_int(&f, F_REQUEST_COUNT)?.unwrap_or(0).max(0),
+            secret_fingerprint: opt_str(&f, F_SECRET_FINGERPRINT)?,
+            rate_limit_streak: opt_int(&f, F_RATE_LIMIT_STREAK)?,
         })
     }
 
@@ -501,6 +573,51 @@ mod tests {
         assert!(Entry::parse(&obj(json!({"id": ""}))).is_err());
         assert!(Entry::parse(&obj(json!({"label": "x"}))).is_err());
         assert!(Entry::parse(&obj(json!({"id": "a", "access_token": 5}))).is_err());
+    }
+
+    #[test]
+    fn every_field_is_checked_and_the_first_bad_one_is_named() {
+        let err = |v: Value| Entry::parse(&obj(v)).unwrap_err().to_string();
+        for (field, bad, expected) in [
+            ("source", json!(1), "a string"),
+            ("label", json!(true), "a string"),
+            ("auth_type", json!(2), "a string"),
+            ("refresh_token", json!([]), "a string"),
+            ("access_token", json!({}), "a string"),
+            ("agent_key", json!(3), "a string"),
+            ("api_key", json!(3), "a string"),
+            ("last_status_at", json!(true), "a number or a timestamp string"),
+            ("last_error_code", json!(1.5), "an integer"),
+            ("last_error_reason", json!(1), "a string"),
+            ("last_error_message", json!(1), "a string"),
+            ("last_error_reset_at", json!([1]), "a number or a timestamp string"),
+            ("base_url", json!(1), "a string"),
+            ("expires_at", json!(1), "a string"),
+            ("expires_at_ms", json!("soon"), "an integer"),
+            ("last_refresh", json!(1), "a string"),
+            ("request_count", json!("many"), "an integer"),
+            ("secret_fingerprint", json!(1), "a string"),
+            ("rate_limit_streak", json!(false), "an integer"),
+        ] {
+            let mut m = obj(json!({"id": "a"}));
+            m.insert(field.into(), bad.clone());
+            assert_eq!(err(Value::Object(m)), format!("{field}: expected {expected}, found {bad}"));
+        }
+        assert_eq!(err(json!({"id": 7})), "id: expected a string, found 7");
+        // Several bad fields: the one named is the first in reading order, wherever it is in
+        // the object.
+        let e = err(json!({"request_count": "x", "access_token": 1, "refresh_token": 2, "id": "a", "priority": "p"}));
+        assert_eq!(e, "priority: expected an integer, found \"p\"");
+        let e = err(json!({"request_count": "x", "access_token": 1, "refresh_token": 2, "id": "a"}));
+        assert_eq!(e, "refresh_token: expected a string, found 2");
+        // Type words another tool writes are read as API keys; unknown fields are ignored.
+        for t in ["api-key", "", "bearer"] {
+            assert_eq!(
+                Entry::parse(&obj(json!({"id": "a", "auth_type": t, "x": 1}))).unwrap().auth_type,
+                AuthType::ApiKey
+            );
+        }
+        assert_eq!(Entry::parse(&obj(json!({"id": "a", "auth_type": "oauth"}))).unwrap().auth_type, AuthType::OAuth);
     }
 
     #[test]
