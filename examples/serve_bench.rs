@@ -22,7 +22,31 @@ const REPLY: &str = r#"{"id":"c1","object":"chat.completion","created":0,"model"
 const KEY: &str = "hsk-bench-client-key";
 /// LiteLLM's master key (it refuses to start without a strong one).
 const PEER_KEY: &str = "sk-litellm-bench-3f9a2c7e5b1d4086a2c9e7f1b3d5a8c0";
-const BODY: &str = r#"{"model":"custom:mock:m","messages":[{"role":"user","content":"hi"}]}"#;
+const SMALL_BODY: &str = r#"{"model":"custom:mock:m","messages":[{"role":"user","content":"hi"}]}"#;
+
+/// The request body: "hi", or with `SERVE_BENCH_BODY_KB=N` a conversation of about N KiB (long
+/// contexts are what agents send).
+#[allow(clippy::disallowed_methods)]
+fn body() -> &'static str {
+    static BODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BODY.get_or_init(|| {
+        let kib: usize = std::env::var("SERVE_BENCH_BODY_KB").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+        if kib == 0 {
+            return SMALL_BODY.to_string();
+        }
+        let turn =
+            r#"Here is the file you asked about:\n```rust\nfn main() {\n    println!(\"h\u00e9llo\");\n}\n```\n"#;
+        let mut messages = Vec::new();
+        let mut size = 0;
+        while size < kib * 1024 {
+            let role = if messages.len() % 2 == 0 { "user" } else { "assistant" };
+            let text = turn.repeat(16);
+            size += text.len() + 40;
+            messages.push(format!(r#"{{"role":"{role}","content":"{text}"}}"#));
+        }
+        format!(r#"{{"model":"custom:mock:m","temperature":0.2,"messages":[{}]}}"#, messages.join(","))
+    })
+}
 const STREAM_BODY: &str = r#"{"model":"custom:mock:m","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -43,7 +67,7 @@ async fn main() -> Result<()> {
     let base = wait_listening(&mut child)?;
     let url = format!("{base}/v1/chat/completions");
     let first = loop {
-        if let Ok(r) = post(&client, &url, BODY).await {
+        if let Ok(r) = post(&client, &url, body()).await {
             if r == 200 {
                 break launched.elapsed();
             }
@@ -148,7 +172,7 @@ async fn peer(
         .spawn()?;
     let url = format!("http://127.0.0.1:{port}/v1/chat/completions");
     let first = loop {
-        if let Ok(200) = post_as(client, &url, BODY, PEER_KEY).await {
+        if let Ok(200) = post_as(client, &url, body(), PEER_KEY).await {
             break launched.elapsed();
         }
         if launched.elapsed() > Duration::from_secs(120) {
@@ -294,7 +318,7 @@ async fn sequential_as(client: &reqwest::Client, url: &str, n: usize, key: &str)
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        if post_as(client, url, BODY, key).await? != 200 {
+        if post_as(client, url, body(), key).await? != 200 {
             bail!("a request failed");
         }
         out.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -314,7 +338,7 @@ async fn concurrent_as(client: &reqwest::Client, url: &str, n: usize, key: &'sta
             let (client, url) = (client.clone(), url.to_string());
             tokio::spawn(async move {
                 for _ in 0..per {
-                    if post_as(&client, &url, BODY, key).await.ok() != Some(200) {
+                    if post_as(&client, &url, body(), key).await.ok() != Some(200) {
                         return false;
                     }
                 }

@@ -55,9 +55,119 @@ pub struct RawRequest {
     /// The path under the step's base URL: `/chat/completions`, `/v1/messages`,
     /// `/v1/messages/count_tokens`, `/responses`.
     pub path: String,
-    pub body: Value,
+    pub body: RawBody,
     /// For a streamed request: where the successful attempt leaves its live stream.
     pub stream: Option<StreamSlot>,
+}
+
+/// A client's body (a JSON object) kept as the bytes it sent: each attempt sends them again with
+/// only the top-level `model` value replaced. Agents send contexts of hundreds of KiB; parsing
+/// them into a tree and writing them out again cost milliseconds a request and could change
+/// their spelling (escapes, number forms), where the bytes go through as they are.
+#[derive(Clone, PartialEq)]
+pub struct RawBody {
+    bytes: bytes::Bytes,
+    /// Each top-level field: its name and where its value is in `bytes`, in order.
+    fields: Vec<(String, std::ops::Range<usize>)>,
+    /// Where the closing `}` is.
+    end: usize,
+}
+
+impl std::fmt::Debug for RawBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawBody").field("len", &self.bytes.len()).finish_non_exhaustive()
+    }
+}
+
+/// The top-level fields of an object, with their values as slices of the text (the values are
+/// checked to be well-formed JSON, not built).
+struct TopLevel<'a>(Vec<(String, &'a serde_json::value::RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for TopLevel<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = TopLevel<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<TopLevel<'de>, M::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    out.push((k, map.next_value()?));
+                }
+                Ok(TopLevel(out))
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
+
+impl RawBody {
+    /// The body a client sent, if it is one JSON object (`None` otherwise).
+    pub fn parse(bytes: impl Into<bytes::Bytes>) -> Option<RawBody> {
+        let bytes: bytes::Bytes = bytes.into();
+        let top: TopLevel<'_> = serde_json::from_slice(&bytes).ok()?;
+        // Each value is a slice of `bytes` (borrowed, never copied, from a byte slice): where it
+        // starts is its distance from the beginning.
+        let base = bytes.as_ptr() as usize;
+        let fields = top
+            .0
+            .into_iter()
+            .map(|(k, v)| {
+                let start = (v.get().as_ptr() as usize).checked_sub(base)?;
+                let at = start..start + v.get().len();
+                (bytes.get(at.clone()) == Some(v.get().as_bytes())).then_some((k, at))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let end = bytes.iter().rposition(|b| *b == b'}')?;
+        Some(RawBody { bytes, fields, end })
+    }
+
+    /// A JSON object body built from a value (for programs that hold one).
+    pub fn from_value(body: &Value) -> Option<RawBody> {
+        RawBody::parse(serde_json::to_vec(body).ok()?)
+    }
+
+    /// The value of top-level field `key` (the last, if the client repeated it), parsed.
+    pub fn field(&self, key: &str) -> Option<Value> {
+        let (_, at) = self.fields.iter().rev().find(|(k, _)| k == key)?;
+        serde_json::from_slice(&self.bytes[at.clone()]).ok()
+    }
+
+    /// The body as the client sent it.
+    pub fn bytes(&self) -> &bytes::Bytes {
+        &self.bytes
+    }
+
+    /// The body with `model` as its top-level `model` (every one, if the client repeated it; added
+    /// at the end if there is none). The bytes as sent when they already say that model.
+    pub fn with_model(&self, model: &str) -> bytes::Bytes {
+        let value = Value::String(model.to_string()).to_string();
+        let spans: Vec<&std::ops::Range<usize>> =
+            self.fields.iter().filter(|(k, _)| k == "model").map(|(_, at)| at).collect();
+        if !spans.is_empty() && spans.iter().all(|at| &self.bytes[(*at).clone()] == value.as_bytes()) {
+            return self.bytes.clone();
+        }
+        let mut out = Vec::with_capacity(self.bytes.len() + value.len() + 10);
+        let mut from = 0;
+        for at in &spans {
+            out.extend_from_slice(&self.bytes[from..at.start]);
+            out.extend_from_slice(value.as_bytes());
+            from = at.end;
+        }
+        if spans.is_empty() {
+            out.extend_from_slice(&self.bytes[..self.end]);
+            if !self.fields.is_empty() {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"model\":");
+            out.extend_from_slice(value.as_bytes());
+            from = self.end;
+        }
+        out.extend_from_slice(&self.bytes[from..]);
+        out.into()
+    }
 }
 
 /// How long a streamed answer is held, waiting for its first content event, before it is passed
@@ -116,7 +226,7 @@ impl ChatRequest {
     }
 
     /// A client's body for `path`, passed through.
-    pub fn raw(path: impl Into<String>, body: Value) -> ChatRequest {
+    pub fn raw(path: impl Into<String>, body: RawBody) -> ChatRequest {
         ChatRequest {
             messages: Vec::new(),
             max_tokens: 0,
@@ -127,7 +237,7 @@ impl ChatRequest {
 
     /// A client's streamed body for `path`: the successful attempt's live stream is left in `slot`
     /// (after an opening that is not an error, see [`super::sse`]).
-    pub fn raw_streaming(path: impl Into<String>, body: Value, slot: StreamSlot) -> ChatRequest {
+    pub fn raw_streaming(path: impl Into<String>, body: RawBody, slot: StreamSlot) -> ChatRequest {
         ChatRequest {
             messages: Vec::new(),
             max_tokens: 0,
@@ -142,10 +252,10 @@ impl ChatRequest {
     pub fn token_estimate(&self) -> u64 {
         match &self.raw {
             Some(raw) => {
-                let text = raw.body.to_string().len() as u64 / 4;
+                let text = raw.body.bytes().len() as u64 / 4;
                 let answer = ["max_tokens", "max_output_tokens", "max_completion_tokens"]
                     .iter()
-                    .find_map(|k| raw.body.get(*k).and_then(serde_json::Value::as_u64))
+                    .find_map(|k| raw.body.field(k).and_then(|v| v.as_u64()))
                     .unwrap_or(0);
                 text + answer
             }
@@ -162,17 +272,12 @@ impl ChatRequest {
         }
     }
 
-    /// The body one attempt of this request sends.
-    pub fn body(&self, target: &Target) -> Value {
+    /// The body one attempt of this request sends: a client's bytes with the step's model, or
+    /// the messages in the step's wire format.
+    pub fn body(&self, target: &Target) -> Result<bytes::Bytes, serde_json::Error> {
         match &self.raw {
-            Some(r) => {
-                let mut body = r.body.clone();
-                if let Some(o) = body.as_object_mut() {
-                    o.insert("model".into(), Value::String(target.model.clone()));
-                }
-                body
-            }
-            None => request_body(target.wire, &target.model, self),
+            Some(r) => Ok(r.body.with_model(&target.model)),
+            None => serde_json::to_vec(&request_body(target.wire, &target.model, self)).map(Into::into),
         }
     }
 }
@@ -357,7 +462,8 @@ impl HttpTransport {
             kind: TransportErrorKind::Invalid,
             message: format!("invalid base URL {:?} for {}: {e}", target.base_url, target.provider),
         })?;
-        let body = serde_json::to_vec(&request.body(target))
+        let body = request
+            .body(target)
             .map_err(|e| TransportError { kind: TransportErrorKind::Invalid, message: e.to_string() })?;
         let mut headers = auth_headers(target.wire, target.auth_type, &target.secret)?;
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -560,5 +666,83 @@ mod tests {
         assert_eq!(reply_text(Wire::Anthropic, anthropic).as_deref(), Some("hi there"));
         assert_eq!(reply_text(Wire::OpenAi, "not json"), None);
         assert_eq!(reply_text(Wire::OpenAi, r#"{"choices":[]}"#), None);
+    }
+
+    fn model_of(bytes: &[u8]) -> Value {
+        serde_json::from_slice::<Value>(bytes).unwrap()["model"].clone()
+    }
+
+    #[test]
+    fn a_raw_body_keeps_every_byte_but_the_model() {
+        let sent = r#" { "model" : "alias",  "n": 1.0e3, "big": 123456789012345678901234567890,
+            "text": "caf\u00e9 \/ \"q\"", "messages": [{"model": "inner"}] } "#;
+        let body = RawBody::parse(sent.as_bytes().to_vec()).unwrap();
+        let out = body.with_model("vendor/m-1");
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            sent.replace(r#""alias""#, r#""vendor/m-1""#),
+            "only the top-level model changed, spelling and spacing kept"
+        );
+        // Already that model: the very bytes the client sent.
+        let same = body.with_model("alias");
+        assert_eq!(same.as_ptr(), body.bytes().as_ptr());
+        // A model that needs escaping stays valid JSON.
+        assert_eq!(model_of(&body.with_model("a\"b\\c")), "a\"b\\c");
+        assert_eq!(body.field("n").and_then(|n| n.as_f64()), Some(1000.0));
+        assert_eq!(body.field("missing"), None);
+    }
+
+    #[test]
+    fn a_raw_body_without_a_model_gets_one_and_repeats_are_all_replaced() {
+        let add = |sent: &str| RawBody::parse(sent.as_bytes().to_vec()).unwrap().with_model("m");
+        assert_eq!(&add("{}")[..], br#"{"model":"m"}"#);
+        assert_eq!(&add(" { } ")[..], br#" { "model":"m"} "#);
+        assert_eq!(&add(r#"{"a":[1,{"b":"}"}]}"#)[..], br#"{"a":[1,{"b":"}"}],"model":"m"}"#);
+        let twice = RawBody::parse(br#"{"model":"x","k":1,"model":"y"}"#.to_vec()).unwrap();
+        assert_eq!(twice.field("model").unwrap(), "y", "the last one, as a JSON reader takes it");
+        assert_eq!(&twice.with_model("m")[..], br#"{"model":"m","k":1,"model":"m"}"#);
+        // An escaped key is the same key.
+        assert_eq!(model_of(&add(r#"{"mod\u0065l":"x"}"#)), "m");
+    }
+
+    #[test]
+    fn only_a_json_object_is_a_raw_body() {
+        for bad in ["", "[]", "\"model\"", "{", "{\"a\":}", "{} {}", "{\"a\":1,}", "null"] {
+            assert!(RawBody::parse(bad.as_bytes().to_vec()).is_none(), "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_object_goes_through_with_only_its_model_changed(
+            v in proptest::collection::btree_map("[a-z]{1,3}|model", json_value(), 0..6),
+            pretty in proptest::bool::ANY,
+            model in "[ -~]{0,12}",
+        ) {
+            let object: serde_json::Map<String, Value> = v.into_iter().collect();
+            let sent = if pretty { serde_json::to_vec_pretty(&object) } else { serde_json::to_vec(&object) }.unwrap();
+            let out = RawBody::parse(sent).unwrap().with_model(&model);
+            let mut expected = object.clone();
+            expected.insert("model".into(), Value::String(model));
+            let got: serde_json::Map<String, Value> = serde_json::from_slice(&out).unwrap();
+            proptest::prop_assert_eq!(got, expected);
+        }
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[ -~é\\n]{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map("[a-z]{1,3}|model", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
     }
 }

@@ -42,7 +42,8 @@ pub mod sse;
 pub use chain::{parse_fallback_spec, Chain, FallbackSpec, Step};
 pub use classify::{Class, Classified, HttpResponse, TransportError, TransportErrorKind};
 pub use client::{
-    ChatRequest, HttpTransport, Message, RawRequest, ScriptedTransport, StreamSlot, Streamed, Target, Transport,
+    ChatRequest, HttpTransport, Message, RawBody, RawRequest, ScriptedTransport, StreamSlot, Streamed, Target,
+    Transport,
 };
 pub use engine::{Attempt, Failure, Reply, RequestLog, Runtime};
 pub use refresh::{BoxFuture, NoRefresh, OAuthRefresher, RefreshOutcome, RefreshWhy, Refresher};

@@ -7,6 +7,7 @@
 //! the old entry follow it there, so they move together to one entry instead of spreading over
 //! the pool.
 
+use crate::runtime::RawBody;
 use axum::http::HeaderMap;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -33,12 +34,13 @@ struct Maps {
 }
 
 /// The session a request belongs to, if it names one.
-pub fn session_of(headers: &HeaderMap, body: &Value) -> Option<String> {
+pub fn session_of(headers: &HeaderMap, body: &RawBody) -> Option<String> {
     let header = headers.get("x-hermes-session").and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty());
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     header
         .map(str::to_string)
-        .or_else(|| body.pointer("/metadata/user_id").and_then(Value::as_str).map(str::to_string))
-        .or_else(|| body.get("user").and_then(Value::as_str).map(str::to_string))
+        .or_else(|| text(body.field("metadata").as_ref().and_then(|m| m.get("user_id"))))
+        .or_else(|| text(body.field("user").as_ref()))
         .filter(|s| !s.is_empty())
 }
 
@@ -97,11 +99,12 @@ mod tests {
     #[test]
     fn the_session_comes_from_header_metadata_or_user() {
         let mut h = HeaderMap::new();
-        let body = serde_json::json!({"metadata": {"user_id": "u-meta"}, "user": "u-openai"});
+        let raw = |v: Value| RawBody::from_value(&v).unwrap();
+        let body = raw(serde_json::json!({"metadata": {"user_id": "u-meta"}, "user": "u-openai"}));
         assert_eq!(session_of(&h, &body).as_deref(), Some("u-meta"));
-        assert_eq!(session_of(&h, &serde_json::json!({"user": "u-openai"})).as_deref(), Some("u-openai"));
+        assert_eq!(session_of(&h, &raw(serde_json::json!({"user": "u-openai"}))).as_deref(), Some("u-openai"));
         h.insert("x-hermes-session", "s-header".parse().unwrap());
         assert_eq!(session_of(&h, &body).as_deref(), Some("s-header"));
-        assert_eq!(session_of(&HeaderMap::new(), &serde_json::json!({})), None);
+        assert_eq!(session_of(&HeaderMap::new(), &raw(serde_json::json!({}))), None);
     }
 }

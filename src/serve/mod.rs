@@ -15,7 +15,7 @@ pub mod wire;
 
 use crate::error::Error;
 use crate::home::Home;
-use crate::runtime::{ChatRequest, Runtime, StreamSlot, Streamed};
+use crate::runtime::{ChatRequest, RawBody, Runtime, StreamSlot, Streamed};
 use crate::secret::Redactor;
 use auth::ClientKeys;
 use axum::body::Bytes;
@@ -206,13 +206,12 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
         (g.log)(&LogRecord::request(api.path(), 401).field("error", "no or wrong client key"));
         return wire::error(api, StatusCode::UNAUTHORIZED, "authentication_error", "missing or wrong client key");
     };
-    let body: Value = match serde_json::from_slice(&body) {
-        Ok(v @ Value::Object(_)) => v,
-        _ => {
-            return wire::error(api, StatusCode::BAD_REQUEST, "invalid_request_error", "the body is not a JSON object")
-        }
+    // Kept as sent: only the top-level fields are read here, and only `model` is replaced.
+    let Some(body) = RawBody::parse(body) else {
+        return wire::error(api, StatusCode::BAD_REQUEST, "invalid_request_error", "the body is not a JSON object");
     };
-    let routed = match route::route(&g.home, api, &body) {
+    let model = body.field("model");
+    let routed = match route::route(&g.home, api, model.as_ref().and_then(Value::as_str)) {
         Ok(r) => r,
         Err(e) => return error_response(&g, api, &e),
     };
@@ -222,7 +221,7 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
             Ok(c) => c,
             Err(e) => return error_response(&g, api, &e),
         };
-    let streamed = body.get("stream").and_then(Value::as_bool) == Some(true);
+    let streamed = body.field("stream").and_then(|v| v.as_bool()) == Some(true);
     let pool_key = chain.steps[0].pool.key.clone();
     let session = g.affinity.as_ref().and_then(|_| affinity::session_of(&headers, &body));
     let preferred = match (&g.affinity, &session) {

@@ -10,7 +10,6 @@ use super::wire::Api;
 use crate::error::{Error, Result};
 use crate::home::Home;
 use crate::runtime::chain::parse_fallback_spec;
-use serde_json::Value;
 
 /// Where a request goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,9 +18,9 @@ pub struct Routed {
     pub model: String,
 }
 
-/// Route a request body of `api`.
-pub fn route(home: &Home, api: Api, body: &Value) -> Result<Routed> {
-    let model = body.get("model").and_then(Value::as_str).map(str::trim).unwrap_or_default();
+/// Route a request of `api` whose body names `model` (`None`: no model, or not a string).
+pub fn route(home: &Home, api: Api, model: Option<&str>) -> Result<Routed> {
+    let model = model.map(str::trim).unwrap_or_default();
     if model.is_empty() {
         return Err(Error::Usage("the request has no model".into()));
     }

@@ -174,6 +174,52 @@ async fn a_rate_limited_key_rotates_and_the_client_gets_the_healthy_answer() {
 }
 
 #[tokio::test]
+async fn the_body_reaches_the_provider_byte_for_byte_but_its_model() {
+    // Spelling a JSON tree would not keep: escapes, a number form, a big integer, spacing, a
+    // nested "model", and a key order that is not sorted.
+    let sent = r#"{ "stream" : false, "model":"custom:mock:m1",
+  "messages": [{"role":"user","content":"caf\u00e9 \/ \"q\""}], "n": 1.0e3,
+  "seed": 123456789012345678901234567890, "metadata": {"model": "keep me"} }"#;
+    let server = MockServer::start().await;
+    with_key(KA)
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({"error": {"code": "rate_limit_exceeded"}})))
+        .mount(&server)
+        .await;
+    with_key(KB).respond_with(reply("ok")).mount(&server).await;
+    let s = home(&server);
+    let g = Gateway::start(&s);
+    let resp = client()
+        .post(format!("{}/v1/chat/completions", g.base))
+        .bearer_auth(CLIENT_KEY)
+        .header("content-type", "application/json")
+        .body(sent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let reqs: Vec<Request> = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 2);
+    let expected = sent.replace(r#""model":"custom:mock:m1""#, r#""model":"m1""#);
+    for r in &reqs {
+        assert_eq!(std::str::from_utf8(&r.body).unwrap(), expected, "each attempt sends the same bytes");
+    }
+    // Not a JSON object: 400, and nothing more goes upstream.
+    for bad in ["[1]", "{\"model\": \"custom:mock:m1\",}", ""] {
+        let resp = client()
+            .post(format!("{}/v1/chat/completions", g.base))
+            .bearer_auth(CLIENT_KEY)
+            .body(bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{bad:?}");
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    let (code, _) = g.stop();
+    assert_eq!(code, 0);
+}
+
+#[tokio::test]
 async fn a_missing_or_wrong_client_key_is_401_and_nothing_goes_upstream() {
     let server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(reply("no")).expect(0).mount(&server).await;
