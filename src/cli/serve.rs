@@ -99,7 +99,8 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
     // Good answers are recorded in batches with the flush below rather than one transaction
     // each before the reply (docs/serve.md#state): on the fleet backend each would be a round
     // trip to its server, on auth.json a second pass over the pool per request.
-    let runtime = Runtime::with_transport(home.clone(), Arc::new(transport)).record_answers_after_reply();
+    let runtime =
+        Runtime::with_transport(home.clone(), Arc::new(transport)).record_answers_after_reply().without_trail();
     let json = args.log_format == "json";
     let log: Box<dyn Fn(&serve::LogRecord) + Send + Sync> = Box::new(move |r: &serve::LogRecord| {
         // One write per line: stderr is unbuffered, and `eprintln!` writes each piece of its

@@ -56,11 +56,23 @@ pub struct RequestLog {
     pub id: String,
     pub attempts: Vec<Attempt>,
     /// The decision trail: one line per pick, answer, mark, sleep and decision. No secrets.
+    /// Empty when the runtime keeps none ([`Runtime::without_trail`]).
     pub trail: Vec<String>,
     /// Lines for stderr even without `-v` (the fallback status line, docs/design.md#fallback).
     pub notices: Vec<String>,
     /// Every sleep the runtime asked for, in order.
     pub sleeps: Vec<Duration>,
+    /// No trail is kept ([`Runtime::without_trail`]).
+    quiet: bool,
+}
+
+impl RequestLog {
+    /// Add a line to the trail, built only when the trail is kept.
+    fn note(&mut self, line: impl FnOnce() -> String) {
+        if !self.quiet {
+            self.trail.push(line());
+        }
+    }
 }
 
 /// A successful answer.
@@ -98,6 +110,8 @@ pub struct Runtime {
     refresher: Arc<dyn Refresher>,
     /// Set by [`Runtime::record_answers_after_reply`].
     deferred: Option<Arc<Deferred>>,
+    /// Cleared by [`Runtime::without_trail`].
+    trail: bool,
 }
 
 /// Good answers waiting to be recorded ([`Runtime::record_answers_after_reply`]).
@@ -157,7 +171,7 @@ impl Runtime {
 
     /// A runtime over `home` sending through `transport`.
     pub fn with_transport(home: Arc<Home>, transport: Arc<dyn Transport>) -> Runtime {
-        Runtime { home, transport, refresher: Arc::new(OAuthRefresher), deferred: None }
+        Runtime { home, transport, refresher: Arc::new(OAuthRefresher), deferred: None, trail: true }
     }
 
     /// Use `refresher` for OAuth entries that need a refresh or get a 401.
@@ -177,6 +191,14 @@ impl Runtime {
     /// before the process exits; 256 waiting answers are recorded at once on the blocking pool.
     pub fn record_answers_after_reply(mut self) -> Runtime {
         self.deferred = Some(Arc::default());
+        self
+    }
+
+    /// Keep no decision trail in the [`RequestLog`]s (for a server that never shows it: the
+    /// lines are formatted per request, a few microseconds each time). Attempts, notices and
+    /// sleeps are kept.
+    pub fn without_trail(mut self) -> Runtime {
+        self.trail = false;
         self
     }
 
@@ -209,20 +231,23 @@ impl Runtime {
     /// rules. Must run inside a tokio runtime; store I/O runs off the scheduler (see
     /// [`blocking`]).
     pub async fn complete(&self, chain: &Chain, request: &ChatRequest) -> std::result::Result<Reply, Failure> {
-        let mut report = RequestLog { id: format!("{:08x}", rand::random::<u32>()), ..RequestLog::default() };
+        let mut report =
+            RequestLog { id: format!("{:08x}", rand::random::<u32>()), quiet: !self.trail, ..RequestLog::default() };
         let mut gone: Vec<(&Step, Gone)> = Vec::new();
         // A sole credential the provider rejected twice (401/403): the request goes on to the
         // fallbacks at once, and this refusal is the answer if none of them can serve either.
         let mut rejected: Option<Error> = None;
         for (i, step) in chain.steps.iter().enumerate() {
-            report.trail.push(format!(
-                "step {}/{}: {} ({}{})",
-                i + 1,
-                chain.steps.len(),
-                step.name(),
-                step.origin,
-                if step.fixed.is_some() { ", its own key" } else { "" }
-            ));
+            report.note(|| {
+                format!(
+                    "step {}/{}: {} ({}{})",
+                    i + 1,
+                    chain.steps.len(),
+                    step.name(),
+                    step.origin,
+                    if step.fixed.is_some() { ", its own key" } else { "" }
+                )
+            });
             let end = match &step.fixed {
                 Some(_) => self.run_fixed(step, request, &mut report).await,
                 None => self.run_pool(step, request, &mut report, i == 0).await,
@@ -300,19 +325,21 @@ impl Runtime {
             let (mut pick, mut dirty) = match picked {
                 Ok(p) => p,
                 Err(Error::NothingUsable(_)) => {
-                    report.trail.push(format!("{}: no selectable entry left", pool.key));
+                    report.note(|| format!("{}: no selectable entry left", pool.key));
                     return StepEnd::Next(self.pool_gone(pool).await);
                 }
                 Err(e) => return StepEnd::Fail(e, None),
             };
-            report.trail.push(format!(
-                "picked {} {} \"{}\" ({}, {})",
-                pool.key,
-                pick.id,
-                pick.label,
-                pick.secret.mask(),
-                pick.auth_type.as_str()
-            ));
+            report.note(|| {
+                format!(
+                    "picked {} {} \"{}\" ({}, {})",
+                    pool.key,
+                    pick.id,
+                    pick.label,
+                    pick.secret.mask(),
+                    pick.auth_type.as_str()
+                )
+            });
             if pick.needs_refresh && !self.refresh_on_pick(pool, &mut pick, &mut exclude, report).await {
                 continue;
             }
@@ -390,8 +417,7 @@ impl Runtime {
                             .min(self.home.now() + crate::pool::hints::MAX_HINT_SECS),
                     };
                     report
-                        .trail
-                        .push(format!("the answer names the model: {} benched for {} only", pick.id, target.model));
+                        .note(|| format!("the answer names the model: {} benched for {} only", pick.id, target.model));
                 }
                 if decision.action == Action::Refresh {
                     state.record(c.class, &Action::Refresh);
@@ -463,7 +489,7 @@ impl Runtime {
         else {
             return StepEnd::Fail(no_base_url(pool), None);
         };
-        report.trail.push(format!("using the key from {} ({})", fixed.origin, fixed.secret.mask()));
+        report.note(|| format!("using the key from {} ({})", fixed.origin, fixed.secret.mask()));
         let target = Target {
             provider: pool.key.clone(),
             wire: step.wire,
@@ -526,42 +552,46 @@ impl Runtime {
             c.reason = r.reason(c.reason.as_deref());
             c.message = r.message(c.message.as_deref());
         }
-        let mut line = match c.code {
-            Some(code) => {
-                format!("POST {} → {code} {} in {} ms", request.url(target), c.class.as_str(), elapsed.as_millis())
+        report.note(|| {
+            let mut line = match c.code {
+                Some(code) => {
+                    format!("POST {} → {code} {} in {} ms", request.url(target), c.class.as_str(), elapsed.as_millis())
+                }
+                None => {
+                    format!(
+                        "POST {} → no answer ({}) after {} ms",
+                        request.url(target),
+                        c.class.as_str(),
+                        elapsed.as_millis()
+                    )
+                }
+            };
+            if let Some(r) = &c.reason {
+                line.push_str(&format!(", reason {r}"));
             }
-            None => {
-                format!(
-                    "POST {} → no answer ({}) after {} ms",
-                    request.url(target),
-                    c.class.as_str(),
-                    elapsed.as_millis()
-                )
+            if let Some(t) = c.reset_at {
+                line.push_str(&format!(", reset {}", time::iso_z(t)));
             }
-        };
-        if let Some(r) = &c.reason {
-            line.push_str(&format!(", reason {r}"));
-        }
-        if let Some(t) = c.reset_at {
-            line.push_str(&format!(", reset {}", time::iso_z(t)));
-        }
-        if let Some(m) = &c.message {
-            line.push_str(&format!(", \"{}\"", quote(m, &target.secret)));
-        }
-        report.trail.push(line);
+            if let Some(m) = &c.message {
+                line.push_str(&format!(", \"{}\"", quote(m, &target.secret)));
+            }
+            line
+        });
         (answer, c, elapsed)
     }
 
     async fn sleep(&self, delay: Duration, c: &Classified, report: &mut RequestLog) {
         if delay.is_zero() {
-            report.trail.push("retrying the same entry at once".into());
+            report.note(|| "retrying the same entry at once".into());
             return;
         }
-        report.trail.push(format!(
-            "sleep {} ms before retrying the same entry ({})",
-            delay.as_millis(),
-            if c.class == Class::RateLimited { "the provider asked to wait" } else { "jittered backoff" }
-        ));
+        report.note(|| {
+            format!(
+                "sleep {} ms before retrying the same entry ({})",
+                delay.as_millis(),
+                if c.class == Class::RateLimited { "the provider asked to wait" } else { "jittered backoff" }
+            )
+        });
         report.sleeps.push(delay);
         self.home.ctx().sleeper.sleep(delay).await;
     }
@@ -578,8 +608,8 @@ impl Runtime {
         );
         let now = self.home.now();
         match blocking(&self.home, move || ops::mark_for(&home, &p, &id, Some(&fp), &o, Some(&rid))).await? {
-            Some(e) => report.trail.push(format!("{} {} is now {}", pool.key, pick.id, e.status.describe(now))),
-            None => report.trail.push(format!("not marked: {} {} is gone or its key changed", pool.key, pick.id)),
+            Some(e) => report.note(|| format!("{} {} is now {}", pool.key, pick.id, e.status.describe(now))),
+            None => report.note(|| format!("not marked: {} {} is gone or its key changed", pool.key, pick.id)),
         }
         Ok(())
     }
@@ -587,7 +617,7 @@ impl Runtime {
     /// [`Runtime::mark`] for a good answer, left for the next [`Runtime::record_answers`].
     fn mark_after_reply(&self, pool: &PoolRef, pick: &Pick, outcome: Outcome, report: &mut RequestLog) {
         let Some(d) = &self.deferred else { return };
-        report.trail.push(format!("{} {} answered; recorded with the next batch", pool.key, pick.id));
+        report.note(|| format!("{} {} answered; recorded with the next batch", pool.key, pick.id));
         // The entry had no model bench when picked, so the answer has none to lift; one set
         // since (by another request) must survive this late record.
         let outcome = match outcome {
@@ -633,13 +663,13 @@ impl Runtime {
     ) -> bool {
         match self.refresher.refresh(&self.home, pool, &pick.id, RefreshWhy::Expiring).await {
             RefreshOutcome::Refreshed(s) => {
-                report.trail.push(format!("refreshed {} {} before use", pool.key, pick.id));
+                report.note(|| format!("refreshed {} {} before use", pool.key, pick.id));
                 pick.fingerprint = s.fingerprint();
                 pick.secret = s;
                 true
             }
             RefreshOutcome::Terminal(reason) => {
-                report.trail.push(format!("refresh of {} {} failed for good: {reason}", pool.key, pick.id));
+                report.note(|| format!("refresh of {} {} failed for good: {reason}", pool.key, pick.id));
                 let outcome = Outcome::RefreshTerminal { reason, message: None };
                 // A failed mark is not worth failing the request over: the entry is left anyway.
                 let _ = self.mark(pool, pick, &outcome, report).await;
@@ -649,26 +679,22 @@ impl Runtime {
             // docs/design.md#oauth-refresh: nothing is marked; the entry keeps serving its current token while that
             // has not expired, and is skipped (unmarked) once it has.
             RefreshOutcome::Transient(why) if !pick.expired => {
-                report
-                    .trail
-                    .push(format!("refresh of {} {} failed ({why}); using its current token", pool.key, pick.id));
+                report.note(|| format!("refresh of {} {} failed ({why}); using its current token", pool.key, pick.id));
                 true
             }
             RefreshOutcome::NotRefreshable if !pick.expired => {
-                report
-                    .trail
-                    .push(format!("{} {} cannot be refreshed here; using its current token", pool.key, pick.id));
+                report.note(|| format!("{} {} cannot be refreshed here; using its current token", pool.key, pick.id));
                 true
             }
             RefreshOutcome::Transient(why) => {
-                report
-                    .trail
-                    .push(format!("refresh of {} {} failed ({why}) and its token expired; skipped", pool.key, pick.id));
+                report.note(|| {
+                    format!("refresh of {} {} failed ({why}) and its token expired; skipped", pool.key, pick.id)
+                });
                 exclude.push(pick.id.clone());
                 false
             }
             RefreshOutcome::NotRefreshable => {
-                report.trail.push(format!("{} {} needs a refresh hermes cannot do here; skipped", pool.key, pick.id));
+                report.note(|| format!("{} {} needs a refresh hermes cannot do here; skipped", pool.key, pick.id));
                 exclude.push(pick.id.clone());
                 false
             }
@@ -686,22 +712,22 @@ impl Runtime {
     ) -> (RefreshEnd, Option<String>) {
         match self.refresher.refresh(&self.home, pool, &pick.id, RefreshWhy::Rejected).await {
             RefreshOutcome::Refreshed(s) => {
-                report.trail.push(format!("refreshed {} {} after 401", pool.key, pick.id));
+                report.note(|| format!("refreshed {} {} after 401", pool.key, pick.id));
                 pick.fingerprint = s.fingerprint();
                 target.secret = s.clone();
                 pick.secret = s;
                 (RefreshEnd::Refreshed, None)
             }
             RefreshOutcome::Terminal(reason) => {
-                report.trail.push(format!("refresh of {} {} failed for good: {reason}", pool.key, pick.id));
+                report.note(|| format!("refresh of {} {} failed for good: {reason}", pool.key, pick.id));
                 (RefreshEnd::Terminal, Some(reason))
             }
             RefreshOutcome::Transient(why) => {
-                report.trail.push(format!("refresh of {} {} failed ({why})", pool.key, pick.id));
+                report.note(|| format!("refresh of {} {} failed ({why})", pool.key, pick.id));
                 (RefreshEnd::Transient, None)
             }
             RefreshOutcome::NotRefreshable => {
-                report.trail.push(format!("{} {} cannot be refreshed", pool.key, pick.id));
+                report.note(|| format!("{} {} cannot be refreshed", pool.key, pick.id));
                 (RefreshEnd::NotRefreshable, None)
             }
         }
@@ -731,7 +757,7 @@ impl Runtime {
             Action::Fail(FailKind::AuthRejected) => "sole credential rejected again: fall back, else fail fast",
             Action::Fail(_) => "the request itself was refused: return it unchanged",
         };
-        report.trail.push(format!("decision: {} — {why}", d.action.as_str()));
+        report.note(|| format!("decision: {} — {why}", d.action.as_str()));
         report.attempts.push(Attempt {
             provider: step.provider().to_string(),
             model: step.model.clone(),

@@ -413,7 +413,7 @@ fn respond(
             );
             match p.slot.take().filter(|_| p.streamed) {
                 Some(live) => stream_through(g, &reply, live, api),
-                None => passthrough(&reply),
+                None => passthrough(reply),
             }
         }
         Err(f) => {
@@ -502,8 +502,9 @@ fn log_benched(g: &Gateway, report: &crate::runtime::RequestLog) {
 }
 
 /// The provider's answer, with its status and content type, plus which pool and entry served it.
-fn passthrough(reply: &crate::runtime::Reply) -> Response {
-    let mut resp = plain(reply.response.status, &reply.response.headers, reply.response.body.clone());
+fn passthrough(mut reply: crate::runtime::Reply) -> Response {
+    let body = std::mem::take(&mut reply.response.body);
+    let mut resp = plain(reply.response.status, &reply.response.headers, body);
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&reply.provider) {
         h.insert("x-hermes-provider", v);

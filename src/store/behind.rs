@@ -404,8 +404,16 @@ fn deltas<'a>(before: &AuthDoc, after: &'a AuthDoc) -> Option<Vec<Changed<'a>>> 
         }
         // Deltas name entries by id: a pool where an id repeats (a hand edit, another tool) is
         // written through instead.
-        let mut ids = std::collections::HashSet::new();
-        if !a.iter().all(|e| ids.insert(e.get("id").and_then(Value::as_str))) {
+        fn id(e: &Value) -> Option<&str> {
+            e.get("id").and_then(Value::as_str)
+        }
+        let repeated = if a.len() <= 16 {
+            a.iter().enumerate().any(|(i, e)| a[..i].iter().any(|o| id(o) == id(e)))
+        } else {
+            let mut ids = std::collections::HashSet::new();
+            !a.iter().all(|e| ids.insert(id(e)))
+        };
+        if repeated {
             return None;
         }
         for (index, (eb, ea)) in b.iter().zip(a).enumerate() {
@@ -470,8 +478,12 @@ fn level(shadow: &mut AuthDoc, doc: &AuthDoc, changed: &[Changed<'_>]) {
         let Some(from) = doc.pool(c.pool).get(c.index).and_then(Value::as_object) else { continue };
         let Some(to) = shadow.pool_mut(c.pool).get_mut(c.index).and_then(Value::as_object_mut) else { continue };
         for k in &c.set {
-            if let Some(v) = from.get(*k) {
-                to.insert((*k).to_string(), v.clone());
+            let Some(v) = from.get(*k) else { continue };
+            match to.get_mut(*k) {
+                Some(slot) => *slot = v.clone(),
+                None => {
+                    to.insert((*k).to_string(), v.clone());
+                }
             }
         }
         for k in &c.removed {
@@ -748,6 +760,17 @@ mod tests {
         })
         .unwrap();
         assert_eq!(wb.pending(), 0, "no delta by id for a repeated id");
+        // In a larger pool too (looked for another way).
+        let mut many: Vec<Value> = (0..20).map(|i| json!({"id": format!("e{i}"), "request_count": 0})).collect();
+        many.push(json!({"id": "e3", "request_count": 0}));
+        let tmp2 = tempfile::tempdir().unwrap();
+        let big = WriteBehind::new(store_with(tmp2.path(), Value::Array(many))).unwrap();
+        big.transact(1.0, &mut |doc| {
+            doc.pool_mut("p")[0]["request_count"] = 1.into();
+            true
+        })
+        .unwrap();
+        assert_eq!(big.pending(), 0, "written through");
         assert_eq!(store.read().unwrap().pool("p")[1]["request_count"], 6);
         // A transaction that changes nothing afterwards writes nothing.
         assert!(!wb.transact(2.0, &mut |_| true).unwrap().wrote);

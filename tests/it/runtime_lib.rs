@@ -223,6 +223,14 @@ on_both_backends! {
         assert!(e.sleeper.slept.lock().unwrap().is_empty());
         let pool = stored(&e.home, "custom:mock");
         assert_eq!(pool.iter().filter(|e| e["last_status"] == "exhausted").count(), 9);
+        assert!(reply.report.trail.iter().any(|l| l.starts_with("decision: rotate")), "{:?}", reply.report.trail);
+        // A runtime that keeps no trail (the gateway's) decides the same and records every
+        // attempt, without the lines.
+        let quiet = Runtime::with_transport(e.home.clone(), transport.clone()).without_trail();
+        let reply = quiet.complete(&chain, &ChatRequest::user("hi")).await.unwrap();
+        assert_eq!(reply.text.as_deref(), Some("ten"));
+        assert!(reply.report.trail.is_empty(), "{:?}", reply.report.trail);
+        assert_eq!(reply.report.attempts.last().map(|a| a.decision), Some("reply"));
     }
 }
 
