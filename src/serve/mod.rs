@@ -51,7 +51,17 @@ pub struct Gateway {
     affinity: Option<affinity::Affinity>,
     /// The entries that were benched at the last check, to say when one comes back.
     benched: std::sync::Mutex<std::collections::BTreeSet<(String, String)>>,
+    /// Where the models clients named went, by endpoint: routing reads only config.yaml and the
+    /// environment, both fixed for the gateway's life, so each is worked out once.
+    routes: std::sync::Mutex<std::collections::HashMap<Api, std::collections::HashMap<String, Route>>>,
 }
+
+/// A request's provider and model, and the chain it runs through.
+type Route = (route::Routed, Arc<crate::runtime::Chain>);
+
+/// Routes remembered per endpoint; past this many distinct models, new ones are worked out
+/// per request (a client making up model names cannot grow the gateway).
+const MAX_ROUTES: usize = 512;
 
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -80,7 +90,34 @@ impl Gateway {
             metrics: metrics::Metrics::default(),
             affinity,
             benched: Default::default(),
+            routes: Default::default(),
         }
+    }
+
+    /// Where a request of `api` naming `model` goes ([`route::route`]), and its chain.
+    fn route(&self, api: Api, model: Option<&str>) -> crate::error::Result<Route> {
+        let key = model.unwrap_or_default();
+        let known = |routes: &std::collections::HashMap<Api, std::collections::HashMap<String, Route>>| {
+            routes.get(&api).and_then(|m| m.get(key)).cloned()
+        };
+        if let Some(r) = known(&self.routes.lock().unwrap_or_else(|p| p.into_inner())) {
+            return Ok(r);
+        }
+        let routed = route::route(&self.home, api, model)?;
+        let chain = crate::runtime::chain::build_for_wires(
+            &self.home,
+            &routed.provider,
+            &routed.model,
+            api.wires(),
+            api.path(),
+        )?;
+        let r: Route = (routed, Arc::new(chain));
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let of_api = routes.entry(api).or_default();
+        if of_api.len() < MAX_ROUTES {
+            of_api.insert(key.to_string(), r.clone());
+        }
+        Ok(r)
     }
 }
 
@@ -211,16 +248,10 @@ async fn handle(State(g): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes, 
         return wire::error(api, StatusCode::BAD_REQUEST, "invalid_request_error", "the body is not a JSON object");
     };
     let model = body.field("model");
-    let routed = match route::route(&g.home, api, model.as_ref().and_then(Value::as_str)) {
+    let (routed, chain) = match g.route(api, model.as_ref().and_then(Value::as_str)) {
         Ok(r) => r,
         Err(e) => return error_response(&g, api, &e),
     };
-    let chain =
-        match crate::runtime::chain::build_for_wires(&g.home, &routed.provider, &routed.model, api.wires(), api.path())
-        {
-            Ok(c) => c,
-            Err(e) => return error_response(&g, api, &e),
-        };
     let streamed = body.field("stream").and_then(|v| v.as_bool()) == Some(true);
     let pool_key = chain.steps[0].pool.key.clone();
     let session = g.affinity.as_ref().and_then(|_| affinity::session_of(&headers, &body));
@@ -732,5 +763,43 @@ async fn pools(State(g): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
         Ok(Ok(v)) => axum::Json(v).into_response(),
         Ok(Err(e)) => error_response(&g, Api::ChatCompletions, &e),
         Err(_) => wire::error(Api::ChatCompletions, StatusCode::INTERNAL_SERVER_ERROR, "api_error", "internal error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gateway(config: &str) -> (tempfile::TempDir, Gateway) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.yaml"), config).unwrap();
+        let home_dir = dir.path().to_string_lossy().to_string();
+        let (ctx, _, _) = crate::context::Context::for_test([("HERMES_HOME", home_dir.as_str())], 1000.0);
+        let home = Arc::new(Home::open(ctx).unwrap());
+        let runtime = Runtime::new(home.clone()).unwrap();
+        let keys = ClientKeys::new(vec![("t".into(), crate::secret::Secret::new("hsk-test"))]);
+        (dir, Gateway::new(home, runtime, keys, Box::new(|_| {})))
+    }
+
+    #[test]
+    fn routes_are_worked_out_once_per_model_and_errors_each_time() {
+        let (_dir, g) = gateway("serve:\n  models:\n    fast: openrouter:vendor/fast\n");
+        let (routed, chain) = g.route(Api::ChatCompletions, Some("fast")).unwrap();
+        assert_eq!((routed.provider.as_str(), routed.model.as_str()), ("openrouter", "vendor/fast"));
+        let (again, same) = g.route(Api::ChatCompletions, Some("fast")).unwrap();
+        assert_eq!(again, routed);
+        assert!(Arc::ptr_eq(&chain, &same), "the chain was built once");
+        // Per endpoint: the same name elsewhere is routed by that endpoint's rules.
+        let (messages, _) = g.route(Api::Messages, Some("claude-x")).unwrap();
+        assert_eq!(messages.provider, "anthropic");
+        assert!(g.route(Api::ChatCompletions, None).is_err());
+        assert!(g.route(Api::Messages, Some("openrouter:vendor/m")).is_err(), "another wire");
+        let remembered = |api| g.routes.lock().unwrap().get(&api).map_or(0, |m| m.len());
+        assert_eq!((remembered(Api::ChatCompletions), remembered(Api::Messages)), (1, 1), "no error kept");
+        // A client making up names fills the memo only so far.
+        for i in 0..MAX_ROUTES + 10 {
+            g.route(Api::Messages, Some(&format!("claude-{i}"))).unwrap();
+        }
+        assert_eq!(remembered(Api::Messages), MAX_ROUTES);
     }
 }
