@@ -786,31 +786,33 @@ pub fn added_event(added: &Added, kind: &str, now: Epoch) -> Value {
 /// The event a change of status is: `benched` (or `headroom_bench`), `dead`, `came_back`; `None`
 /// when the change is none of these (a bench extended to the same deadline, say).
 pub fn transition_event(pool: &str, before: &Status, after: &ViewEntry, now: Epoch) -> Option<Value> {
-    let mut e = event("", pool, &after.entry.id, &after.entry.label, now);
+    // Most marks change no status (a good answer on a healthy entry): decide before building.
     let kind = match (before, &after.status) {
         (Status::Dead { .. }, Status::Dead { .. }) => return None,
-        (_, Status::Dead { reason, code, .. }) => {
-            e["reason"] = reason.clone().into();
-            e["code"] = (*code).into();
-            "dead"
-        }
+        (_, Status::Dead { .. }) => "dead",
         (Status::Cooling { until: was, .. }, Status::Cooling { until, .. }) if (was - until).abs() < 1.0 => {
             return None
         }
-        (_, Status::Cooling { class, reason, code, until }) => {
+        (_, Status::Cooling { reason, .. }) if reason.as_deref() == Some(crate::pool::headroom::REASON) => {
+            "headroom_bench"
+        }
+        (_, Status::Cooling { .. }) => "benched",
+        (Status::Cooling { .. }, _) => "came_back",
+        _ => return None,
+    };
+    let mut e = event(kind, pool, &after.entry.id, &after.entry.label, now);
+    match &after.status {
+        Status::Dead { reason, code, .. } => {
+            e["reason"] = reason.clone().into();
+            e["code"] = (*code).into();
+        }
+        Status::Cooling { class, reason, code, until } => {
             e["class"] = (*class).into();
             e["reason"] = reason.clone().into();
             e["code"] = (*code).into();
             e["until"] = crate::time::iso_z(*until).into();
-            if reason.as_deref() == Some(crate::pool::headroom::REASON) {
-                "headroom_bench"
-            } else {
-                "benched"
-            }
         }
-        (Status::Cooling { .. }, _) => "came_back",
-        _ => return None,
-    };
-    e["event"] = kind.into();
+        _ => {}
+    }
     Some(e)
 }

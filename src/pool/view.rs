@@ -479,10 +479,14 @@ impl PoolView {
     /// [`PoolView::write`] for a view built with [`PoolView::build_taking`]: the entry objects
     /// move back into `doc` instead of being copied.
     pub fn put_back(self, doc: &mut AuthDoc) {
-        let (mut stored, seeded): (Vec<ViewEntry>, Vec<ViewEntry>) =
-            self.entries.into_iter().partition(|v| v.stored_pos.is_some());
-        stored.sort_by_key(|v| v.stored_pos);
-        *doc.pool_mut(&self.key) = stored.into_iter().chain(seeded).map(|v| Value::Object(v.map)).collect();
+        // Stored entries in file order, then seeded ones: the order the view was built in, which
+        // a pick keeps (it changes priorities, not places), so usually nothing moves.
+        let key = |v: &ViewEntry| v.stored_pos.unwrap_or(usize::MAX);
+        let mut entries = self.entries;
+        if !entries.is_sorted_by_key(key) {
+            entries.sort_by_key(key);
+        }
+        *doc.pool_mut(&self.key) = entries.into_iter().map(|v| Value::Object(v.map)).collect();
     }
 
     /// Write the view back into `doc` (materialisation, docs/design.md#the-pool-view): stored entries keep their file
