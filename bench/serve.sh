@@ -8,6 +8,10 @@
 #   SERVE_BENCH_LITELLM=$(command -v litellm) bench/serve.sh   # the LiteLLM proxy beside it
 #   SERVE_BENCH_STATE_URL=redis://127.0.0.1:6379/0 bench/serve.sh   # on the fleet backend
 #   SERVE_BENCH_EXTRA=200 bench/serve.sh   # a larger store: a second pool of 200 benched keys
+#   SERVE_BENCH_BODY_KB=200 bench/serve.sh  # long contexts: a conversation of ~200 KiB per request
+#
+# Besides the latencies it prints the CPU the gateway spent per request (its threads'
+# scheduler time): steadier than wall-clock medians on a shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEQUENTIAL=${SEQUENTIAL:-2000}

@@ -3,10 +3,11 @@
 //!
 //!   cargo run --release --example serve_bench -- target/release/hermes [SEQUENTIAL] [CONCURRENT]
 //!
-//! Prints the added latency per request (median and p99, sequential, keep-alive), throughput
-//! with 64 connections against the direct figure, the time to the first answer after launch, and
-//! the gateway's peak RSS after the requests and with 256 streams open. Every request goes to
-//! 127.0.0.1 and every loop is bounded in count and time.
+//! Prints the added latency per request (median and p99, sequential, keep-alive), the gateway's
+//! CPU time per request, throughput with 64 connections against the direct figure, the time to
+//! the first answer after launch, and the gateway's peak RSS after the requests and with 256
+//! streams open. `SERVE_BENCH_BODY_KB=N` sends a conversation of about N KiB instead of "hi".
+//! Every request goes to 127.0.0.1 and every loop is bounded in count and time.
 //!
 //! `SERVE_BENCH_LITELLM=/path/to/litellm` also measures the LiteLLM proxy (`pip install
 //! 'litellm[proxy]'`) on the same upstream, with the same four keys as deployments of one
