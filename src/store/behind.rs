@@ -71,9 +71,9 @@ struct Queue {
 
 impl Queue {
     /// Add a change of entry `id` in `pool`. A count or a priority for an entry that already
-    /// has one pending is folded into it (counts add up, the later priority stands: neither
-    /// depends on the order of the other kinds), so a busy interval keeps one of each per entry
-    /// instead of one per pick.
+    /// has one pending is folded into it (counts that only go up add up, the later priority
+    /// stands: neither depends on the order of the other kinds), so a busy interval keeps one of
+    /// each per entry instead of one per pick.
     fn push(&mut self, pool: &str, id: &str, change: Change) {
         let slot = match change {
             Change::Count(_) => Some(0),
@@ -83,7 +83,11 @@ impl Queue {
         if let Some(slot) = slot {
             if let Some(at) = self.folded.get(pool).and_then(|m| m.get(id)).and_then(|s| s[slot]) {
                 match (&mut self.list[at].change, &change) {
-                    (Change::Count(by), Change::Count(more)) => return *by = by.saturating_add(*more),
+                    // Replaying clamps a count at 0 before each addition, so only additions of
+                    // the same sign as a pick's fold into one (a count lowered by hand is not).
+                    (Change::Count(by), Change::Count(more)) if *by >= 0 && *more >= 0 => {
+                        return *by = by.saturating_add(*more)
+                    }
                     (Change::Priority(p), Change::Priority(later)) => return *p = *later,
                     _ => {}
                 }
@@ -929,5 +933,30 @@ mod tests {
             names(&before, &map(json!({"id": "a", "request_count": 5, "last_status": "ok"}))),
             ["last_status=\"ok\"", "-priority"]
         );
+    }
+
+    #[test]
+    fn a_lowered_count_is_not_folded_with_later_picks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = store_with(tmp.path(), json!([{"id": "a", "request_count": 5}]));
+        let wb = WriteBehind::new(store.clone()).unwrap();
+        let set = |n: i64| {
+            wb.transact(1.0, &mut |doc| {
+                entry_mut(doc, "p", "a").unwrap().insert("request_count".into(), n.into());
+                true
+            })
+            .unwrap();
+        };
+        set(0);
+        set(1);
+        // Meanwhile another process wrote 2: replayed one by one, -5 stops at 0 and +1 makes 1.
+        store
+            .update(2.0, |doc| {
+                entry_mut(doc, "p", "a").unwrap().insert("request_count".into(), 2.into());
+                Ok::<(), StoreError>(())
+            })
+            .unwrap();
+        wb.flush(3.0).unwrap();
+        assert_eq!(count(&store.read().unwrap(), "a"), 1);
     }
 }
