@@ -50,7 +50,7 @@ struct Inner {
     doc: AuthDoc,
     /// A copy of `doc` as it was before the transaction now running (equal to `doc` between
     /// transactions): what a transaction is diffed against and rolled back to, kept up to date
-    /// entry by entry so that no transaction clones the whole document.
+    /// field by field so that no transaction clones the whole document.
     shadow: AuthDoc,
     /// Not yet on disk.
     pending: Queue,
