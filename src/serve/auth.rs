@@ -15,6 +15,8 @@ pub const KEY_FILE: &str = "serve.key";
 #[derive(Clone)]
 pub struct ClientKeys {
     keys: Vec<(String, Secret)>,
+    /// The SHA-256 of each key, in the same order: what a presented key is compared with.
+    digests: Vec<[u8; 32]>,
 }
 
 impl std::fmt::Debug for ClientKeys {
@@ -51,19 +53,19 @@ impl ClientKeys {
             keys.push((name.clone(), Secret::new(k.expose().trim())));
         }
         if !keys.is_empty() {
-            return Ok((ClientKeys { keys }, KeySource::Configured));
+            return Ok((ClientKeys::new(keys), KeySource::Configured));
         }
         let path = home.dir.join(KEY_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) if !text.trim().is_empty() => {
-                Ok((ClientKeys { keys: vec![("default".into(), Secret::new(text.trim()))] }, KeySource::File(path)))
+                Ok((ClientKeys::new(vec![("default".into(), Secret::new(text.trim()))]), KeySource::File(path)))
             }
             Ok(_) => Err(std::io::Error::other(format!("{} is empty", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = format!("hsk-{}", hex::encode(rand::random::<[u8; 24]>()));
                 std::fs::DirBuilder::new().recursive(true).create(&home.dir)?;
                 crate::files::write_atomic(&path, format!("{key}\n").as_bytes(), 0o600)?;
-                Ok((ClientKeys { keys: vec![("default".into(), Secret::new(key))] }, KeySource::Generated(path)))
+                Ok((ClientKeys::new(vec![("default".into(), Secret::new(key))]), KeySource::Generated(path)))
             }
             Err(e) => Err(e),
         }
@@ -71,7 +73,8 @@ impl ClientKeys {
 
     /// Keys given directly (tests, embedding programs).
     pub fn new(keys: Vec<(String, Secret)>) -> ClientKeys {
-        ClientKeys { keys }
+        let digests = keys.iter().map(|(_, k)| Sha256::digest(k.expose().as_bytes()).into()).collect();
+        ClientKeys { keys, digests }
     }
 
     /// Every key, for masking in provider text.
@@ -80,24 +83,25 @@ impl ClientKeys {
     }
 
     /// The name of the client whose key the request carries, if any. Keys are compared by
-    /// their SHA-256, so the comparison takes the same time whatever the key.
+    /// their SHA-256 (the configured keys' worked out once), so the comparison takes the same
+    /// time whatever the key.
     pub fn check(&self, headers: &HeaderMap) -> Option<&str> {
-        let presented = presented_key(headers)?;
-        let want = Sha256::digest(presented.as_bytes());
-        self.keys.iter().find(|(_, k)| Sha256::digest(k.expose().as_bytes()) == want).map(|(n, _)| n.as_str())
+        let want: [u8; 32] = Sha256::digest(presented_key(headers)?.as_bytes()).into();
+        let at = self.digests.iter().position(|d| *d == want)?;
+        Some(self.keys[at].0.as_str())
     }
 }
 
 /// The key a request presents: `Authorization: Bearer <key>`, else `x-api-key`.
-fn presented_key(headers: &HeaderMap) -> Option<String> {
+fn presented_key(headers: &HeaderMap) -> Option<&str> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(v) = header("authorization") {
         let (scheme, key) = v.split_once(' ')?;
         if scheme.eq_ignore_ascii_case("bearer") && !key.trim().is_empty() {
-            return Some(key.trim().to_string());
+            return Some(key.trim());
         }
     }
-    header("x-api-key").filter(|k| !k.is_empty()).map(str::to_string)
+    header("x-api-key").filter(|k| !k.is_empty())
 }
 
 #[cfg(test)]
