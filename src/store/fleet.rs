@@ -88,58 +88,64 @@ end
 return out
 "#;
 
-// KEYS: the pools' hashes, then a marker key for this commit. ARGV: the stamp each pool is
+// KEYS: the pools' hashes, then this process's commit marker. ARGV: the stamp each pool is
 // expected to have (one per pool, in KEYS order), then per pool: the number of fields to set and
 // as many `field, JSON text` pairs, the number of times and as many `field, seconds from the
-// server's now` pairs, the number of fields to delete and those fields. Flat arguments instead
-// of one JSON document: no decoding and no tables to build in the script, which is most of its
-// time on the server every machine of the fleet shares.
+// server's now` pairs, the number of fields to delete and those fields; last, this commit's
+// number, left in the marker. Flat arguments instead of one JSON document: no decoding and no
+// tables to build in the script, which is most of its time on the server every machine of the
+// fleet shares. Each hash gets one HSET (its fields, the new version and, when new, its epoch)
+// and at most one HDEL: every call out of Lua costs the server more than the work it does.
 // Answers {1, TIME, each key's epoch} when applied (the caller applies the same writes to its
 // copy), or {0, TIME, the keys' hashes} on a conflict, so that the caller's copy is fresh
 // either way.
 const COMMIT_SCRIPT: &str = r#"
 local t = redis.call('TIME')
 local n = #KEYS - 1
+local ev = {}
 for i = 1, n do
-  local ev = redis.call('HMGET', KEYS[i], 'e', 'v')
-  if ((ev[1] or '') .. ':' .. (ev[2] or '0')) ~= ARGV[i] then
+  local h = redis.call('HMGET', KEYS[i], 'e', 'v')
+  if ((h[1] or '') .. ':' .. (h[2] or '0')) ~= ARGV[i] then
     local out = {0, t[1], t[2]}
     for j = 1, n do
-      local h = redis.call('HGETALL', KEYS[j])
-      out[#out + 1] = (#h == 0) and '[]' or cjson.encode(h)
+      local all = redis.call('HGETALL', KEYS[j])
+      out[#out + 1] = (#all == 0) and '[]' or cjson.encode(all)
     end
     return out
   end
+  ev[i] = h
 end
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local out = {1, t[1], t[2]}
 local p = n + 1
 for i = 1, n do
   local k = KEYS[i]
-  -- In slices: unpack has a limit on how many values it spreads.
+  local e = ev[i][1] or (t[1] .. '.' .. t[2])
+  local w = {'e', e, 'v', tonumber(ev[i][2] or '0') + 1}
   local ns = tonumber(ARGV[p])
   p = p + 1
-  for j = 0, ns - 1, 500 do
-    redis.call('HSET', k, unpack(ARGV, p + 2 * j, p + 2 * math.min(j + 500, ns) - 1))
-  end
+  for j = p, p + 2 * ns - 1 do w[#w + 1] = ARGV[j] end
   p = p + 2 * ns
   local nr = tonumber(ARGV[p])
   p = p + 1
   for j = 0, nr - 1 do
-    redis.call('HSET', k, ARGV[p + 2 * j], string.format('%.6f', now + tonumber(ARGV[p + 2 * j + 1])))
+    w[#w + 1] = ARGV[p + 2 * j]
+    w[#w + 1] = string.format('%.6f', now + tonumber(ARGV[p + 2 * j + 1]))
   end
   p = p + 2 * nr
+  -- In slices: unpack has a limit on how many values it spreads.
+  for j = 1, #w, 1000 do
+    redis.call('HSET', k, unpack(w, j, math.min(j + 999, #w)))
+  end
   local nd = tonumber(ARGV[p])
   p = p + 1
   for j = 0, nd - 1, 500 do
     redis.call('HDEL', k, unpack(ARGV, p + j, p + math.min(j + 500, nd) - 1))
   end
   p = p + nd
-  redis.call('HSETNX', k, 'e', t[1] .. '.' .. t[2])
-  redis.call('HINCRBY', k, 'v', 1)
+  out[#out + 1] = e
 end
-redis.call('SET', KEYS[n + 1], '1', 'PX', 60000)
-local out = {1, t[1], t[2]}
-for i = 1, n do out[#out + 1] = redis.call('HGET', KEYS[i], 'e') end
+redis.call('SET', KEYS[n + 1], ARGV[p], 'PX', 60000)
 return out
 "#;
 
@@ -272,6 +278,12 @@ pub struct FleetState {
     serial: Mutex<()>,
     /// The document the last transaction ended with, for the next one to start from.
     overlaid: Mutex<Option<Overlaid>>,
+    /// This state's marker key on the server (`<prefix>commit:<random id>`): each commit leaves
+    /// its number there for a minute, so that a commit whose answer was lost can be told
+    /// applied or not. One key per process, overwritten, not one per commit.
+    marker: String,
+    /// Commits made so far.
+    commits: std::sync::atomic::AtomicU64,
 }
 
 /// The document a transaction ended with: auth.json as `file` held it with `pools` (the server's
@@ -398,6 +410,8 @@ impl FleetState {
             snapshot: Mutex::new(None),
             serial: Mutex::new(()),
             overlaid: Mutex::new(None),
+            marker: format!("{}commit:{:016x}", cfg.prefix, rand::random::<u64>()),
+            commits: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -505,8 +519,9 @@ impl FleetState {
     /// copy of the plan's pools is brought up to date from the answer.
     fn commit(&self, plan: &Plan, base: &Snapshot) -> Result<Option<HashMap<String, Arc<PoolSnap>>>, String> {
         let mut keys: Vec<String> = plan.pools.iter().map(|(p, _)| self.pool_key(p)).collect();
-        let marker = format!("{}commit:{:016x}", self.prefix, rand::random::<u64>());
-        keys.push(marker.clone());
+        keys.push(self.marker.clone());
+        // Commits of one state take turns (`serial`), so the marker names at most one in flight.
+        let number = self.commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let raw = self.link.with(|c| {
             let mut inv = self.commit_script.prepare_invoke();
             for k in &keys {
@@ -518,6 +533,7 @@ impl FleetState {
             for (_, w) in &plan.pools {
                 w.args(&mut inv);
             }
+            inv.arg(number);
             inv.invoke::<Vec<redis::Value>>(c)
         });
         let raw = match raw {
@@ -527,8 +543,9 @@ impl FleetState {
                 // The answer was lost after the script was sent: whether it ran is on the
                 // server (its marker), and running the transaction again would count it twice.
                 if why.starts_with("no answer") || why.starts_with("connection lost") {
-                    let ran = self.link.with_rest(false, |c| redis::cmd("EXISTS").arg(&marker).query::<i64>(c));
-                    if ran == Ok(1) {
+                    let ran =
+                        self.link.with_rest(false, |c| redis::cmd("GET").arg(&self.marker).query::<Option<u64>>(c));
+                    if ran == Ok(Some(number)) {
                         // Applied, but its answer is lost: the pools are read again next time.
                         return Ok(Some(HashMap::new()));
                     }

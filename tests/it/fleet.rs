@@ -945,3 +945,101 @@ fn an_abandoned_transaction_leaves_nothing_for_the_next() {
         .unwrap();
     assert!(seen.is_empty(), "{seen:?}");
 }
+
+/// A TCP relay to `port` on 127.0.0.1 that loses the server's answer to the first command
+/// carrying a commit marker (`commit:`): the command reaches the server and runs, its answer
+/// never reaches the client, and that connection is closed. Every other byte passes.
+fn relay_losing_one_commit_answer(port: u16) -> u16 {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let relay_port = listener.local_addr().unwrap().port();
+    let lost_one = Arc::new(AtomicBool::new(false));
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return };
+            let mute = Arc::new(AtomicBool::new(false));
+            let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut s_in, mut c_out) = (server, client);
+            let (lost_one, mute_in) = (lost_one.clone(), mute.clone());
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n @ 1..) = c_in.read(&mut buf) {
+                    let chunk = &buf[..n];
+                    let marker = chunk.windows(7).any(|w| w == b"commit:");
+                    if marker && !lost_one.swap(true, Ordering::SeqCst) {
+                        // Muted before the command leaves, so its answer cannot slip through.
+                        mute_in.store(true, Ordering::SeqCst);
+                        let _ = s_out.write_all(chunk);
+                        std::thread::sleep(Duration::from_millis(300));
+                        let _ = c_in.shutdown(std::net::Shutdown::Both);
+                        let _ = s_out.shutdown(std::net::Shutdown::Both);
+                        return;
+                    }
+                    if s_out.write_all(chunk).is_err() {
+                        return;
+                    }
+                }
+                let _ = s_out.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n @ 1..) = s_in.read(&mut buf) {
+                    if mute.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    if c_out.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+                let _ = c_out.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    relay_port
+}
+
+#[test]
+fn a_commit_whose_answer_is_lost_is_not_counted_twice() {
+    // The commit ran on the server but its answer never came back (a timeout): hermes asks the
+    // server for the commit's marker on a new connection, finds it, and does not run the pick
+    // again on auth.json (which would add it a second time when merged back).
+    let Some(redis) = Redis::start("a_commit_whose_answer_is_lost_is_not_counted_twice") else { return };
+    let s = fleet_home(&redis, "credential_pool_strategies:\n  openrouter: least_used\n");
+    with_keys(&s);
+    // One pick straight to the server first: its scripts are then loaded there, so the relayed
+    // commit runs at once instead of being answered "no such script".
+    assert_eq!(s.run(&["auth", "token", "openrouter"]).code, 0);
+    let relay = relay_losing_one_commit_answer(redis.port);
+    let relayed = format!(
+        "state:\n  backend: redis\n  url: redis://127.0.0.1:{relay}/0\ncredential_pool_strategies:\n  openrouter: least_used\n"
+    );
+    s.write_home_file("config.yaml", &relayed);
+    let o = s.run(&["auth", "token", "openrouter"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stderr.contains("warning"), "the commit was found applied, not redone locally: {}", o.stderr);
+    assert!(s.pool("openrouter").iter().all(|e| e.get("fleet_pending").is_none()), "{}", s.auth());
+    // A third pick, straight to the server again: three picks in all, not four.
+    s.write_home_file(
+        "config.yaml",
+        &format!(
+            "state:\n  backend: redis\n  url: {}\ncredential_pool_strategies:\n  openrouter: least_used\n",
+            redis.url()
+        ),
+    );
+    assert_eq!(s.run(&["auth", "token", "openrouter"]).code, 0);
+    let list = s.run(&["auth", "list", "--json"]).json();
+    let total: i64 = ["one", "two"].iter().map(|l| entry(&list, l)["request_count"].as_i64().unwrap_or(0)).sum();
+    assert_eq!(total, 3, "{list}");
+    // A long-lived process leaves one marker, overwritten by each commit, not one per commit.
+    let markers = || redis.cmd(&["KEYS", "hermes:commit:*"]).lines().next().unwrap().to_string();
+    let before = markers();
+    let home = hermes::home::Home::open(s.context().0).unwrap();
+    let pool = home.pool("openrouter").unwrap();
+    for _ in 0..5 {
+        hermes::ops::pick(&home, &pool, &[]).unwrap();
+    }
+    assert_eq!((before.as_str(), markers().as_str()), ("*3", "*4"));
+}
