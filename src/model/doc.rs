@@ -93,11 +93,41 @@ impl AuthDoc {
     /// [`AuthDoc::watch_pools`], also keeping each pool as it was before its first hand-out,
     /// so that a caller can diff against or go back to the document as it is now without a
     /// copy of the whole of it.
-    pub(crate) fn watch_pools_saving(&mut self) {
-        self.touched = Touched::Pools { keys: Vec::new(), saved: Some(Vec::new()) };
+    /// Copies already made of some pools, each exactly as the pool stands now (what
+    /// [`AuthDoc::take_saved_level`] left), are given in `saved`: those are not copied again
+    /// when first handed out.
+    pub(crate) fn watch_pools_saving_from(&mut self, saved: Vec<(String, Option<Value>)>) {
+        self.touched = Touched::Pools { keys: Vec::new(), saved: Some(saved) };
     }
 
-    /// A pool as it was before [`AuthDoc::watch_pools_saving`]: the saved copy if it was handed
+    /// End the watch and hand out the saved copies brought level with the pools as they now
+    /// stand: field by field where an entry keeps its keys in their order (the usual case: a
+    /// pick changes a few values), else a copy. Cheaper than copying the pools again when the
+    /// next watch starts from this document.
+    pub(crate) fn take_saved_level(&mut self) -> Vec<(String, Option<Value>)> {
+        let Touched::Pools { saved: Some(mut saved), .. } = std::mem::take(&mut self.touched) else {
+            return Vec::new();
+        };
+        for (key, was) in &mut saved {
+            let now = self.root.get(CREDENTIAL_POOL).and_then(|p| p.get(key.as_str()));
+            match (&mut *was, now) {
+                (Some(Value::Array(a)), Some(Value::Array(b))) if a.len() == b.len() => {
+                    a.iter_mut().zip(b).for_each(|(x, y)| level_entry(x, y))
+                }
+                _ => *was = now.cloned(),
+            }
+            debug_assert!(
+                match (&*was, now) {
+                    (Some(a), Some(b)) => same_in_order(a, b),
+                    (a, b) => a.is_none() && b.is_none(),
+                },
+                "a saved pool brought level is the pool, key order included"
+            );
+        }
+        saved
+    }
+
+    /// A pool as it was before [`AuthDoc::watch_pools_saving_from`]: the saved copy if it was handed
     /// out since, else the pool as it is. `None` when the document was handed out whole (then
     /// nothing is known).
     pub(crate) fn pool_before(&self, key: &str) -> Option<&[Value]> {
@@ -111,7 +141,7 @@ impl AuthDoc {
         }
     }
 
-    /// Put back the pools saved since [`AuthDoc::watch_pools_saving`]: the document is again as
+    /// Put back the pools saved since [`AuthDoc::watch_pools_saving_from`]: the document is again as
     /// it was then, in its pools (what a caller changed elsewhere stays). `false`, changing
     /// nothing, when the document was handed out whole or not watched with saving.
     pub(crate) fn restore_saved(&mut self) -> bool {
@@ -144,7 +174,9 @@ impl AuthDoc {
         if keys.iter().any(|k| k == key) {
             return;
         }
-        let was = saved.is_some().then(|| self.root.get(CREDENTIAL_POOL).and_then(|p| p.get(key)).cloned());
+        // A pool saved before the watch began (see `watch_pools_saving_from`) is not copied again.
+        let copy = saved.as_ref().is_some_and(|s| !s.iter().any(|(k, _)| k == key));
+        let was = copy.then(|| self.root.get(CREDENTIAL_POOL).and_then(|p| p.get(key)).cloned());
         if let Touched::Pools { keys, saved } = &mut self.touched {
             keys.push(key.to_string());
             if let (Some(saved), Some(was)) = (saved.as_mut(), was) {
@@ -473,6 +505,33 @@ impl AuthDoc {
         }
         entry::set(&mut self.root, VERSION, Value::from(1));
         entry::set(&mut self.root, UPDATED_AT, Value::String(crate::time::iso_micros(now)));
+    }
+}
+
+/// Make `x` equal to `y`, key order included, changing only the values that differ when the
+/// two objects have the same keys in the same order.
+fn level_entry(x: &mut Value, y: &Value) {
+    if let (Value::Object(a), Value::Object(b)) = (&mut *x, y) {
+        if a.len() == b.len() && a.keys().zip(b.keys()).all(|(p, q)| p == q) {
+            for ((_, va), (_, vb)) in a.iter_mut().zip(b) {
+                if !same_in_order(va, vb) {
+                    *va = vb.clone();
+                }
+            }
+            return;
+        }
+    }
+    *x = y.clone();
+}
+
+/// `a == b` with the keys of every object in the same order too.
+fn same_in_order(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|((ka, va), (kb, vb))| ka == kb && same_in_order(va, vb))
+        }
+        (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_in_order(x, y)),
+        _ => a == b,
     }
 }
 
@@ -956,7 +1015,7 @@ mod tests {
         let text = br#"{"credential_pool": {"a": [{"id": "1"}], "b": [{"id": "2"}], "c": [{"id": "3"}]}}"#;
         let original = AuthDoc::parse(text).unwrap();
         let mut doc = original.clone();
-        doc.watch_pools_saving();
+        doc.watch_pools_saving_from(Vec::new());
         doc.pool_mut("a").push(serde_json::json!({"id": "4"}));
         doc.pool_mut("a")[0]["id"] = "9".into();
         let taken = doc.take_pool("b");
@@ -968,10 +1027,41 @@ mod tests {
         assert_eq!(doc.pool_before("new"), Some(&[][..]));
         assert!(doc.restore_saved());
         assert_eq!(doc, original);
-        doc.watch_pools_saving();
+        doc.watch_pools_saving_from(Vec::new());
         doc.root_mut();
         assert_eq!(doc.pool_before("a"), None, "handed out whole: nothing known");
         assert!(!doc.restore_saved());
+    }
+
+    #[test]
+    fn saved_pools_brought_level_serve_the_next_watch() {
+        let text = br#"{"credential_pool": {"a": [{"id": "1", "n": 1, "u": {"x": 1, "y": 2}}, {"id": "2", "n": 2}], "b": [{"id": "3"}]}}"#;
+        let mut doc = AuthDoc::parse(text).unwrap();
+        doc.watch_pools_saving_from(Vec::new());
+        doc.pool_mut("a")[0]["n"] = 5.into();
+        // A nested object whose keys change order: equal as maps, not as written.
+        doc.pool_mut("a")[0]["u"] = serde_json::json!({"y": 2, "x": 1});
+        let second = doc.pool_mut("a")[1].as_object_mut().unwrap();
+        second.shift_remove("id");
+        second.insert("id".into(), "2".into());
+        doc.pool_mut("b").push(serde_json::json!({"id": "4"}));
+        doc.pool_mut("c").push(serde_json::json!({"id": "5"}));
+        let saved = doc.take_saved_level();
+        assert!(doc.touched_pools().is_none(), "the watch ended");
+        let text_of = |v: &Option<Value>| v.as_ref().map(|v| serde_json::to_string(v).unwrap());
+        for (key, copy) in &saved {
+            let now = doc.root()[CREDENTIAL_POOL].get(key.as_str()).cloned();
+            assert_eq!(text_of(copy), text_of(&now), "{key}: level with the pool, key order included");
+        }
+        // The next watch starts from those copies: its state before is the document now.
+        let at_second_watch = doc.clone();
+        doc.watch_pools_saving_from(saved);
+        doc.pool_mut("a")[1]["n"] = 7.into();
+        doc.take_pool("c");
+        assert_eq!(doc.pool_before("a"), Some(at_second_watch.pool("a")));
+        assert_eq!(doc.pool_before("c"), Some(at_second_watch.pool("c")));
+        assert!(doc.restore_saved());
+        assert_eq!(serde_json::to_string(doc.root()).unwrap(), serde_json::to_string(at_second_watch.root()).unwrap());
     }
 
     #[test]

@@ -299,6 +299,9 @@ struct Overlaid {
     /// this machine's clock.
     offset: f64,
     doc: AuthDoc,
+    /// Pools of `doc` copied exactly as they stand (key order included), for the next
+    /// transaction's state before its closure (see [`AuthDoc::take_saved_level`]).
+    saved: Vec<(String, Option<Value>)>,
 }
 
 /// How far the two clocks may have moved apart since a kept document's times were moved onto
@@ -515,9 +518,9 @@ impl FleetState {
     }
 
     /// Apply `plan` if no pool in it has moved on: `Ok(None)` on a conflict, else the pools of
-    /// `base` with the writes applied (what the server now holds of them). Either way the kept
-    /// copy of the plan's pools is brought up to date from the answer.
-    fn commit(&self, plan: &Plan, base: &Snapshot) -> Result<Option<HashMap<String, Arc<PoolSnap>>>, String> {
+    /// `base` with the writes applied (what the server now holds of them; `base` is used up).
+    /// Either way the kept copy of the plan's pools is brought up to date from the answer.
+    fn commit(&self, plan: &Plan, base: &mut Snapshot) -> Result<Option<HashMap<String, Arc<PoolSnap>>>, String> {
         let mut keys: Vec<String> = plan.pools.iter().map(|(p, _)| self.pool_key(p)).collect();
         keys.push(self.marker.clone());
         // Commits of one state take turns (`serial`), so the marker names at most one in flight.
@@ -564,7 +567,15 @@ impl FleetState {
             // Applied on exactly the state `base` holds: the server now has it plus these writes.
             for ((pool, w), e) in plan.pools.iter().zip(it.by_ref()) {
                 let epoch: String = redis::from_redis_value(&e).map_err(|_| bad_shape())?;
-                let mut ps = base.pools.get(pool).map_or_else(PoolSnap::default, |p| (**p).clone());
+                // The kept copy of this pool is replaced below: with it gone too, `base`'s is
+                // usually the only one left and is changed in place instead of copied.
+                if let Some(kept) = self.snapshot.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                    kept.pools.remove(pool);
+                }
+                let mut ps = match base.pools.remove(pool) {
+                    Some(p) => Arc::try_unwrap(p).unwrap_or_else(|p| (*p).clone()),
+                    None => PoolSnap::default(),
+                };
                 w.apply(&mut ps, epoch, server_now);
                 fresh.insert(pool.clone(), Arc::new(ps));
             }
@@ -574,7 +585,7 @@ impl FleetState {
             }
         }
         let after = (done == 1).then(|| {
-            let mut after = base.pools.clone();
+            let mut after = std::mem::take(&mut base.pools);
             after.extend(fresh.iter().map(|(k, v)| (k.clone(), v.clone())));
             after
         });
@@ -604,7 +615,7 @@ impl FleetState {
         let mut wrote = false;
         self.file.update(now, |file_doc| {
             for attempt in 0..MAX_ATTEMPTS {
-                let snap = match self.fetch(file_doc) {
+                let mut snap = match self.fetch(file_doc) {
                     Ok(s) => s,
                     Err(why) => {
                         self.unreachable(why)?;
@@ -626,7 +637,7 @@ impl FleetState {
                 keep_fleet_ids(&before, &mut doc);
                 let plan = plan(&snap, &|p: &str| before.pool(p), &doc, &over.force, now, self.share_oauth);
                 if !plan.pools.is_empty() {
-                    match self.commit(&plan, &snap) {
+                    match self.commit(&plan, &mut snap) {
                         Ok(Some(_)) => {}
                         Ok(None) => {
                             backoff(attempt);
@@ -782,7 +793,7 @@ impl PoolState for FleetState {
         for attempt in 0..MAX_ATTEMPTS {
             let file_doc = self.file_doc()?;
             let cached = if must_read { None } else { self.cached(&file_doc) };
-            let snap = match cached {
+            let mut snap = match cached {
                 Some(s) => s,
                 None => match self.fetch(&file_doc) {
                     Ok(s) => s,
@@ -795,21 +806,22 @@ impl PoolState for FleetState {
             // What the last commit left, if it was made from this file and these pools (it then
             // holds nothing to merge); else the server's values laid over the file.
             let kept_doc = self.overlaid.lock().unwrap_or_else(|p| p.into_inner()).take();
-            let (mut doc, force, offset) = match kept_doc {
-                Some(o) if o.fits(&file_doc, &snap) => (o.doc, HashSet::new(), o.offset),
+            let (mut doc, force, offset, saved) = match kept_doc {
+                Some(o) if o.fits(&file_doc, &snap) => (o.doc, HashSet::new(), o.offset, o.saved),
                 _ => {
                     let mut doc = (*file_doc).clone();
                     let over = overlay(&mut doc, &snap, self.share_oauth);
                     if over.file_dirty {
                         return self.transact_locked(now, f);
                     }
-                    (doc, over.force, snap.offset())
+                    (doc, over.force, snap.offset(), Vec::new())
                 }
             };
             // The closure edits the document in place. Each pool it is handed is saved first:
             // that is all the comparisons below need of the state before it, and what puts the
-            // document back if nothing is committed (no copy of the whole store per pick).
-            doc.watch_pools_saving();
+            // document back if nothing is committed (no copy of the whole store per pick). The
+            // pools the last commit left copies of are not copied again.
+            doc.watch_pools_saving_from(saved);
             let kept = f(&mut doc);
             if doc.touched_pools().is_none() {
                 // Handed out whole: nothing saved to compare with; again under the file's lock.
@@ -839,7 +851,8 @@ impl PoolState for FleetState {
                 doc.prune_new_empties(&file_doc);
                 if !outside_pools_differ(&file_doc, &doc) {
                     let generation = snap.generation;
-                    let kept = Overlaid { file: file_doc, generation, pools: snap.pools.clone(), offset, doc };
+                    let pools = snap.pools.clone();
+                    let kept = Overlaid { file: file_doc, generation, pools, offset, doc, saved: Vec::new() };
                     *self.overlaid.lock().unwrap_or_else(|p| p.into_inner()) = Some(kept);
                 }
                 if snap.fresh {
@@ -849,12 +862,14 @@ impl PoolState for FleetState {
                 must_read = true;
                 continue;
             }
-            match self.commit(&plan, &snap) {
+            match self.commit(&plan, &mut snap) {
                 Ok(Some(pools)) => {
                     if !pools.is_empty() && !plan.shared_ids {
+                        // The copies saved before the closure, brought level with what it left.
+                        let saved = doc.take_saved_level();
                         doc.watch_pools();
                         let generation = snap.generation;
-                        let next = Overlaid { file: file_doc, generation, pools, offset, doc };
+                        let next = Overlaid { file: file_doc, generation, pools, offset, doc, saved };
                         *self.overlaid.lock().unwrap_or_else(|p| p.into_inner()) = Some(next);
                     }
                     return Ok(Committed { wrote: true });
@@ -1432,23 +1447,44 @@ fn plan<'d>(
         if touched.is_some_and(|t| !t.contains(&pool)) {
             continue;
         }
-        let mut ids: HashSet<String> = HashSet::new();
-        let old: HashMap<&str, &Map<String, Value>> = before(&pool)
-            .iter()
-            .filter_map(|v| v.as_object())
-            .filter_map(|m| Some((m.get(entry::ID)?.as_str()?, m)))
-            .collect();
+        let items = after.pool(&pool);
+        let fids: Vec<Option<String>> = items.iter().map(|v| v.as_object().and_then(fleet_id)).collect();
+        // Two entries holding one key (one fleet id) in this pool.
+        let twins = if fids.len() <= 16 {
+            fids.iter().enumerate().any(|(i, a)| a.is_some() && fids[..i].contains(a))
+        } else {
+            let mut ids = HashSet::new();
+            !fids.iter().flatten().all(|f| ids.insert(f.as_str()))
+        };
+        shared_ids |= twins;
+        // Each entry's state before: usually at the same place; else found by id.
+        let old_items = before(&pool);
+        let mut by_id: Option<HashMap<&str, &Map<String, Value>>> = None;
         let stamp = snap.pools.get(&pool).map_or_else(|| ":0".to_string(), |p| p.stamp());
         let mut w = PoolWrite { stamp, ..PoolWrite::default() };
         let mut touched = false;
-        // The fields written so far: of two entries holding one key (one fleet id), the one whose
-        // field changed wins over its sibling's old value.
+        // Of twins, the fields written so far: the one whose field changed wins over its
+        // sibling's old value.
         let mut written: HashSet<String> = HashSet::new();
-        for item in after.pool(&pool) {
-            let Some(m) = item.as_object() else { continue };
-            let Some(fid) = fleet_id(m) else { continue };
-            shared_ids |= !ids.insert(fid.clone());
-            let Some(prev) = m.get(entry::ID).and_then(Value::as_str).and_then(|id| old.get(id)) else { continue };
+        for (i, (item, fid)) in items.iter().zip(fids).enumerate() {
+            let (Some(m), Some(fid)) = (item.as_object(), fid) else { continue };
+            let Some(id) = m.get(entry::ID).and_then(Value::as_str) else { continue };
+            let same_place =
+                old_items.get(i).and_then(Value::as_object).filter(|p| p.get(entry::ID) == m.get(entry::ID));
+            let prev = match same_place {
+                Some(p) => p,
+                None => {
+                    let by_id = by_id.get_or_insert_with(|| {
+                        old_items
+                            .iter()
+                            .filter_map(|v| v.as_object())
+                            .filter_map(|m| Some((m.get(entry::ID)?.as_str()?, m)))
+                            .collect()
+                    });
+                    let Some(p) = by_id.get(id) else { continue };
+                    p
+                }
+            };
             let fields: Vec<&str> = if share_oauth && is_oauth(m) {
                 let all: HashSet<&str> =
                     m.keys().chain(prev.keys()).map(String::as_str).filter(|f| is_shared(m, f, share_oauth)).collect();
@@ -1457,7 +1493,7 @@ fn plan<'d>(
                 SHARED.into_iter().filter(|f| m.contains_key(*f) || prev.contains_key(*f)).collect()
             };
             let changed = fields.iter().any(|f| prev.get(*f) != m.get(*f));
-            let forced = force.contains(&(pool.clone(), fid.clone()));
+            let forced = !force.is_empty() && force.contains(&(pool.clone(), fid.clone()));
             if !changed && !forced {
                 continue;
             }
@@ -1474,7 +1510,9 @@ fn plan<'d>(
                     continue;
                 }
                 let key = format!("{fid}|{f}");
-                if !written.insert(key.clone()) {
+                // (A key met twice in one entry, as a full entry lists its fields twice, is
+                // written the same either time.)
+                if twins && !written.insert(key.clone()) {
                     if !changed {
                         continue;
                     }
