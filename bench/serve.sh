@@ -9,6 +9,7 @@
 #   SERVE_BENCH_STATE_URL=redis://127.0.0.1:6379/0 bench/serve.sh   # on the fleet backend
 #   SERVE_BENCH_EXTRA=200 bench/serve.sh   # a larger store: a second pool of 200 benched keys
 #   SERVE_BENCH_BODY_KB=200 bench/serve.sh  # long contexts: a conversation of ~200 KiB per request
+#   SERVE_BENCH_UPSTREAM_MS=5 SEQUENTIAL=400 bench/serve.sh  # an upstream that takes 5 ms per answer
 #
 # Besides the latencies it prints the CPU the gateway spent per request (its threads'
 # scheduler time): steadier than wall-clock medians on a shared machine.

@@ -7,6 +7,9 @@
 //! CPU time per request, throughput with 64 connections against the direct figure, the time to
 //! the first answer after launch, and the gateway's peak RSS after the requests and with 256
 //! streams open. `SERVE_BENCH_BODY_KB=N` sends a conversation of about N KiB instead of "hi".
+//! `SERVE_BENCH_UPSTREAM_MS=N` makes the upstream take N ms per answer (a provider is never
+//! instant): the 64 connections then measure whether the gateway holds requests back, not how
+//! the shared cores divide between three HTTP servers.
 //! Every request goes to 127.0.0.1 and every loop is bounded in count and time.
 //!
 //! `SERVE_BENCH_LITELLM=/path/to/litellm` also measures the LiteLLM proxy (`pip install
@@ -203,12 +206,16 @@ async fn peer(
     Ok(())
 }
 
-/// An upstream that answers at once: JSON for a plain request, a slow stream (one event, then
-/// 3 s of silence) for a streamed one.
+/// An upstream that answers at once (or after `SERVE_BENCH_UPSTREAM_MS`): JSON for a plain
+/// request, a slow stream (one event, then 3 s of silence) for a streamed one.
+#[allow(clippy::disallowed_methods)]
 async fn upstream() -> Result<std::net::SocketAddr> {
+    let delay = Duration::from_millis(
+        std::env::var("SERVE_BENCH_UPSTREAM_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0).min(10_000),
+    );
     let app = axum::Router::new().route(
         "/v1/chat/completions",
-        axum::routing::post(|body: String| async move {
+        axum::routing::post(move |body: String| async move {
             if body.contains("\"stream\":true") {
                 let events = futures_util::stream::unfold(0, |n| async move {
                     match n {
@@ -228,6 +235,9 @@ async fn upstream() -> Result<std::net::SocketAddr> {
                     .body(axum::body::Body::from_stream(events))
                     .unwrap_or_default()
             } else {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 axum::response::Response::builder()
                     .header("content-type", "application/json")
                     .body(axum::body::Body::from(REPLY))

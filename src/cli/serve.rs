@@ -44,6 +44,11 @@ pub struct Args {
     /// JSON object per line).
     #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+    /// Threads that serve requests. One adds the least latency (no hand-offs between threads
+    /// while a request waits on its provider) and carries thousands of requests a second; more
+    /// only for more than one core's worth of traffic.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: u16,
 }
 
 pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
@@ -111,8 +116,13 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
     let gateway = Arc::new(Gateway::new(home.clone(), runtime, keys, log));
     // Store work on the write-behind state runs on the workers; the blocking pool only carries
     // the periodic flush and OAuth refreshes, so a few threads do (each costs its own
-    // allocator heap and stack).
+    // allocator heap and stack). One worker by default: a request spends nearly all its time
+    // waiting on its provider, and with more workers each wake-up may hand the request to
+    // another thread (measured: less added latency and CPU per request with one, docs/benchmarks.md).
+    // Still the multi-thread scheduler, so that store work that blocks (a file lock, a fleet
+    // round trip) moves the other requests to a second thread meanwhile.
     let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(usize::from(args.workers))
         .enable_all()
         .max_blocking_threads(4)
         .build()

@@ -331,6 +331,9 @@ fn a_client_key_is_generated_0600_and_a_public_address_needs_a_configured_one() 
     let o = s.run(&["serve", "--listen", "0.0.0.0:0"]);
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("needs a configured client key"), "{}", o.stderr);
+    let o = s.run(&["serve", "--workers", "0"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("--workers"), "{}", o.stderr);
 }
 
 /// A provider that streams: each request is answered by `script` from the key it carries
@@ -786,7 +789,8 @@ async fn four_keys() -> (MockServer, Sealed) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn counts_written_behind_equal_what_the_upstream_received() {
     let (server, s) = four_keys().await;
-    let g = Gateway::start(&s);
+    // Several threads serving (one by default): the counts are exact either way.
+    let g = Gateway::start_with(&s, &["--workers", "3"]);
     let url = format!("{}/v1/chat/completions", g.base);
     let clients: Vec<_> = (0..16)
         .map(|_| {
