@@ -113,16 +113,30 @@ fn gone(pool: &PoolRef, id: &str) -> Error {
     Error::Gone { pool: pool.key.clone(), id: id.to_string() }
 }
 
+/// The grant lock, released through [`blocking`] however it is dropped: on a fleet's state with
+/// shared logins the release is a round trip to the server, which must not hold up the other
+/// tasks of the async worker (the gateway runs one by default).
+struct HeldGrant(Option<GrantGuard>);
+
+impl Drop for HeldGrant {
+    fn drop(&mut self) {
+        if let Some(g) = self.0.take() {
+            blocking(move || drop(g));
+        }
+    }
+}
+
 /// Wait for the grant lock, polling every 50 ms for at most 30 s. `None` on timeout.
 ///
 /// The wait is for another process, so it runs on the real clock (like the store lock), not
 /// through the injected sleeper: under `HERMES_TEST_NO_SLEEP` that would spin.
-async fn grant_lock(home: &Home, pool: &PoolRef, refresh_token: &Secret) -> Result<Option<GrantGuard>> {
+async fn grant_lock(home: &Home, pool: &PoolRef, refresh_token: &Secret) -> Result<Option<HeldGrant>> {
     let grant = grant_hash(refresh_token);
     let start = Instant::now();
     loop {
-        if let Some(g) = home.state().try_lock_grant(&pool.key, &grant)? {
-            return Ok(Some(g));
+        // On a fleet's state with shared logins this is a round trip to its server.
+        if let Some(g) = blocking(|| home.state().try_lock_grant(&pool.key, &grant))? {
+            return Ok(Some(HeldGrant(Some(g))));
         }
         if start.elapsed() >= REFRESH_LOCK_TIMEOUT {
             return Ok(None);

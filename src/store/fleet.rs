@@ -1457,8 +1457,11 @@ fn plan<'d>(
             !fids.iter().flatten().all(|f| ids.insert(f.as_str()))
         };
         shared_ids |= twins;
-        // Each entry's state before: usually at the same place; else found by id.
+        // Each entry's state before: at the same place when the pool kept its length (a pick, an
+        // outcome); else found by id (an entry added or removed may have shifted the others,
+        // and an id may be held twice).
         let old_items = before(&pool);
+        let same_length = old_items.len() == items.len();
         let mut by_id: Option<HashMap<&str, &Map<String, Value>>> = None;
         let stamp = snap.pools.get(&pool).map_or_else(|| ":0".to_string(), |p| p.stamp());
         let mut w = PoolWrite { stamp, ..PoolWrite::default() };
@@ -1469,8 +1472,11 @@ fn plan<'d>(
         for (i, (item, fid)) in items.iter().zip(fids).enumerate() {
             let (Some(m), Some(fid)) = (item.as_object(), fid) else { continue };
             let Some(id) = m.get(entry::ID).and_then(Value::as_str) else { continue };
-            let same_place =
-                old_items.get(i).and_then(Value::as_object).filter(|p| p.get(entry::ID) == m.get(entry::ID));
+            let same_place = old_items
+                .get(i)
+                .filter(|_| same_length)
+                .and_then(Value::as_object)
+                .filter(|p| p.get(entry::ID) == m.get(entry::ID));
             let prev = match same_place {
                 Some(p) => p,
                 None => {
@@ -1562,6 +1568,35 @@ mod tests {
         let mut m = twin("a").as_object().unwrap().clone();
         twin_totals(&mut m, twins.values().next().unwrap());
         assert!(m["request_count"].is_i64());
+    }
+
+    #[test]
+    fn a_plan_finds_an_entrys_state_before_by_id_when_the_pool_changed_length() {
+        // Two entries share an id; the closure removed the first and counted a pick on the
+        // second: compared with its own state before, not with the one that was at its place.
+        let a = json!({"id": "a", "access_token": "sk-first-0123456789", "request_count": 2});
+        let b = |n: i64| json!({"id": "a", "access_token": "sk-second-0123456789", "request_count": n});
+        let doc = |items: Vec<Value>| {
+            let mut d = AuthDoc::new_document();
+            *d.pool_mut("openrouter") = items;
+            d
+        };
+        let before = doc(vec![a.clone(), b(1)]);
+        let after = doc(vec![b(2)]);
+        let fid = |v: &Value| fleet_id(v.as_object().unwrap()).unwrap();
+        let known = |v: &Value| (fid(v), vec![("request_count".to_string(), Some(json!(1)))]);
+        let ps = PoolSnap { version: 1, epoch: "1.0".into(), entries: [known(&a), known(&b(1))].into_iter().collect() };
+        let snap = Snapshot {
+            server_now: 0.0,
+            local_now: 0.0,
+            generation: 0,
+            fresh: true,
+            pools: [("openrouter".to_string(), Arc::new(ps))].into_iter().collect(),
+        };
+        let plan = plan(&snap, &|p: &str| before.pool(p), &after, &HashSet::new(), 0.0, false);
+        let (pool, w) = &plan.pools[0];
+        assert_eq!(pool, "openrouter");
+        assert_eq!(w.set.get(&format!("{}|request_count", fid(&b(2)))), Some(&json!("2")));
     }
 
     #[test]
