@@ -114,13 +114,14 @@ pub fn run(args: Args, ctx: Context, out: &mut Printer) -> Result<()> {
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
     });
     let gateway = Arc::new(Gateway::new(home.clone(), runtime, keys, log));
-    // Store work on the write-behind state runs on the workers; the blocking pool only carries
-    // the periodic flush and OAuth refreshes, so a few threads do (each costs its own
-    // allocator heap and stack). One worker by default: a request spends nearly all its time
-    // waiting on its provider, and with more workers each wake-up may hand the request to
-    // another thread (measured: less added latency and CPU per request with one, docs/benchmarks.md).
-    // Still the multi-thread scheduler, so that store work that blocks (a file lock, a fleet
-    // round trip) moves the other requests to a second thread meanwhile.
+    // One worker by default: a request spends nearly all its time waiting on its provider, and
+    // with more workers each wake-up may hand the request to another thread (measured: less
+    // added latency and CPU per request with one, docs/benchmarks.md). Still the multi-thread
+    // scheduler, so that store work that blocks (a fleet round trip, a grant lock) hands the
+    // worker's other requests to a thread of the blocking pool meanwhile (`block_in_place`).
+    // Store work on the write-behind state runs on the worker itself; the blocking pool carries
+    // those hand-offs, the periodic flush and OAuth refreshes, so a few threads do (each costs
+    // its own allocator heap and stack; when all are busy a hand-off waits for one to finish).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(usize::from(args.workers))
         .enable_all()
